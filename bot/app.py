@@ -1,0 +1,138 @@
+"""The running bot: one event loop holding the scheduler, the shared HTTP client and the front-ends."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+from datetime import UTC, timedelta
+
+import httpx
+import sqlite_utils
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.clock import Clock, parse_iso_utc, utcnow
+from bot.config import Settings
+from bot.instance import InstanceLock
+from bot.poller import Poller, PollResult
+from bot.schedule import is_due
+from bot.sources.http import make_client
+from storage.db import open_db
+from storage.fetchlog import failure_streak, last_fetches
+
+log = logging.getLogger(__name__)
+
+PollHook = Callable[[PollResult], Awaitable[None]]
+
+
+class PollDriver:
+    """Decides each tick which sources are due, from the fetch log, so restarts keep the rhythm."""
+
+    def __init__(self, poller: Poller, *, fixed_interval: timedelta | None, clock: Clock = utcnow) -> None:
+        self.poller = poller
+        self.fixed_interval = fixed_interval
+        self.clock = clock
+        self.hooks: list[PollHook] = []
+
+    def due(self) -> list[str]:
+        now = self.clock()
+        last = last_fetches(self.poller.db)
+        due: list[str] = []
+        for name in self.poller.sources:
+            record = last.get(name)
+            attempt = parse_iso_utc(record.started_at) if record else None
+            failures = failure_streak(self.poller.db, name) if record and record.outcome != "ok" else 0
+            if is_due(name, now, attempt, failures, self.fixed_interval):
+                due.append(name)
+        return due
+
+    async def tick(self) -> PollResult | None:
+        """Poll whatever is due and run the hooks; a scheduled job must never raise."""
+        try:
+            names = self.due()
+            if not names:
+                return None
+            result = await self.poller.poll(names)
+            for hook in self.hooks:
+                await hook(result)
+            return result
+        except Exception:
+            log.exception("poll tick failed")
+            return None
+
+
+class App:
+    """Everything one `plumbline run` holds; built by the CLI, used by tests."""
+
+    def __init__(self, settings: Settings, *, clock: Clock = utcnow) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.lock = InstanceLock(settings.database_path)
+        self.db: sqlite_utils.Database | None = None
+        self.writer_db: sqlite_utils.Database | None = None
+        self.client: httpx.AsyncClient | None = None
+        self.scheduler: AsyncIOScheduler | None = None
+        self.driver: PollDriver | None = None
+        self.stop_event = asyncio.Event()
+
+    @property
+    def tick_seconds(self) -> float:
+        interval = self.settings.poll_interval_seconds
+        return float(min(interval, 60)) if interval else 30.0
+
+    async def start(self) -> None:
+        """Open storage and the HTTP client, then start the scheduler with an immediate first tick."""
+        self.lock.acquire()
+        self.db = open_db(self.settings.database_path)
+        self.writer_db = open_db(self.settings.database_path, migrate=False)
+        self.client = make_client(self.settings.http_timeout_seconds)
+        poller = Poller(self.settings, self.client, self.writer_db, clock=self.clock)
+        interval = self.settings.poll_interval_seconds
+        self.driver = PollDriver(
+            poller, fixed_interval=timedelta(seconds=interval) if interval else None, clock=self.clock
+        )
+        self.scheduler = AsyncIOScheduler(timezone=UTC)
+        self.scheduler.add_job(
+            self.driver.tick,
+            IntervalTrigger(seconds=self.tick_seconds, timezone=UTC),
+            id="poll",
+            max_instances=1,
+            coalesce=True,
+            next_run_time=self.clock(),
+            misfire_grace_time=None,
+        )
+        self.scheduler.start()
+        log.info(
+            "Plumbline started: database %s, %s",
+            self.settings.database_path,
+            f"polling every {interval}s" if interval else "polling on the release calendar (America/New_York)",
+        )
+
+    async def stop(self) -> None:
+        """Stop the scheduler, close the client and storage; safe to call twice."""
+        if self.scheduler is not None and self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        if self.client is not None:
+            await self.client.aclose()
+            self.client = None
+        for db in (self.writer_db, self.db):
+            if db is not None:
+                db.close()
+        self.db = self.writer_db = None
+        self.lock.release()
+
+    async def run_until_stopped(self) -> None:
+        """Run until SIGINT/SIGTERM or stop_event."""
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, self.stop_event.set)
+        await self.start()
+        try:
+            await self.stop_event.wait()
+        finally:
+            log.info("Plumbline stopping")
+            await self.stop()

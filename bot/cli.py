@@ -1,0 +1,139 @@
+"""The `plumbline` command line: run, poll, backfill, status."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from datetime import date
+
+from bot.app import App
+from bot.clock import utcnow
+from bot.config import ConfigError, Settings, load_settings
+from bot.instance import InstanceLockedError
+from bot.logs import setup_logging
+from bot.poller import Poller, PollResult
+from bot.sources.http import make_client
+from bot.status import series_status, source_status
+from storage.db import StorageError, open_db
+
+log = logging.getLogger("plumbline")
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {text!r}") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="plumbline", description="Watch the US dollar money-market plumbing and alert on stress."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub.add_parser("run", help="run the bot: poller, scheduler and chat front-ends (console without tokens)")
+    sub.add_parser("poll", help="poll every source once now and print what changed")
+    backfill = sub.add_parser("backfill", help="fetch full history into the database")
+    backfill.add_argument(
+        "--since", type=_date, default=date(2000, 1, 1), help="first date to fetch (default 2000-01-01)"
+    )
+    sub.add_parser("status", help="latest value, age and fetch outcome of every series")
+    return parser
+
+
+def format_poll(result: PollResult) -> str:
+    """A short report of a poll cycle for the terminal."""
+    lines: list[str] = []
+    for name, outcome in sorted(result.outcomes.items()):
+        window = f"{outcome.window[0]}..{outcome.window[1]}" if outcome.window else ""
+        if outcome.ok:
+            lines.append(
+                f"{name:<11} ok     {len(outcome.changes):>6} values, {len(outcome.operations):>5} operations "
+                f"changed  {window}  ({outcome.duration_ms} ms)"
+            )
+        else:
+            lines.append(f"{name:<11} FAILED {outcome.error}")
+    by_series: dict[str, int] = {}
+    for change in result.changes:
+        by_series[change.series] = by_series.get(change.series, 0) + 1
+    if by_series:
+        lines.append("changed: " + ", ".join(f"{s} {n}" for s, n in sorted(by_series.items())))
+    else:
+        lines.append("nothing changed")
+    return "\n".join(lines)
+
+
+def format_status(settings: Settings) -> str:
+    """Per series: latest date, value, age and source outcome; stale series flagged."""
+    db = open_db(settings.database_path)
+    try:
+        now = utcnow()
+        rows = series_status(db, now)
+        sources = {s.source: s for s in source_status(db)}
+    finally:
+        db.close()
+    lines = [f"{'series':<15}{'date':<12}{'value':>14}  {'age':>5}  state"]
+    for row in rows:
+        if row.date is None or row.value is None:
+            lines.append(f"{row.series:<15}{'-':<12}{'-':>14}  {'-':>5}  NO DATA")
+            continue
+        value = f"{row.value:,.2f} %" if row.unit == "%" else f"${row.value:,.3f}B"
+        src = sources.get(row.source)
+        state = "STALE" if row.stale else "ok"
+        if src is not None and src.degraded:
+            state += f" ({row.source} failing)"
+        lines.append(f"{row.series:<15}{row.date:<12}{value:>14}  {row.age_days:>4}d  {state}")
+    lines.append("")
+    lines.append(f"{'source':<12}{'last fetch':<22}outcome")
+    for src in sources.values():
+        if src.last is None:
+            lines.append(f"{src.source:<12}{'never':<22}-")
+            continue
+        outcome = "ok" if not src.degraded else f"ERROR x{src.failures}: {src.last.error}"
+        lines.append(f"{src.source:<12}{src.last.started_at:<22}{outcome}")
+    return "\n".join(lines)
+
+
+async def _poll(settings: Settings, since: date | None) -> PollResult:
+    db = open_db(settings.database_path)
+    try:
+        async with make_client(settings.http_timeout_seconds) as client:
+            return await Poller(settings, client, db).poll(since=since)
+    finally:
+        db.close()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"plumbline: configuration error: {exc}", file=sys.stderr)
+        return 2
+    setup_logging(settings.log_level, settings.secrets())
+    try:
+        if args.command == "run":
+            asyncio.run(App(settings).run_until_stopped())
+        elif args.command == "poll":
+            result = asyncio.run(_poll(settings, None))
+            print(format_poll(result))
+            return 1 if len(result.failed) == len(result.outcomes) else 0
+        elif args.command == "backfill":
+            result = asyncio.run(_poll(settings, args.since))
+            print(format_poll(result))
+            return 1 if result.failed else 0
+        elif args.command == "status":
+            print(format_status(settings))
+    except (StorageError, InstanceLockedError) as exc:
+        print(f"plumbline: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

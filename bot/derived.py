@@ -1,0 +1,33 @@
+"""Derived series: net liquidity = Fed total assets - TGA - ON RRP, as-of joined."""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Sequence
+
+from bot.models import Observation
+from storage.observations import Point
+
+SOURCE = "derived"
+
+
+def _as_of(points: Sequence[Point], dates: Sequence[str], day: str) -> float | None:
+    i = bisect_right(dates, day)
+    return points[i - 1].value if i else None
+
+
+def net_liquidity(
+    fed_assets: Sequence[Point], tga: Sequence[Point], rrp: Sequence[Point], since: str = ""
+) -> list[Observation]:
+    """For each date any input has a value (on or after since), the latest of each input on or before it."""
+    keys = [[p.date for p in s] for s in (fed_assets, tga, rrp)]
+    days = sorted({d for k in keys for d in k if d >= since})
+    out: list[Observation] = []
+    for day in days:
+        assets = _as_of(fed_assets, keys[0], day)
+        cash = _as_of(tga, keys[1], day)
+        repo = _as_of(rrp, keys[2], day)
+        if assets is None or cash is None or repo is None:
+            continue
+        out.append(Observation("net_liquidity", day, round(assets - cash - repo, 6), SOURCE))
+    return out

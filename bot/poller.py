@@ -1,0 +1,165 @@
+"""The poller: fetch every source concurrently, store what changed, log every outcome."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import TypeVar
+
+import httpx
+import sqlite_utils
+
+from bot.clock import Clock, iso_utc, ny_today, utcnow
+from bot.config import Settings
+from bot.derived import net_liquidity
+from bot.models import Operation, SourceBatch, SourceError
+from bot.series import NET_LIQUIDITY_INPUTS, UNTRACKED_SERIES
+from bot.sources.registry import SOURCES, SourceSpec
+from storage.fetchlog import FetchRecord, record_fetch
+from storage.observations import Change, history, newest_dates, upsert_observations
+from storage.operations import upsert_operations
+
+log = logging.getLogger(__name__)
+R = TypeVar("R")
+
+# An empty database starts with this much history so charts and comparisons work at once.
+INITIAL_HISTORY_DAYS = 5 * 366
+# The as-of join looks back this far for the latest weekly input before the first recomputed date.
+_DERIVED_LOOKBACK_DAYS = 14
+
+
+@dataclass(slots=True)
+class SourceOutcome:
+    source: str
+    ok: bool
+    error: str | None = None
+    changes: list[Change] = field(default_factory=list)
+    operations: list[Operation] = field(default_factory=list)
+    duration_ms: int = 0
+    window: tuple[date, date] | None = None
+
+
+@dataclass(slots=True)
+class PollResult:
+    outcomes: dict[str, SourceOutcome] = field(default_factory=dict)
+    derived: list[Change] = field(default_factory=list)
+
+    @property
+    def changes(self) -> list[Change]:
+        """Every stored change of this cycle, derived series included."""
+        found = [c for o in self.outcomes.values() for c in o.changes]
+        return found + self.derived
+
+    @property
+    def operations(self) -> list[Operation]:
+        return [op for o in self.outcomes.values() for op in o.operations]
+
+    @property
+    def failed(self) -> list[SourceOutcome]:
+        return [o for o in self.outcomes.values() if not o.ok]
+
+
+class Poller:
+    """Fetches sources into the database; one instance per process, writes serialised by a lock."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        client: httpx.AsyncClient,
+        db: sqlite_utils.Database,
+        *,
+        clock: Clock = utcnow,
+        sources: dict[str, SourceSpec] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.client = client
+        self.db = db
+        self.clock = clock
+        self.sources = SOURCES if sources is None else sources
+        self._write_lock = asyncio.Lock()
+
+    async def poll(self, names: Iterable[str] | None = None, *, since: date | None = None) -> PollResult:
+        """One cycle over the named sources (all by default); a failing source never stops the others."""
+        specs = [self.sources[n] for n in (names if names is not None else self.sources)]
+        outcomes = await asyncio.gather(*(self._poll_source(spec, since) for spec in specs))
+        result = PollResult(outcomes={o.source: o for o in outcomes})
+        touched = [c for c in result.changes if c.series in NET_LIQUIDITY_INPUTS]
+        if touched:
+            result.derived = await self._write(self._recompute_net_liquidity, min(c.date for c in touched))
+        return result
+
+    def window(self, spec: SourceSpec, since: date | None) -> tuple[date, date]:
+        """The date range to fetch: since, or a short lookback from the stored data, or initial history."""
+        today = ny_today(self.clock())
+        end = today + timedelta(days=1)
+        if since is not None:
+            return max(since, spec.earliest), end
+        newest = newest_dates(self.db)
+        stored = [newest[s] for s in spec.series if s in newest]
+        if len(stored) < len(spec.series):
+            return max(today - timedelta(days=INITIAL_HISTORY_DAYS), spec.earliest), end
+        return date.fromisoformat(min(stored)) - timedelta(days=spec.lookback_days), end
+
+    async def _poll_source(self, spec: SourceSpec, since: date | None) -> SourceOutcome:
+        started = self.clock()
+        t0 = time.perf_counter()
+        start, end = self.window(spec, since)
+        outcome = SourceOutcome(spec.name, ok=True, window=(start, end))
+        try:
+            batch = await spec.fetch(self.client, self.settings, start, end)
+            if batch.source != spec.name:
+                raise SourceError(spec.name, f"fetch returned a batch for {batch.source!r}")
+            outcome.changes, outcome.operations = await self._write(self._store, batch)
+        except SourceError as exc:
+            outcome.ok = False
+            outcome.error = exc.problem
+            log.warning("%s: poll failed: %s; stored data left as it was", spec.name, exc.problem)
+        except Exception as exc:  # a bug in a parser must not take the poller down
+            outcome.ok = False
+            outcome.error = f"internal error ({type(exc).__name__})"
+            log.exception("%s: poll crashed", spec.name)
+        outcome.duration_ms = int((time.perf_counter() - t0) * 1000)
+        record = FetchRecord(
+            spec.name,
+            iso_utc(started),
+            outcome.duration_ms,
+            "ok" if outcome.ok else "error",
+            outcome.error,
+            len(outcome.changes) + len(outcome.operations),
+        )
+        await self._write(record_fetch, record)
+        if outcome.ok and (outcome.changes or outcome.operations):
+            log.info(
+                "%s: %d values and %d operations changed (%s..%s)",
+                spec.name,
+                len(outcome.changes),
+                len(outcome.operations),
+                start,
+                end,
+            )
+        return outcome
+
+    async def _write(self, fn: Callable[..., R], *args: object) -> R:
+        async with self._write_lock:
+            return await asyncio.to_thread(fn, self.db, *args)
+
+    def _store(self, db: sqlite_utils.Database, batch: SourceBatch) -> tuple[list[Change], list[Operation]]:
+        fetched_at = iso_utc(self.clock())
+        with db.atomic():
+            ops = upsert_operations(db, batch.operations, fetched_at=fetched_at)
+            changes = upsert_observations(
+                db, batch.observations, fetched_at=fetched_at, untracked=UNTRACKED_SERIES
+            )
+        return changes, ops
+
+    def _recompute_net_liquidity(self, db: sqlite_utils.Database, first_changed: str) -> list[Change]:
+        lookback = (date.fromisoformat(first_changed) - timedelta(days=_DERIVED_LOOKBACK_DAYS)).isoformat()
+        inputs = [history(db, name, since=lookback) for name in NET_LIQUIDITY_INPUTS]
+        derived = net_liquidity(*inputs, since=first_changed)
+        return upsert_observations(
+            db, derived, fetched_at=iso_utc(self.clock()), untracked=UNTRACKED_SERIES
+        )

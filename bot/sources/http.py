@@ -1,0 +1,132 @@
+"""HTTP access shared by every source: one client, timeouts, retries with backoff, clear errors."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import httpx
+
+from bot.models import SourceError
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = "Plumbline/1.0 (+money-market alert bot)"
+_MAX_RETRY_AFTER = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    attempts: int = 4
+    base_delay: float = 0.5
+    max_delay: float = 20.0
+
+    def delay(self, attempt: int, retry_after: float | None = None) -> float:
+        """Exponential backoff with full jitter; a server's Retry-After wins when it is longer."""
+        backoff = min(self.max_delay, self.base_delay * (2**attempt))
+        jittered = random.uniform(backoff / 2, backoff)
+        if retry_after is not None:
+            return max(jittered, min(retry_after, _MAX_RETRY_AFTER))
+        return jittered
+
+
+def make_client(timeout: float = 15.0) -> httpx.AsyncClient:
+    """The one shared client: explicit timeouts, pooled connections."""
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
+        headers={"User-Agent": USER_AGENT, "Accept": "application/json, text/csv;q=0.9, */*;q=0.1"},
+        limits=httpx.Limits(max_connections=20, max_keepalive_connections=10),
+        follow_redirects=True,
+    )
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    raw = response.headers.get("Retry-After")
+    if raw is None:
+        return None
+    try:
+        return max(0.0, float(raw))
+    except ValueError:
+        return None
+
+
+def _describe(exc: httpx.HTTPError) -> str:
+    if isinstance(exc, httpx.TimeoutException):
+        return "timed out"
+    if isinstance(exc, httpx.ConnectError):
+        return "connection refused or unreachable"
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return "connection dropped mid-response"
+    return type(exc).__name__
+
+
+async def get_text(
+    client: httpx.AsyncClient,
+    source: str,
+    url: str,
+    params: Mapping[str, str] | None = None,
+    policy: RetryPolicy = RetryPolicy(),
+) -> str:
+    """GET a URL, retrying timeouts, network errors, 429 and 5xx; raise SourceError when it gives up."""
+    last_problem = "no attempt made"
+    for attempt in range(policy.attempts):
+        retry_after: float | None = None
+        try:
+            response = await client.get(url, params=params)
+        except httpx.HTTPError as exc:
+            last_problem = _describe(exc)
+        else:
+            status = response.status_code
+            if status == 200:
+                return response.text
+            if status == 429 or status >= 500:
+                last_problem = f"HTTP {status}"
+                retry_after = _retry_after(response)
+            else:
+                raise SourceError(source, f"HTTP {status} {_short_body(response)}".rstrip())
+        if attempt + 1 < policy.attempts:
+            delay = policy.delay(attempt, retry_after)
+            log.warning(
+                "%s: %s; retry %d/%d in %.1fs", source, last_problem, attempt + 1, policy.attempts - 1, delay
+            )
+            await asyncio.sleep(delay)
+    raise SourceError(source, f"{last_problem} after {policy.attempts} attempts", transient=True)
+
+
+async def get_json(
+    client: httpx.AsyncClient,
+    source: str,
+    url: str,
+    params: Mapping[str, str] | None = None,
+    policy: RetryPolicy = RetryPolicy(),
+) -> object:
+    """GET and decode JSON; an HTML page or a truncated body is a SourceError, not a crash."""
+    text = await get_text(client, source, url, params, policy)
+    return decode_json(source, text)
+
+
+def decode_json(source: str, text: str) -> object:
+    stripped = text.lstrip()
+    if stripped.startswith("<"):
+        raise SourceError(source, "expected JSON but got an HTML page")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SourceError(source, f"invalid JSON ({exc.msg} at char {exc.pos})") from None
+
+
+def _short_body(response: httpx.Response) -> str:
+    """A short, safe summary of an error body (JSON error message only; never raw HTML)."""
+    try:
+        payload = response.json()
+    except ValueError:
+        return ""
+    if isinstance(payload, dict):
+        message = payload.get("error_message") or payload.get("message") or payload.get("error")
+        if isinstance(message, str):
+            return f"({message[:200]})"
+    return ""

@@ -1,0 +1,90 @@
+"""Freshness of every series and source, computed from what storage holds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import sqlite_utils
+
+from bot.clock import ny_today
+from bot.series import CATALOG
+from bot.sources.registry import SOURCES
+from storage.fetchlog import FetchRecord, failure_streak, last_fetches, last_success
+from storage.observations import series_summary
+
+# The series users see in /status; percentiles and volumes ride along with their parent.
+STATUS_SERIES: tuple[str, ...] = (
+    "sofr",
+    "effr",
+    "iorb",
+    "fed_lower",
+    "fed_upper",
+    "srf",
+    "srf_rate",
+    "rrp",
+    "rrp_rate",
+    "tga",
+    "reserves",
+    "fed_assets",
+    "net_liquidity",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesStatus:
+    series: str
+    name: str
+    unit: str
+    source: str
+    date: str | None
+    value: float | None
+    age_days: int | None
+    stale: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SourceStatus:
+    source: str
+    label: str
+    last: FetchRecord | None
+    last_ok: str | None
+    failures: int
+
+    @property
+    def degraded(self) -> bool:
+        return self.last is not None and self.last.outcome != "ok"
+
+
+def series_status(db: sqlite_utils.Database, now: datetime) -> list[SeriesStatus]:
+    """Latest date, value and age of each status series, with stale ones flagged."""
+    today = ny_today(now)
+    latest = series_summary(db, STATUS_SERIES)
+    out: list[SeriesStatus] = []
+    for name in STATUS_SERIES:
+        info = CATALOG[name]
+        point = latest.get(name)
+        age = (today - date.fromisoformat(point.date)).days if point else None
+        out.append(
+            SeriesStatus(
+                series=name,
+                name=info.name,
+                unit=info.unit,
+                source=info.source,
+                date=point.date if point else None,
+                value=point.value if point else None,
+                age_days=age,
+                stale=age is None or age > info.stale_after_days,
+            )
+        )
+    return out
+
+
+def source_status(db: sqlite_utils.Database) -> list[SourceStatus]:
+    """The last fetch outcome of each source and how many have failed in a row."""
+    last = last_fetches(db)
+    ok = last_success(db)
+    return [
+        SourceStatus(name, spec.label, last.get(name), ok.get(name), failure_streak(db, name))
+        for name, spec in SOURCES.items()
+    ]

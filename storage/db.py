@@ -1,0 +1,58 @@
+"""Opening the SQLite file: WAL, sane pragmas, migrations, and clear errors when the file is unusable."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import sqlite_utils
+
+from storage.migrations import MIGRATIONS
+
+
+class StorageError(Exception):
+    """The database cannot be opened or written; the message is safe to show an operator."""
+
+
+def open_db(path: Path | str, *, migrate: bool = True) -> sqlite_utils.Database:
+    """Open (creating if needed) the database at path, with WAL and every migration applied."""
+    memory = str(path) == ":memory:"
+    if not memory:
+        target = Path(path)
+        if not target.parent.exists():
+            raise StorageError(f"database folder {target.parent} does not exist (DATABASE_PATH={target})")
+        if target.is_dir():
+            raise StorageError(f"DATABASE_PATH {target} is a folder, not a file")
+    try:
+        # One connection may be handed between the event loop and a worker thread; callers serialise use.
+        conn = sqlite3.connect(str(path), timeout=30.0, check_same_thread=False)
+        db = sqlite_utils.Database(conn)
+        if not memory:
+            db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute("PRAGMA foreign_keys=ON")
+        db.execute("PRAGMA busy_timeout=30000")
+        if migrate:
+            MIGRATIONS.apply(db)
+    except sqlite3.DatabaseError as exc:
+        raise StorageError(_explain(path, exc)) from None
+    return db
+
+
+def _explain(path: Path | str, exc: sqlite3.DatabaseError) -> str:
+    text = str(exc).lower()
+    if "readonly" in text or "read-only" in text:
+        return f"database {path} is read-only: give the bot write access to the file and its folder"
+    if "disk is full" in text or "database or disk is full" in text:
+        return f"disk is full: free space for {path}"
+    if "unable to open" in text:
+        return f"cannot open database {path}: check the path and permissions"
+    if "not a database" in text or "malformed" in text:
+        return f"{path} is not a valid Plumbline database (corrupt or another file): restore a backup"
+    return f"database {path} failed: {exc}"
+
+
+def integrity_ok(db: sqlite_utils.Database) -> bool:
+    """True when PRAGMA integrity_check reports ok."""
+    row = db.execute("PRAGMA integrity_check").fetchone()
+    return bool(row) and row[0] == "ok"

@@ -1,0 +1,138 @@
+"""Observations and their revision history: idempotent upserts and the reads handlers need."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from itertools import groupby
+
+import sqlite_utils
+
+from bot.models import Observation
+
+_EPSILON = 1e-9
+
+_UPSERT = (
+    "INSERT INTO observations (series, date, value, source, fetched_at) VALUES (?, ?, ?, ?, ?) "
+    "ON CONFLICT (series, date) DO UPDATE SET value = excluded.value, source = excluded.source, "
+    "fetched_at = excluded.fetched_at"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """A stored value that appeared (old is None) or changed."""
+
+    series: str
+    date: str
+    old: float | None
+    new: float
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    date: str
+    value: float
+
+
+def upsert_observations(
+    db: sqlite_utils.Database,
+    observations: Iterable[Observation],
+    *,
+    fetched_at: str,
+    untracked: frozenset[str] = frozenset(),
+) -> list[Change]:
+    """Store observations; unchanged values are not rewritten and changed ones are kept as revisions."""
+    latest: dict[tuple[str, str], Observation] = {}
+    for obs in observations:
+        latest[(obs.series, obs.date)] = obs
+    if not latest:
+        return []
+    ordered = sorted(latest.values(), key=lambda o: (o.series, o.date))
+    changes: list[Change] = []
+    for series, group in groupby(ordered, key=lambda o: o.series):
+        rows = list(group)
+        stored = dict(
+            db.execute(
+                "SELECT date, value FROM observations WHERE series = ? AND date BETWEEN ? AND ?",
+                (series, rows[0].date, rows[-1].date),
+            ).fetchall()
+        )
+        for obs in rows:
+            old = stored.get(obs.date)
+            if old is None or abs(old - obs.value) > _EPSILON:
+                changes.append(Change(series, obs.date, old, obs.value, obs.source))
+    if changes:
+        with db.atomic():
+            db.conn.executemany(_UPSERT, [(c.series, c.date, c.new, c.source, fetched_at) for c in changes])
+            revised = [
+                (c.series, c.date, c.old, c.new, c.source, fetched_at)
+                for c in changes
+                if c.old is not None and c.series not in untracked
+            ]
+            if revised:
+                db.conn.executemany(
+                    "INSERT INTO revisions (series, date, old_value, new_value, source, revised_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    revised,
+                )
+    return changes
+
+
+def latest(db: sqlite_utils.Database, series: str, on_or_before: str | None = None) -> Point | None:
+    """The newest value of a series, optionally as of a date."""
+    if on_or_before is None:
+        row = db.execute(
+            "SELECT date, value FROM observations WHERE series = ? ORDER BY date DESC LIMIT 1", (series,)
+        ).fetchone()
+    else:
+        row = db.execute(
+            "SELECT date, value FROM observations WHERE series = ? AND date <= ? ORDER BY date DESC LIMIT 1",
+            (series, on_or_before),
+        ).fetchone()
+    return Point(row[0], row[1]) if row else None
+
+
+def value_on(db: sqlite_utils.Database, series: str, date: str) -> float | None:
+    """The value published for exactly that date, if any."""
+    row = db.execute("SELECT value FROM observations WHERE series = ? AND date = ?", (series, date)).fetchone()
+    return float(row[0]) if row else None
+
+
+def history(
+    db: sqlite_utils.Database, series: str, since: str | None = None, until: str | None = None
+) -> list[Point]:
+    """A series between two dates (inclusive), oldest first."""
+    rows = db.execute(
+        "SELECT date, value FROM observations WHERE series = ? AND date >= ? AND date <= ? ORDER BY date",
+        (series, since or "0000-00-00", until or "9999-99-99"),
+    ).fetchall()
+    return [Point(d, v) for d, v in rows]
+
+
+def newest_dates(db: sqlite_utils.Database) -> dict[str, str]:
+    """The newest stored date of every series."""
+    return dict(db.execute("SELECT series, MAX(date) FROM observations GROUP BY series").fetchall())
+
+
+def revisions(
+    db: sqlite_utils.Database, series: str | None = None, since: str | None = None
+) -> list[tuple[str, str, float, float, str]]:
+    """Recorded revisions as (series, date, old, new, revised_at), newest first."""
+    rows = db.execute(
+        "SELECT series, date, old_value, new_value, revised_at FROM revisions "
+        "WHERE (? IS NULL OR series = ?) AND revised_at >= ? ORDER BY id DESC",
+        (series, series, since or ""),
+    ).fetchall()
+    return [tuple(r) for r in rows]
+
+
+def series_summary(db: sqlite_utils.Database, names: Sequence[str]) -> dict[str, Point]:
+    """The latest point of each named series that has data."""
+    found: dict[str, Point] = {}
+    for name in names:
+        point = latest(db, name)
+        if point is not None:
+            found[name] = point
+    return found

@@ -1,0 +1,106 @@
+"""Raw NY Fed repo and reverse repo operations, one row per operation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import sqlite_utils
+
+from bot.models import Operation
+
+_COLUMNS = (
+    "operation_id, operation_date, operation_type, method, settlement_type, term, session, is_sve, "
+    "close_time, total_submitted, total_accepted, rate, treasury, agency, mbs, last_updated, note"
+)
+_UPSERT = (
+    f"INSERT INTO operations ({_COLUMNS}, fetched_at) VALUES ({', '.join('?' * 18)}) "
+    "ON CONFLICT (operation_id) DO UPDATE SET "
+    + ", ".join(f"{c.strip()} = excluded.{c.strip()}" for c in _COLUMNS.split(",")[1:])
+    + ", fetched_at = excluded.fetched_at"
+)
+
+
+def _row(op: Operation) -> tuple[object, ...]:
+    return (
+        op.operation_id,
+        op.operation_date,
+        op.operation_type,
+        op.method,
+        op.settlement_type,
+        op.term,
+        op.session,
+        int(op.is_sve),
+        op.close_time,
+        op.total_submitted,
+        op.total_accepted,
+        op.rate,
+        op.treasury,
+        op.agency,
+        op.mbs,
+        op.last_updated,
+        op.note,
+    )
+
+
+def _from_row(row: tuple[object, ...]) -> Operation:
+    (oid, day, kind, method, settle, term, session, sve, close, sub, acc, rate, tsy, agy, mbs, upd, note) = row
+    return Operation(
+        operation_id=str(oid),
+        operation_date=str(day),
+        operation_type=str(kind),
+        method=str(method),
+        settlement_type=str(settle),
+        term=str(term),
+        session=str(session),
+        is_sve=bool(sve),
+        close_time=str(close),
+        total_submitted=float(sub),  # type: ignore[arg-type]
+        total_accepted=float(acc),  # type: ignore[arg-type]
+        rate=None if rate is None else float(rate),  # type: ignore[arg-type]
+        treasury=float(tsy),  # type: ignore[arg-type]
+        agency=float(agy),  # type: ignore[arg-type]
+        mbs=float(mbs),  # type: ignore[arg-type]
+        last_updated=str(upd),
+        note=str(note),
+    )
+
+
+def upsert_operations(db: sqlite_utils.Database, ops: Iterable[Operation], *, fetched_at: str) -> list[Operation]:
+    """Store operations; returns those that are new or whose published figures changed."""
+    incoming = {op.operation_id: op for op in ops}
+    if not incoming:
+        return []
+    ids = list(incoming)
+    stored: dict[str, Operation] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        for row in db.execute(
+            f"SELECT {_COLUMNS} FROM operations WHERE operation_id IN ({marks})", chunk
+        ).fetchall():
+            stored[row[0]] = _from_row(tuple(row))
+    changed = [op for oid, op in incoming.items() if stored.get(oid) != op]
+    if changed:
+        with db.atomic():
+            db.conn.executemany(_UPSERT, [(*_row(op), fetched_at) for op in changed])
+    return changed
+
+
+def operations_between(
+    db: sqlite_utils.Database, since: str, until: str, operation_type: str | None = None
+) -> list[Operation]:
+    """Operations in a date range, oldest first, optionally of one type."""
+    rows = db.execute(
+        f"SELECT {_COLUMNS} FROM operations WHERE operation_date BETWEEN ? AND ? "
+        "AND (? IS NULL OR operation_type = ?) ORDER BY operation_date, close_time, operation_id",
+        (since, until, operation_type, operation_type),
+    ).fetchall()
+    return [_from_row(tuple(r)) for r in rows]
+
+
+def latest_operation_date(db: sqlite_utils.Database, operation_type: str) -> str | None:
+    """The newest date with an operation of that type."""
+    row = db.execute(
+        "SELECT MAX(operation_date) FROM operations WHERE operation_type = ?", (operation_type,)
+    ).fetchone()
+    return row[0] if row and row[0] else None

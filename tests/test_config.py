@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.config import ConfigError, load_settings
+
+
+def test_defaults_match_the_contract(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    s = load_settings({}, env_file=None)
+    assert s.nyfed_base_url == "https://markets.newyorkfed.org"
+    assert s.fred_csv_url == "https://fred.stlouisfed.org/graph/fredgraph.csv"
+    assert s.fred_api_url == "https://api.stlouisfed.org/fred"
+    assert s.fiscaldata_base_url == "https://api.fiscaldata.treasury.gov/services/api/fiscal_service"
+    assert s.telegram_api_base_url == "https://api.telegram.org/bot"
+    assert s.discord_api_base_url == "https://discord.com/api/v10"
+    assert s.discord_gateway_url == "wss://gateway.discord.gg"
+    assert s.database_path == tmp_path / "plumbline.db"
+    assert s.poll_interval_seconds is None and s.log_level == "INFO"
+    assert s.telegram_bot_token is None and s.fred_api_key is None
+
+
+def test_env_file_is_read_and_environment_wins(tmp_path: Path) -> None:
+    env = tmp_path / ".env"
+    env.write_text("NYFED_BASE_URL=http://127.0.0.1:9/\nLOG_LEVEL=debug\nADMIN_USER_IDS=1, 2\n")
+    s = load_settings({"LOG_LEVEL": "WARNING"}, env_file=env)
+    assert s.nyfed_base_url == "http://127.0.0.1:9"
+    assert s.log_level == "WARNING"
+    assert s.admin_user_ids == frozenset({1, 2})
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("NYFED_BASE_URL", "markets.newyorkfed.org", "NYFED_BASE_URL must be a http or https URL"),
+        ("DISCORD_GATEWAY_URL", "https://gateway", "DISCORD_GATEWAY_URL must be a ws or wss URL"),
+        ("POLL_INTERVAL_SECONDS", "soon", "POLL_INTERVAL_SECONDS must be a number"),
+        ("POLL_INTERVAL_SECONDS", "-5", "greater than zero"),
+        ("ADMIN_USER_IDS", "alice", "ADMIN_USER_IDS must be a comma-separated list"),
+        ("LOG_LEVEL", "LOUD", "LOG_LEVEL must be one of"),
+    ],
+)
+def test_bad_values_get_clear_messages(name: str, value: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_settings({name: value}, env_file=None)
+
+
+def test_secrets_are_redacted() -> None:
+    s = load_settings(
+        {"TELEGRAM_BOT_TOKEN": "123456:ABCdefGHIjklMNOpqrSTUvwxYZ012345678", "FRED_API_KEY": "abcd" * 8},
+        env_file=None,
+    )
+    shown = s.redacted()
+    assert shown["telegram_bot_token"] == "(set)" and shown["fred_api_key"] == "(set)"
+    assert shown["discord_bot_token"] == "(unset)"
+    assert "123456:ABC" not in repr(shown)
+    assert set(s.secrets()) == {"123456:ABCdefGHIjklMNOpqrSTUvwxYZ012345678", "abcd" * 8}

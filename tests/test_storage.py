@@ -1,0 +1,165 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import sqlite_utils
+
+from bot.models import Observation, Operation
+from storage.db import StorageError, integrity_ok, open_db
+from storage.fetchlog import FetchRecord, failure_streak, last_fetches, last_success, record_fetch
+from storage.meta import get_meta, set_meta
+from storage.observations import history, latest, newest_dates, revisions, upsert_observations, value_on
+from storage.operations import latest_operation_date, operations_between, upsert_operations
+
+T0 = "2026-02-18T14:00:00Z"
+T1 = "2026-02-19T14:00:00Z"
+
+
+def obs(series: str, day: str, value: float, source: str = "nyfed") -> Observation:
+    return Observation(series, day, value, source)
+
+
+def sofr_week() -> list[Observation]:
+    return [
+        obs("sofr", "2024-06-03", 5.35),
+        obs("sofr", "2024-06-04", 5.33),
+        obs("sofr", "2024-06-05", 5.33),
+        obs("sofr", "2024-06-06", 5.33),
+    ]
+
+
+def test_migrations_create_tables_and_wal(tmp_path: Path) -> None:
+    db = open_db(tmp_path / "a.db")
+    assert {"observations", "revisions", "operations", "fetch_log", "meta"} <= set(db.table_names())
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    db.close()
+    again = open_db(tmp_path / "a.db")  # re-running migrations is a no-op
+    assert integrity_ok(again)
+    applied = again.execute("SELECT name FROM _sqlite_migrations").fetchall()
+    assert applied == [("0001_core",)]
+
+
+def test_upsert_is_idempotent(db: sqlite_utils.Database) -> None:
+    first = upsert_observations(db, sofr_week(), fetched_at=T0)
+    assert len(first) == 4 and all(c.old is None for c in first)
+    second = upsert_observations(db, sofr_week(), fetched_at=T1)
+    assert second == []
+    assert db.execute("SELECT COUNT(*) FROM observations").fetchone()[0] == 4
+    assert db.execute("SELECT COUNT(*) FROM revisions").fetchone()[0] == 0
+    # an unchanged row keeps its original fetch time
+    assert db.execute("SELECT DISTINCT fetched_at FROM observations").fetchall() == [(T0,)]
+
+
+def test_revision_is_recorded_with_old_and_new(db: sqlite_utils.Database) -> None:
+    upsert_observations(db, sofr_week(), fetched_at=T0)
+    changes = upsert_observations(db, [obs("sofr", "2024-06-05", 5.34)], fetched_at=T1)
+    assert [(c.date, c.old, c.new) for c in changes] == [("2024-06-05", 5.33, 5.34)]
+    assert revisions(db) == [("sofr", "2024-06-05", 5.33, 5.34, T1)]
+    assert value_on(db, "sofr", "2024-06-05") == 5.34
+
+
+def test_untracked_series_update_without_revision(db: sqlite_utils.Database) -> None:
+    # SRF is an intraday sum: the PM operation adds to the AM figure, which is not a revision.
+    upsert_observations(db, [obs("srf", "2026-02-17", 11.0)], fetched_at=T0, untracked=frozenset({"srf"}))
+    changes = upsert_observations(
+        db, [obs("srf", "2026-02-17", 30.5)], fetched_at=T1, untracked=frozenset({"srf"})
+    )
+    assert [(c.old, c.new) for c in changes] == [(11.0, 30.5)]
+    assert revisions(db) == []
+
+
+def test_duplicates_in_one_batch_keep_the_last(db: sqlite_utils.Database) -> None:
+    changes = upsert_observations(
+        db, [obs("iorb", "2025-12-11", 3.90), obs("iorb", "2025-12-11", 3.65)], fetched_at=T0
+    )
+    assert len(changes) == 1 and value_on(db, "iorb", "2025-12-11") == 3.65
+
+
+def test_reads(db: sqlite_utils.Database) -> None:
+    upsert_observations(db, [*sofr_week(), obs("tga", "2026-06-23", 925.876, "fiscaldata")], fetched_at=T0)
+    point = latest(db, "sofr")
+    assert point is not None and (point.date, point.value) == ("2024-06-06", 5.33)
+    as_of = latest(db, "sofr", on_or_before="2024-06-03")
+    assert as_of is not None and as_of.value == 5.35
+    assert latest(db, "sofr", on_or_before="2024-01-01") is None
+    assert [p.date for p in history(db, "sofr", "2024-06-04", "2024-06-05")] == ["2024-06-04", "2024-06-05"]
+    assert newest_dates(db) == {"sofr": "2024-06-06", "tga": "2026-06-23"}
+    assert latest(db, "rrp") is None
+
+
+def _op(oid: str, day: str, amount: float, *, session: str = "AM", sve: bool = False) -> Operation:
+    return Operation(
+        operation_id=oid,
+        operation_date=day,
+        operation_type="Repo",
+        method="Full Allotment",
+        settlement_type="Same Day",
+        term="Overnight",
+        session=session,
+        is_sve=sve,
+        close_time="08:30" if session == "AM" else "13:45",
+        total_submitted=amount,
+        total_accepted=amount,
+        rate=3.75,
+        treasury=amount,
+        agency=0.0,
+        mbs=0.0,
+        last_updated=f"{day} 08:30:44",
+    )
+
+
+def test_operations_upsert_round_trip(db: sqlite_utils.Database) -> None:
+    ops = [_op("RP 021726 25", "2026-02-17", 11.0), _op("RP 021726 30", "2026-02-17", 19.5, session="PM")]
+    assert upsert_operations(db, ops, fetched_at=T0) == ops
+    assert upsert_operations(db, ops, fetched_at=T1) == []
+    stored = operations_between(db, "2026-02-17", "2026-02-17", "Repo")
+    assert stored == ops
+    assert latest_operation_date(db, "Repo") == "2026-02-17"
+    assert latest_operation_date(db, "Reverse Repo") is None
+    changed = _op("RP 021726 30", "2026-02-17", 19.6, session="PM")
+    assert upsert_operations(db, [changed], fetched_at=T1) == [changed]
+
+
+def test_fetch_log(db: sqlite_utils.Database) -> None:
+    record_fetch(db, FetchRecord("nyfed", T0, 120, "ok", None, 10))
+    record_fetch(db, FetchRecord("nyfed", T1, 30, "error", "HTTP 503 after 4 attempts", 0))
+    record_fetch(db, FetchRecord("nyfed", T1, 30, "error", "timed out after 4 attempts", 0))
+    record_fetch(db, FetchRecord("fred", T1, 50, "ok", None, 0))
+    assert last_fetches(db)["nyfed"].error == "timed out after 4 attempts"
+    assert last_success(db) == {"nyfed": T0, "fred": T1}
+    assert failure_streak(db, "nyfed") == 2
+    assert failure_streak(db, "fred") == 0
+
+
+def test_meta(db: sqlite_utils.Database) -> None:
+    assert get_meta(db, "x") is None
+    set_meta(db, "x", "1")
+    set_meta(db, "x", "2")
+    assert get_meta(db, "x") == "2"
+
+
+@pytest.mark.parametrize(
+    ("setup", "message"),
+    [
+        (lambda p: p / "missing-dir" / "x.db", "does not exist"),
+        (lambda p: p, "is a folder"),
+    ],
+)
+def test_unusable_paths_give_clear_errors(tmp_path: Path, setup: object, message: str) -> None:
+    with pytest.raises(StorageError, match=message):
+        open_db(setup(tmp_path))  # type: ignore[operator]
+
+
+def test_not_a_database(tmp_path: Path) -> None:
+    bogus = tmp_path / "bogus.db"
+    bogus.write_bytes(b"this is not sqlite at all" * 100)
+    with pytest.raises(StorageError, match="not a valid Plumbline database"):
+        open_db(bogus)
+
+
+def test_parameterised_values_survive_hostile_text(db: sqlite_utils.Database) -> None:
+    hostile = "x'); DROP TABLE observations; --"
+    upsert_observations(db, [obs(hostile, "2026-01-01", 1.0)], fetched_at=T0)
+    assert value_on(db, hostile, "2026-01-01") == 1.0
+    assert "observations" in db.table_names()
