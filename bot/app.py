@@ -108,7 +108,9 @@ class App:
         log.info(
             "Plumbline started: database %s, %s",
             self.settings.database_path,
-            f"polling every {interval}s" if interval else "polling on the release calendar (America/New_York)",
+            f"polling every {interval}s"
+            if interval
+            else "polling on the release calendar (America/New_York)",
         )
 
     async def stop(self) -> None:

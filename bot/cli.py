@@ -51,8 +51,8 @@ def format_poll(result: PollResult) -> str:
         window = f"{outcome.window[0]}..{outcome.window[1]}" if outcome.window else ""
         if outcome.ok:
             lines.append(
-                f"{name:<11} ok     {len(outcome.changes):>6} values, {len(outcome.operations):>5} operations "
-                f"changed  {window}  ({outcome.duration_ms} ms)"
+                f"{name:<11} ok     {len(outcome.changes):>6} values, "
+                f"{len(outcome.operations):>5} operations changed  {window}  ({outcome.duration_ms} ms)"
             )
         else:
             lines.append(f"{name:<11} FAILED {outcome.error}")

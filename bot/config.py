@@ -104,9 +104,7 @@ def _positive_number(env: Mapping[str, str], name: str, default: float | None) -
     return value
 
 
-def load_settings(
-    environ: Mapping[str, str] | None = None, env_file: Path | None = Path(".env")
-) -> Settings:
+def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | None = Path(".env")) -> Settings:
     """Merge .env (lower priority) with the environment and validate every value."""
     merged: dict[str, str] = {}
     if env_file is not None and env_file.is_file():
@@ -128,16 +126,21 @@ def load_settings(
         fred_csv_url=_url(merged, "FRED_CSV_URL", Settings.fred_csv_url, ("http", "https")),
         fred_api_url=_url(merged, "FRED_API_URL", Settings.fred_api_url, ("http", "https")),
         fred_api_key=_optional(merged, "FRED_API_KEY"),
-        fiscaldata_base_url=_url(merged, "FISCALDATA_BASE_URL", Settings.fiscaldata_base_url, ("http", "https")),
+        fiscaldata_base_url=_url(
+            merged, "FISCALDATA_BASE_URL", Settings.fiscaldata_base_url, ("http", "https")
+        ),
         telegram_bot_token=_optional(merged, "TELEGRAM_BOT_TOKEN"),
         telegram_api_base_url=_url(
             merged, "TELEGRAM_API_BASE_URL", Settings.telegram_api_base_url, ("http", "https")
         ),
         discord_bot_token=_optional(merged, "DISCORD_BOT_TOKEN"),
-        discord_api_base_url=_url(merged, "DISCORD_API_BASE_URL", Settings.discord_api_base_url, ("http", "https")),
+        discord_api_base_url=_url(
+            merged, "DISCORD_API_BASE_URL", Settings.discord_api_base_url, ("http", "https")
+        ),
         discord_gateway_url=_url(merged, "DISCORD_GATEWAY_URL", Settings.discord_gateway_url, ("ws", "wss")),
         discord_webhook_url=(
-            _url(merged, "DISCORD_WEBHOOK_URL", "", ("http", "https")) if _optional(merged, "DISCORD_WEBHOOK_URL")
+            _url(merged, "DISCORD_WEBHOOK_URL", "", ("http", "https"))
+            if _optional(merged, "DISCORD_WEBHOOK_URL")
             else None
         ),
         database_path=database_path,

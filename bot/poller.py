@@ -158,8 +158,6 @@ class Poller:
 
     def _recompute_net_liquidity(self, db: sqlite_utils.Database, first_changed: str) -> list[Change]:
         lookback = (date.fromisoformat(first_changed) - timedelta(days=_DERIVED_LOOKBACK_DAYS)).isoformat()
-        inputs = [history(db, name, since=lookback) for name in NET_LIQUIDITY_INPUTS]
-        derived = net_liquidity(*inputs, since=first_changed)
-        return upsert_observations(
-            db, derived, fetched_at=iso_utc(self.clock()), untracked=UNTRACKED_SERIES
-        )
+        assets, tga, rrp = (history(db, name, since=lookback) for name in NET_LIQUIDITY_INPUTS)
+        derived = net_liquidity(assets, tga, rrp, since=first_changed)
+        return upsert_observations(db, derived, fetched_at=iso_utc(self.clock()), untracked=UNTRACKED_SERIES)

@@ -72,7 +72,8 @@ def backoff(failures: int, interval: timedelta) -> timedelta:
     """The wait after a run of failures: the interval doubled per failure, capped."""
     if failures <= 0:
         return interval
-    return max(interval, min(MAX_BACKOFF, interval * (2 ** min(failures, 10))))
+    doubled: timedelta = interval * (2 ** min(failures, 10))
+    return max(interval, min(MAX_BACKOFF, doubled))
 
 
 def is_due(

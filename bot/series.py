@@ -9,6 +9,7 @@ from dataclasses import dataclass
 class SeriesInfo:
     id: str
     name: str
+    short: str  # fits a phone-width table
     unit: str  # "%" or "$bn"
     source: str
     # Calendar days after which the latest value is overdue (covers weekends and holidays).
@@ -24,25 +25,25 @@ _WEEKLY = 9
 CATALOG: dict[str, SeriesInfo] = {
     s.id: s
     for s in (
-        SeriesInfo("sofr", "SOFR", "%", "nyfed", _DAILY),
-        SeriesInfo("sofr_p1", "SOFR 1st percentile", "%", "nyfed", _DAILY),
-        SeriesInfo("sofr_p25", "SOFR 25th percentile", "%", "nyfed", _DAILY),
-        SeriesInfo("sofr_p75", "SOFR 75th percentile", "%", "nyfed", _DAILY),
-        SeriesInfo("sofr_p99", "SOFR 99th percentile", "%", "nyfed", _DAILY),
-        SeriesInfo("sofr_volume", "SOFR volume", "$bn", "nyfed", _DAILY),
-        SeriesInfo("effr", "EFFR", "%", "nyfed", _DAILY),
-        SeriesInfo("effr_volume", "EFFR volume", "$bn", "nyfed", _DAILY),
-        SeriesInfo("fed_upper", "Target range upper bound", "%", "fred", _WEEKLY),
-        SeriesInfo("fed_lower", "Target range lower bound", "%", "fred", _WEEKLY),
-        SeriesInfo("iorb", "IORB", "%", "fred", _WEEKLY),
-        SeriesInfo("srf", "SRF take-up", "$bn", "nyfed", _DAILY, tracks_revisions=False),
-        SeriesInfo("srf_rate", "SRF minimum bid rate (ceiling)", "%", "nyfed", _DAILY),
-        SeriesInfo("rrp", "ON RRP take-up", "$bn", "nyfed", _DAILY),
-        SeriesInfo("rrp_rate", "ON RRP award rate (floor)", "%", "nyfed", _DAILY),
-        SeriesInfo("tga", "TGA closing balance", "$bn", "fiscaldata", _DAILY),
-        SeriesInfo("reserves", "Reserve balances", "$bn", "fred", _WEEKLY),
-        SeriesInfo("fed_assets", "Fed total assets", "$bn", "fred", _WEEKLY),
-        SeriesInfo("net_liquidity", "Net liquidity", "$bn", "derived", _DAILY, tracks_revisions=False),
+        SeriesInfo("sofr", "SOFR", "SOFR", "%", "nyfed", _DAILY),
+        SeriesInfo("sofr_p1", "SOFR 1st percentile", "SOFR p1", "%", "nyfed", _DAILY),
+        SeriesInfo("sofr_p25", "SOFR 25th percentile", "SOFR p25", "%", "nyfed", _DAILY),
+        SeriesInfo("sofr_p75", "SOFR 75th percentile", "SOFR p75", "%", "nyfed", _DAILY),
+        SeriesInfo("sofr_p99", "SOFR 99th percentile", "SOFR p99", "%", "nyfed", _DAILY),
+        SeriesInfo("sofr_volume", "SOFR volume", "SOFR volume", "$bn", "nyfed", _DAILY),
+        SeriesInfo("effr", "EFFR", "EFFR", "%", "nyfed", _DAILY),
+        SeriesInfo("effr_volume", "EFFR volume", "EFFR volume", "$bn", "nyfed", _DAILY),
+        SeriesInfo("fed_upper", "Target range upper bound", "Range top", "%", "fred", _WEEKLY),
+        SeriesInfo("fed_lower", "Target range lower bound", "Range bottom", "%", "fred", _WEEKLY),
+        SeriesInfo("iorb", "IORB", "IORB", "%", "fred", _WEEKLY),
+        SeriesInfo("srf", "SRF take-up", "SRF take-up", "$bn", "nyfed", _DAILY, tracks_revisions=False),
+        SeriesInfo("srf_rate", "SRF minimum bid rate (ceiling)", "SRF rate", "%", "nyfed", _DAILY),
+        SeriesInfo("rrp", "ON RRP take-up", "ON RRP", "$bn", "nyfed", _DAILY),
+        SeriesInfo("rrp_rate", "ON RRP award rate (floor)", "ON RRP rate", "%", "nyfed", _DAILY),
+        SeriesInfo("tga", "TGA closing balance", "TGA", "$bn", "fiscaldata", _DAILY),
+        SeriesInfo("reserves", "Reserve balances", "Reserves", "$bn", "fred", _WEEKLY),
+        SeriesInfo("fed_assets", "Fed total assets", "Fed assets", "$bn", "fred", _WEEKLY),
+        SeriesInfo("net_liquidity", "Net liquidity", "Net liquidity", "$bn", "derived", _DAILY, tracks_revisions=False),
     )
 }
 

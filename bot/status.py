@@ -35,6 +35,7 @@ STATUS_SERIES: tuple[str, ...] = (
 class SeriesStatus:
     series: str
     name: str
+    short: str
     unit: str
     source: str
     date: str | None
@@ -69,6 +70,7 @@ def series_status(db: sqlite_utils.Database, now: datetime) -> list[SeriesStatus
             SeriesStatus(
                 series=name,
                 name=info.name,
+                short=info.short,
                 unit=info.unit,
                 source=info.source,
                 date=point.date if point else None,

@@ -96,7 +96,9 @@ def latest(db: sqlite_utils.Database, series: str, on_or_before: str | None = No
 
 def value_on(db: sqlite_utils.Database, series: str, date: str) -> float | None:
     """The value published for exactly that date, if any."""
-    row = db.execute("SELECT value FROM observations WHERE series = ? AND date = ?", (series, date)).fetchone()
+    row = db.execute(
+        "SELECT value FROM observations WHERE series = ? AND date = ?", (series, date)
+    ).fetchone()
     return float(row[0]) if row else None
 
 

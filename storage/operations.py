@@ -8,15 +8,24 @@ import sqlite_utils
 
 from bot.models import Operation
 
-_COLUMNS = (
-    "operation_id, operation_date, operation_type, method, settlement_type, term, session, is_sve, "
-    "close_time, total_submitted, total_accepted, rate, treasury, agency, mbs, last_updated, note"
+_SELECT = (
+    "SELECT operation_id, operation_date, operation_type, method, settlement_type, term, session, is_sve, "
+    "close_time, total_submitted, total_accepted, rate, treasury, agency, mbs, last_updated, note "
+    "FROM operations "
 )
 _UPSERT = (
-    f"INSERT INTO operations ({_COLUMNS}, fetched_at) VALUES ({', '.join('?' * 18)}) "
-    "ON CONFLICT (operation_id) DO UPDATE SET "
-    + ", ".join(f"{c.strip()} = excluded.{c.strip()}" for c in _COLUMNS.split(",")[1:])
-    + ", fetched_at = excluded.fetched_at"
+    "INSERT INTO operations (operation_id, operation_date, operation_type, method, settlement_type, term, "
+    "session, is_sve, close_time, total_submitted, total_accepted, rate, treasury, agency, mbs, "
+    "last_updated, note, fetched_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (operation_id) DO UPDATE SET operation_date = excluded.operation_date, "
+    "operation_type = excluded.operation_type, method = excluded.method, "
+    "settlement_type = excluded.settlement_type, term = excluded.term, session = excluded.session, "
+    "is_sve = excluded.is_sve, close_time = excluded.close_time, "
+    "total_submitted = excluded.total_submitted, "
+    "total_accepted = excluded.total_accepted, rate = excluded.rate, treasury = excluded.treasury, "
+    "agency = excluded.agency, mbs = excluded.mbs, last_updated = excluded.last_updated, "
+    "note = excluded.note, "
+    "fetched_at = excluded.fetched_at"
 )
 
 
@@ -43,7 +52,9 @@ def _row(op: Operation) -> tuple[object, ...]:
 
 
 def _from_row(row: tuple[object, ...]) -> Operation:
-    (oid, day, kind, method, settle, term, session, sve, close, sub, acc, rate, tsy, agy, mbs, upd, note) = row
+    (oid, day, kind, method, settle, term, session, sve, close, sub, acc, rate, tsy, agy, mbs, upd, note) = (
+        row
+    )
     return Operation(
         operation_id=str(oid),
         operation_date=str(day),
@@ -65,20 +76,16 @@ def _from_row(row: tuple[object, ...]) -> Operation:
     )
 
 
-def upsert_operations(db: sqlite_utils.Database, ops: Iterable[Operation], *, fetched_at: str) -> list[Operation]:
+def upsert_operations(
+    db: sqlite_utils.Database, ops: Iterable[Operation], *, fetched_at: str
+) -> list[Operation]:
     """Store operations; returns those that are new or whose published figures changed."""
     incoming = {op.operation_id: op for op in ops}
     if not incoming:
         return []
-    ids = list(incoming)
-    stored: dict[str, Operation] = {}
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        marks = ",".join("?" * len(chunk))
-        for row in db.execute(
-            f"SELECT {_COLUMNS} FROM operations WHERE operation_id IN ({marks})", chunk
-        ).fetchall():
-            stored[row[0]] = _from_row(tuple(row))
+    days = [op.operation_date for op in incoming.values()]
+    rows = db.execute(_SELECT + "WHERE operation_date BETWEEN ? AND ?", (min(days), max(days))).fetchall()
+    stored = {row[0]: _from_row(tuple(row)) for row in rows}
     changed = [op for oid, op in incoming.items() if stored.get(oid) != op]
     if changed:
         with db.atomic():
@@ -91,8 +98,8 @@ def operations_between(
 ) -> list[Operation]:
     """Operations in a date range, oldest first, optionally of one type."""
     rows = db.execute(
-        f"SELECT {_COLUMNS} FROM operations WHERE operation_date BETWEEN ? AND ? "
-        "AND (? IS NULL OR operation_type = ?) ORDER BY operation_date, close_time, operation_id",
+        _SELECT + "WHERE operation_date BETWEEN ? AND ? AND (? IS NULL OR operation_type = ?) "
+        "ORDER BY operation_date, close_time, operation_id",
         (since, until, operation_type, operation_type),
     ).fetchall()
     return [_from_row(tuple(r)) for r in rows]

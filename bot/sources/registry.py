@@ -41,7 +41,9 @@ async def _fetch_fred(client: httpx.AsyncClient, settings: Settings, start: date
     )
 
 
-async def _fetch_fiscaldata(client: httpx.AsyncClient, settings: Settings, start: date, end: date) -> SourceBatch:
+async def _fetch_fiscaldata(
+    client: httpx.AsyncClient, settings: Settings, start: date, end: date
+) -> SourceBatch:
     return await fiscaldata.fetch(client, settings.fiscaldata_base_url, start)
 
 

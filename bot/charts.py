@@ -1,0 +1,91 @@
+"""PNG charts with matplotlib's Agg backend; pure (ChartData in, bytes out), safe in a worker thread."""
+
+from __future__ import annotations
+
+import io
+import threading
+
+import matplotlib
+import numpy as np
+import numpy.typing as npt
+
+matplotlib.use("Agg")
+
+import matplotlib.dates as mdates
+from matplotlib.figure import Figure
+
+from handlers.reply import ChartData, ChartSeries
+
+# pyplot's global state is not thread-safe; Figure objects are, but font caches warm up under a lock.
+_RENDER_LOCK = threading.Lock()
+
+_COLORS = {
+    "SOFR": "#c0392b",
+    "EFFR": "#2c3e50",
+    "IORB": "#7f8c8d",
+}
+_PALETTE = ("#1f77b4", "#7f8c8d", "#2ca02c", "#9467bd")
+_BAND = "#a9cce3"
+_WIDTH_IN, _HEIGHT_IN, _DPI = 8.0, 4.5, 110
+
+
+def _dates(series: ChartSeries) -> npt.NDArray[np.datetime64]:
+    return np.array(series.dates, dtype="datetime64[D]")
+
+
+def render_png(data: ChartData) -> bytes:
+    """Draw the chart and return PNG bytes."""
+    fig = Figure(figsize=(_WIDTH_IN, _HEIGHT_IN), dpi=_DPI, layout="constrained")
+    ax = fig.add_subplot()
+    if data.band is not None:
+        floor, ceiling = data.band
+        ax.fill_between(
+            _dates(floor),
+            floor.values,
+            _align(ceiling, floor),
+            step="post" if floor.style == "step" else None,
+            color=_BAND,
+            alpha=0.45,
+            linewidth=0,
+            label=data.subtitle or "floor \u2013 ceiling",
+        )
+        if floor.style == "step":
+            ax.step(_dates(ceiling), ceiling.values, where="post", color="#2471a3", linewidth=1.0)
+            ax.step(_dates(floor), floor.values, where="post", color="#2471a3", linewidth=1.0)
+    for i, series in enumerate(data.series):
+        color = _COLORS.get(series.label, _PALETTE[i % len(_PALETTE)])
+        xs = _dates(series)
+        if series.style == "bars":
+            width = max(0.8, min(3.0, 300 / max(len(xs), 1)))
+            ax.bar(xs, series.values, width=width, color="#c0392b", label=series.label)
+        elif series.style == "dashed":
+            ax.plot(xs, series.values, linestyle="--", linewidth=1.2, color=color, label=series.label)
+        elif series.style == "step":
+            ax.step(xs, series.values, where="post", linewidth=1.2, color=color, label=series.label)
+        else:
+            ax.plot(xs, series.values, linewidth=1.4, color=color, label=series.label)
+    ax.set_title(data.title, fontsize=12, loc="left")
+    ax.set_ylabel(data.unit)
+    ax.grid(True, linewidth=0.4, alpha=0.5)
+    locator = mdates.AutoDateLocator(minticks=3, maxticks=8)  # type: ignore[no-untyped-call]
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
+    ax.legend(loc="upper left", fontsize=8, frameon=False)
+    fig.text(0.995, 0.005, "Plumbline", ha="right", va="bottom", fontsize=7, color="#95a5a6")
+    buffer = io.BytesIO()
+    with _RENDER_LOCK:
+        fig.savefig(buffer, format="png", dpi=_DPI)
+    return buffer.getvalue()
+
+
+def _align(upper: ChartSeries, lower: ChartSeries) -> list[float]:
+    """The upper band values at the lower band's dates (as-of), so fill_between gets equal lengths."""
+    out: list[float] = []
+    j = 0
+    current = upper.values[0] if upper.values else 0.0
+    for d in lower.dates:
+        while j < len(upper.dates) and upper.dates[j] <= d:
+            current = upper.values[j]
+            j += 1
+        out.append(current)
+    return out

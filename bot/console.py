@@ -1,0 +1,78 @@
+"""The local console: a prompt where the chat commands work, and one-shot `plumbline ask`."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import sqlite_utils
+
+from bot.charts import render_png
+from bot.clock import Clock, utcnow
+from bot.config import Settings
+from bot.render import to_console
+from handlers.reply import Context, Reply
+from handlers.table import dispatch
+
+log = logging.getLogger(__name__)
+
+PROMPT = "plumbline> "
+
+
+def console_context(settings: Settings, clock: Clock = utcnow) -> Context:
+    """The console user is the operator: they see everything /status has."""
+    return Context(
+        platform="console",
+        chat_id="console",
+        user_id="console",
+        now=clock(),
+        is_operator=True,
+        tight_bp=settings.tight_bp,
+    )
+
+
+def answer(line: str, settings: Settings, db: sqlite_utils.Database, clock: Clock = utcnow) -> Reply | None:
+    """Dispatch one console line; bare words work too ("corridor" is "/corridor")."""
+    text = line.strip()
+    if not text:
+        return None
+    if not text.startswith("/"):
+        text = "/" + text
+    return dispatch(text, console_context(settings, clock), db)
+
+
+async def run_console(
+    settings: Settings,
+    db: sqlite_utils.Database,
+    stop: asyncio.Event,
+    *,
+    read_line: Callable[[str], str] = input,
+    write: Callable[[str], None] = print,
+    clock: Clock = utcnow,
+) -> None:
+    """Read commands until EOF, 'quit' or stop; charts are saved as PNG files in the working directory."""
+    write("Plumbline console. Type /help for commands, quit to exit.")
+    while not stop.is_set():
+        try:
+            line = await asyncio.to_thread(read_line, PROMPT)
+        except (EOFError, KeyboardInterrupt):
+            break
+        if line.strip().lower() in {"quit", "exit", "/quit", "/exit"}:
+            break
+        reply = answer(line, settings, db, clock)
+        if reply is None:
+            continue
+        write(to_console(reply))
+        if reply.chart is not None:
+            png = await asyncio.to_thread(render_png, reply.chart)
+            name = Path(f"plumbline-{reply.chart.title.split()[0].lower()}-{clock().strftime('%Y%m%d-%H%M%S')}.png")
+            await asyncio.to_thread(name.write_bytes, png)
+            write(f"Chart saved to {name.resolve()}")
+    stop.set()
+
+
+def stdin_is_terminal() -> bool:
+    return sys.stdin is not None and sys.stdin.isatty()

@@ -1,0 +1,70 @@
+"""Rendering a Reply in each platform's conventions: Telegram HTML, console text, Discord markdown."""
+
+from __future__ import annotations
+
+import html
+
+from handlers.reply import Mono, Reply, Text
+
+TELEGRAM_TEXT_LIMIT = 4096
+TELEGRAM_CAPTION_LIMIT = 1024
+
+
+def _fields_lines(reply: Reply) -> list[str]:
+    if not reply.fields:
+        return []
+    width = max(len(name) for name, _ in reply.fields)
+    values = max(len(value) for _, value in reply.fields)
+    return [f"{name:<{width}}  {value:>{values}}" for name, value in reply.fields]
+
+
+def to_telegram_html(reply: Reply, *, limit: int = TELEGRAM_TEXT_LIMIT) -> str:
+    """HTML parse mode: bold title, aligned levels in <pre>, everything else escaped."""
+    parts = [f"<b>{html.escape(reply.title)}</b>"]
+    fields = _fields_lines(reply)
+    if fields:
+        parts.append("<pre>" + html.escape("\n".join(fields)) + "</pre>")
+    for block in reply.blocks:
+        if isinstance(block, Mono):
+            parts.append("<pre>" + html.escape("\n".join(block.lines)) + "</pre>")
+        else:
+            parts.append(html.escape(block.text))
+    if reply.as_of:
+        parts.append(f"<i>{html.escape(reply.as_of)}</i>")
+    text = "\n\n".join(parts)
+    if len(text) <= limit:
+        return text
+    # Too long (a caption): keep the title and levels, drop trailing paragraphs whole so tags stay balanced.
+    kept: list[str] = []
+    for part in parts:
+        if len("\n\n".join([*kept, part])) > limit - 2:
+            break
+        kept.append(part)
+    return "\n\n".join(kept) or html.escape(reply.title[: limit - 1])
+
+
+def to_console(reply: Reply) -> str:
+    """Plain text for a terminal."""
+    parts = [reply.title + "\n" + "=" * min(len(reply.title), 60)]
+    fields = _fields_lines(reply)
+    if fields:
+        parts.append("\n".join(fields))
+    for block in reply.blocks:
+        parts.append("\n".join(block.lines) if isinstance(block, Mono) else block.text)
+    if reply.as_of:
+        parts.append(reply.as_of)
+    if reply.buttons:
+        parts.append("Try: " + "  ".join(b.command for row in reply.buttons for b in row))
+    return "\n\n".join(p for p in parts if p)
+
+
+def to_markdown(blocks: list[Text | Mono]) -> str:
+    """Discord markdown for free-text blocks: code fences keep ladders aligned."""
+    out: list[str] = []
+    for block in blocks:
+        if isinstance(block, Mono):
+            body = "\n".join(block.lines).replace("```", "'''")
+            out.append(f"```\n{body}\n```")
+        else:
+            out.append(block.text)
+    return "\n\n".join(out)

@@ -1,0 +1,391 @@
+"""NY Fed Markets API: SOFR, EFFR and repo / reverse repo operations; fetch apart from pure parsing."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import math
+import re
+from collections.abc import Mapping, Sequence
+from datetime import date, timedelta
+from typing import Literal
+
+import httpx
+
+from bot.models import Observation, Operation, SourceBatch, SourceError
+from bot.sources.http import RetryPolicy, get_json
+
+SOURCE = "nyfed"
+
+RateKind = Literal["sofr", "effr"]
+
+# A backfill from 2003 in one request would be one huge body; windows keep each response small.
+RATES_WINDOW_DAYS = 3 * 365
+OPERATIONS_WINDOW_DAYS = 365
+
+_RATE_PATHS: dict[RateKind, str] = {
+    "sofr": "/api/rates/secured/sofr/search.json",
+    "effr": "/api/rates/unsecured/effr/search.json",
+}
+_OPERATIONS_PATH = "/api/rp/results/search.json"
+
+_RATE_TYPES: dict[RateKind, str] = {"sofr": "SOFR", "effr": "EFFR"}
+# (series, field) pairs a row may lack: old EFFR rows have no percentiles or volume.
+_OPTIONAL_RATE_FIELDS: dict[RateKind, tuple[tuple[str, str], ...]] = {
+    "sofr": (
+        ("sofr_p1", "percentPercentile1"),
+        ("sofr_p25", "percentPercentile25"),
+        ("sofr_p75", "percentPercentile75"),
+        ("sofr_p99", "percentPercentile99"),
+        ("sofr_volume", "volumeInBillions"),
+    ),
+    "effr": (
+        ("effr_volume", "volumeInBillions"),
+        ("fed_lower", "targetRateFrom"),
+        ("fed_upper", "targetRateTo"),
+    ),
+}
+
+_COLLATERAL = {"Treasury": "treasury", "Agency": "agency", "Mortgage-Backed": "mbs"}
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_CLOCK = re.compile(r"(\d{1,2}):(\d{2})")
+_TAG = re.compile(r"<[^>]*>")
+_SVE_WORDS = re.compile(r"small\s+value\s+exercise|\bsves?\b", re.IGNORECASE)
+_DEFAULT_POLICY = RetryPolicy()
+
+
+def parse_rates(payload: object, kind: RateKind) -> list[Observation]:
+    """SOFR or EFFR observations from a `{"refRates": [...]}` body, in body order; other types skipped."""
+    wanted = _RATE_TYPES[kind]
+    observations: list[Observation] = []
+    for index, item in enumerate(_ref_rows(payload)):
+        row, row_type = _typed_row(item, index)
+        if row_type != wanted:
+            continue
+        day = _iso_date(row.get("effectiveDate"), f"{wanted} refRates[{index}]: effectiveDate")
+        where = f"{wanted} {day}"
+        rate = row.get("percentRate")
+        if rate is None:
+            raise _fail(f"{where}: percentRate is {'null' if 'percentRate' in row else 'missing'}")
+        observations.append(Observation(kind, day, _number(rate, f"{where}: percentRate"), SOURCE))
+        for series, field in _OPTIONAL_RATE_FIELDS[kind]:
+            value = row.get(field)
+            if value is None or value == "":
+                continue
+            observations.append(Observation(series, day, _number(value, f"{where}: {field}"), SOURCE))
+    return observations
+
+
+def revised_dates(payload: object, kind: RateKind | None = None) -> set[str]:
+    """Dates whose revisionIndicator is non-empty (only rows of `kind` when given)."""
+    wanted = _RATE_TYPES[kind] if kind is not None else None
+    dates: set[str] = set()
+    for index, item in enumerate(_ref_rows(payload)):
+        row, row_type = _typed_row(item, index)
+        if wanted is not None and row_type != wanted:
+            continue
+        flag = row.get("revisionIndicator")
+        if isinstance(flag, str) and flag.strip():
+            dates.add(_iso_date(row.get("effectiveDate"), f"{row_type} refRates[{index}]: effectiveDate"))
+    return dates
+
+
+def parse_operations(payload: object) -> list[Operation]:
+    """Every completed operation in a `{"repo": {"operations": [...]}}` body, all types, amounts in $bn."""
+    repo = payload.get("repo") if isinstance(payload, dict) else None
+    rows = repo.get("operations") if isinstance(repo, dict) else None
+    if not isinstance(rows, list):
+        raise _fail(f"changed schema: no repo.operations list (got {_describe(payload)})")
+    operations: list[Operation] = []
+    for index, row in enumerate(rows):
+        if not isinstance(row, dict):
+            raise _fail(f"operations[{index}] is {_describe(row)}, not an object")
+        operation = _parse_operation(row, index)
+        if operation is not None:
+            operations.append(operation)
+    return operations
+
+
+def daily_series(ops: Sequence[Operation]) -> list[Observation]:
+    """Per date: srf, srf_rate from non-SVE overnight Repo ops; rrp, rrp_rate from overnight Reverse Repo."""
+    # The same operation can arrive twice when callers merge responses; count it once.
+    unique = {op.operation_id: op for op in ops}
+    srf: dict[str, float] = {}
+    srf_rates: dict[str, list[float]] = {}
+    rrp: dict[str, float] = {}
+    rrp_rates: dict[str, list[float]] = {}
+    for op in unique.values():
+        if op.term.strip().lower() != "overnight":
+            continue
+        if op.operation_type == "Repo" and not op.is_sve:
+            totals, rates = srf, srf_rates
+        elif op.operation_type == "Reverse Repo":
+            totals, rates = rrp, rrp_rates
+        else:
+            continue
+        totals[op.operation_date] = totals.get(op.operation_date, 0.0) + op.total_accepted
+        if op.rate is not None:
+            rates.setdefault(op.operation_date, []).append(op.rate)
+    observations: list[Observation] = []
+    for day in sorted(srf.keys() | rrp.keys()):
+        for series, totals, rates in (("srf", srf, srf_rates), ("rrp", rrp, rrp_rates)):
+            if day in totals:
+                observations.append(Observation(series, day, round(totals[day], 6), SOURCE))
+            if day in rates:
+                observations.append(Observation(f"{series}_rate", day, min(rates[day]), SOURCE))
+    return observations
+
+
+def rates_url(base_url: str, kind: RateKind) -> str:
+    """The search endpoint for one reference rate."""
+    return base_url.rstrip("/") + _RATE_PATHS[kind]
+
+
+def operations_url(base_url: str) -> str:
+    """The repo / reverse repo results search endpoint (it ignores operationTypes)."""
+    return base_url.rstrip("/") + _OPERATIONS_PATH
+
+
+def date_windows(start: date, end: date, max_days: int) -> list[tuple[date, date]]:
+    """Consecutive inclusive windows of at most max_days days covering start..end, oldest first."""
+    if max_days < 1:
+        raise ValueError("max_days must be at least 1")
+    windows: list[tuple[date, date]] = []
+    low = start
+    while low <= end:
+        high = min(low + timedelta(days=max_days - 1), end)
+        windows.append((low, high))
+        low = high + timedelta(days=1)
+    return windows
+
+
+def search_params(start: date, end: date) -> dict[str, str]:
+    """Query parameters of the NY Fed search endpoints."""
+    return {"startDate": start.isoformat(), "endDate": end.isoformat()}
+
+
+async def fetch_rates(
+    client: httpx.AsyncClient,
+    base_url: str,
+    kind: RateKind,
+    start: date,
+    end: date,
+    *,
+    policy: RetryPolicy = _DEFAULT_POLICY,
+) -> list[Observation]:
+    """SOFR or EFFR observations for start..end, oldest date first, in windows of at most three years."""
+    url = rates_url(base_url, kind)
+    observations: list[Observation] = []
+    for low, high in date_windows(start, end, RATES_WINDOW_DAYS):
+        payload = await get_json(client, SOURCE, url, search_params(low, high), policy)
+        observations.extend(parse_rates(payload, kind))
+    return sorted(observations, key=lambda o: o.date)
+
+
+async def fetch_operations(
+    client: httpx.AsyncClient,
+    base_url: str,
+    start: date,
+    end: date,
+    *,
+    policy: RetryPolicy = _DEFAULT_POLICY,
+) -> list[Operation]:
+    """Completed operations for start..end, oldest date first, one request per year-long window."""
+    url = operations_url(base_url)
+    operations: list[Operation] = []
+    for low, high in date_windows(start, end, OPERATIONS_WINDOW_DAYS):
+        payload = await get_json(client, SOURCE, url, search_params(low, high), policy)
+        operations.extend(parse_operations(payload))
+    return sorted(operations, key=lambda op: op.operation_date)
+
+
+async def fetch(
+    client: httpx.AsyncClient,
+    base_url: str,
+    start: date,
+    end: date,
+    *,
+    policy: RetryPolicy = _DEFAULT_POLICY,
+) -> SourceBatch:
+    """SOFR, EFFR and operations fetched concurrently; the first failure cancels the rest and is raised."""
+    try:
+        async with asyncio.TaskGroup() as group:
+            sofr = group.create_task(fetch_rates(client, base_url, "sofr", start, end, policy=policy))
+            effr = group.create_task(fetch_rates(client, base_url, "effr", start, end, policy=policy))
+            ops = group.create_task(fetch_operations(client, base_url, start, end, policy=policy))
+    except* SourceError as failed:
+        raise failed.exceptions[0] from None
+    operations = ops.result()
+    observations = [*sofr.result(), *effr.result(), *daily_series(operations)]
+    return SourceBatch(source=SOURCE, observations=observations, operations=operations)
+
+
+def _parse_operation(row: Mapping[str, object], index: int) -> Operation | None:
+    op_id = row.get("operationId")
+    if not isinstance(op_id, str) or not op_id.strip():
+        raise _fail(f"operations[{index}]: operationId is {_describe(op_id)}, not an id")
+    where = f"operation {op_id}"
+    status = row.get("auctionStatus")
+    if status is not None and status != "Results":
+        return None  # announced or in progress: no amounts yet
+    op_type = _text(row, "operationType", where, required=True)
+    method = _text(row, "operationMethod", where, required=True)
+    settlement = _text(row, "settlementType", where, required=True)
+    note = _text(row, "note", where)
+    close_time = _text(row, "closeTime", where)
+    limit = _optional_number(row, "operationLimit", where)
+    is_sve = _is_sve(note, limit, method, settlement)
+    collateral, rate = _details(row, op_type, where)
+    return Operation(
+        operation_id=op_id,
+        operation_date=_iso_date(row.get("operationDate"), f"{where}: operationDate"),
+        operation_type=op_type,
+        method=method,
+        settlement_type=settlement,
+        term=_text(row, "term", where, required=True),
+        session=_session(close_time) if op_type == "Repo" and not is_sve else "",
+        is_sve=is_sve,
+        close_time=close_time,
+        total_submitted=_dollars_bn(row, "totalAmtSubmitted", where),
+        total_accepted=_dollars_bn(row, "totalAmtAccepted", where),
+        rate=rate,
+        treasury=collateral["treasury"],
+        agency=collateral["agency"],
+        mbs=collateral["mbs"],
+        last_updated=_text(row, "lastUpdated", where),
+        note=note,
+    )
+
+
+def _details(row: Mapping[str, object], op_type: str, where: str) -> tuple[dict[str, float], float | None]:
+    details = row.get("details")
+    if details is None:
+        details = []
+    if not isinstance(details, list):
+        raise _fail(f"{where}: details is {_describe(details)}, not a list")
+    collateral = dict.fromkeys(_COLLATERAL.values(), 0.0)
+    bid: float | None = None
+    award: float | None = None
+    offering: float | None = None
+    for position, detail in enumerate(details):
+        here = f"{where}: details[{position}]"
+        if not isinstance(detail, dict):
+            raise _fail(f"{here} is {_describe(detail)}, not an object")
+        security = detail.get("securityType")
+        key = _COLLATERAL.get(security) if isinstance(security, str) else None
+        if key is not None and detail.get("amtAccepted") is not None:
+            collateral[key] = round(collateral[key] + _dollars_bn(detail, "amtAccepted", here), 9)
+        bid = bid if bid is not None else _optional_number(detail, "minimumBidRate", here)
+        award = award if award is not None else _optional_number(detail, "percentAwardRate", here)
+        offering = offering if offering is not None else _optional_number(detail, "percentOfferingRate", here)
+    if op_type == "Repo":
+        return collateral, bid
+    if op_type == "Reverse Repo":
+        return collateral, award if award is not None else offering
+    return collateral, None
+
+
+def _is_sve(note: str, limit: float | None, method: str, settlement: str) -> bool:
+    if note.strip():
+        text = html.unescape(_TAG.sub(" ", note))
+        return _SVE_WORDS.search(text) is not None
+    # Without a note an SVE still shows its shape: capped, auctioned and settling forward.
+    return limit is not None and limit > 0 and method == "Multiple Price" and settlement != "Same Day"
+
+
+def _session(close_time: str) -> str:
+    match = _CLOCK.fullmatch(close_time.strip())
+    if match is None:
+        return ""
+    return "AM" if int(match.group(1)) < 12 else "PM"
+
+
+def _ref_rows(payload: object) -> list[object]:
+    rows = payload.get("refRates") if isinstance(payload, dict) else None
+    if not isinstance(rows, list):
+        raise _fail(f"changed schema: no refRates list (got {_describe(payload)})")
+    return rows
+
+
+def _typed_row(item: object, index: int) -> tuple[Mapping[str, object], str]:
+    if not isinstance(item, dict):
+        raise _fail(f"refRates[{index}] is {_describe(item)}, not an object")
+    row_type = item.get("type")
+    if not isinstance(row_type, str):
+        raise _fail(f"refRates[{index}]: type is {_describe(row_type)}, not text")
+    return item, row_type
+
+
+def _text(row: Mapping[str, object], field: str, where: str, *, required: bool = False) -> str:
+    value = row.get(field)
+    if value is None:
+        if required:
+            raise _fail(f"{where}: {field} is missing")
+        return ""
+    if not isinstance(value, str):
+        raise _fail(f"{where}: {field} is {_describe(value)}, not text")
+    return value
+
+
+def _iso_date(value: object, what: str) -> str:
+    if value is None:
+        raise _fail(f"{what} is missing")
+    if isinstance(value, str) and _ISO_DATE.fullmatch(value):
+        try:
+            date.fromisoformat(value)
+        except ValueError:
+            pass
+        else:
+            return value
+    raise _fail(f"{what} is {_describe(value)}, not a YYYY-MM-DD date")
+
+
+def _number(value: object, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise _fail(f"{what} is {_describe(value)}, not a number")
+    try:
+        number = float(value.strip() if isinstance(value, str) else value)
+    except (ValueError, OverflowError):
+        raise _fail(f"{what} is {_describe(value)}, not a number") from None
+    if not math.isfinite(number):
+        raise _fail(f"{what} is {_describe(value)}, not a finite number")
+    return number
+
+
+def _optional_number(row: Mapping[str, object], field: str, where: str) -> float | None:
+    value = row.get(field)
+    if value is None or value == "":
+        return None
+    return _number(value, f"{where}: {field}")
+
+
+def _dollars_bn(row: Mapping[str, object], field: str, where: str) -> float:
+    value = row.get(field)
+    if value is None:
+        raise _fail(f"{where}: {field} is missing")
+    dollars = _number(value, f"{where}: {field}")
+    if dollars < 0:
+        raise _fail(f"{where}: {field} is negative ({dollars:.0f})")
+    return dollars / 1e9
+
+
+def _describe(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        if value.lstrip().startswith("<"):
+            return "an HTML string"
+        shown = value if len(value) <= 30 else value[:27] + "..."
+        return repr(shown)
+    if isinstance(value, bool | int | float):
+        return repr(value)
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        keys = ", ".join(sorted(str(k) for k in value)[:5])
+        return f"an object with keys [{keys}]" if keys else "an empty object"
+    return type(value).__name__
+
+
+def _fail(problem: str) -> SourceError:
+    return SourceError(SOURCE, problem)

@@ -1,0 +1,60 @@
+"""Pieces every command reply shares: as-of lines, stale warnings, no-data answers."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import sqlite_utils
+
+from bot.clock import NEW_YORK, ny_today, parse_iso_utc
+from bot.schedule import interval_for
+from bot.series import CATALOG
+from handlers.messages import t
+from handlers.reply import Context, Reply, Text
+from storage.fetchlog import last_fetches
+from storage.observations import Point
+
+
+def age_days(ctx: Context, point: Point) -> int:
+    return (ny_today(ctx.now) - date.fromisoformat(point.date)).days
+
+
+def stale_note(ctx: Context, series: str, point: Point) -> Text | None:
+    """A plain warning when a series is older than its normal cadence."""
+    info = CATALOG[series]
+    days = age_days(ctx, point)
+    if days <= info.stale_after_days:
+        return None
+    cadence = t("cadence.weekly" if info.stale_after_days > 7 else "cadence.daily", ctx.lang)
+    return Text(t("stale", ctx.lang, name=info.name, days=days, cadence=cadence))
+
+
+def next_poll_text(db: sqlite_utils.Database, ctx: Context, source: str) -> str:
+    """When the poller will next try the source, as users would want to hear it."""
+    record = last_fetches(db).get(source)
+    if record is None:
+        return t("next_poll.soon", ctx.lang)
+    at = parse_iso_utc(record.started_at) + interval_for(source, ctx.now)
+    if at < ctx.now:
+        return t("next_poll.soon", ctx.lang)
+    return t("next_poll.at", ctx.lang, source=source, time=at.astimezone(NEW_YORK).strftime("%H:%M"))
+
+
+def no_data(db: sqlite_utils.Database, ctx: Context, series: str, title: str) -> Reply:
+    """The reply for a series with nothing stored yet: say so, and when that will change."""
+    info = CATALOG[series]
+    text = t("no_data", ctx.lang, name=info.name, next_poll=next_poll_text(db, ctx, info.source))
+    return Reply(title=title, blocks=[Text(text)], level="warning")
+
+
+def with_staleness(ctx: Context, reply: Reply, checks: list[tuple[str, Point | None]]) -> Reply:
+    """Append a stale warning for each listed series that is late, and mark the reply."""
+    for series, point in checks:
+        if point is None:
+            continue
+        note = stale_note(ctx, series, point)
+        if note is not None:
+            reply.blocks.append(note)
+            if reply.level in ("info", "calm"):
+                reply.level = "warning"
+    return reply

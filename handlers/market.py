@@ -1,0 +1,177 @@
+"""Market readings assembled from storage: the corridor on a date, series changes, SRF days."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Literal
+
+import sqlite_utils
+
+from bot.models import Operation
+from storage.observations import Point, latest, value_on
+from storage.operations import operations_between
+
+Verdict = Literal["calm", "tight", "breach"]
+
+# A policy rate (floor or ceiling) older than this relative to the corridor date is not used.
+_POLICY_RATE_MAX_AGE_DAYS = 10
+
+
+@dataclass(frozen=True, slots=True)
+class Corridor:
+    date: str
+    sofr: float
+    sofr_p99: float | None
+    sofr_volume: float | None
+    effr: float | None
+    effr_date: str | None
+    iorb: float | None
+    floor: float | None
+    ceiling: float | None
+    floor_label: str  # "ON RRP" or "target lower bound"
+    ceiling_label: str  # "SRF" or "target upper bound"
+
+    def spread_bp(self, level: float | None, other: float | None) -> float | None:
+        if level is None or other is None:
+            return None
+        return round((level - other) * 100, 1)
+
+    def verdict(self, tight_bp: float) -> Verdict:
+        """BREACH above the ceiling, tight within tight_bp of it, otherwise calm."""
+        if self.ceiling is None:
+            return "calm"
+        gap = (self.ceiling - self.sofr) * 100
+        if gap < -1e-9:
+            return "breach"
+        if gap <= tight_bp + 1e-9:
+            return "tight"
+        return "calm"
+
+
+def _recent(db: sqlite_utils.Database, series: str, day: str) -> Point | None:
+    point = latest(db, series, on_or_before=day)
+    if point is None:
+        return None
+    age = (date.fromisoformat(day) - date.fromisoformat(point.date)).days
+    return point if age <= _POLICY_RATE_MAX_AGE_DAYS else None
+
+
+def ceiling_on(db: sqlite_utils.Database, day: str) -> tuple[float | None, str]:
+    """The corridor ceiling in effect on a day: the target range top (= SRF minimum bid rate)."""
+    upper = _recent(db, "fed_upper", day)
+    if upper is not None:
+        return upper.value, "SRF"
+    srf_rate = _recent(db, "srf_rate", day)
+    return (srf_rate.value, "SRF") if srf_rate else (None, "SRF")
+
+
+def floor_on(db: sqlite_utils.Database, day: str) -> tuple[float | None, str]:
+    """The corridor floor on a day: the ON RRP award rate, else the target range bottom."""
+    rrp_rate = _recent(db, "rrp_rate", day)
+    if rrp_rate is not None:
+        return rrp_rate.value, "ON RRP"
+    lower = _recent(db, "fed_lower", day)
+    return (lower.value, "ON RRP") if lower else (None, "ON RRP")
+
+
+def corridor_on(db: sqlite_utils.Database, day: str | None = None) -> Corridor | None:
+    """The corridor on a SOFR date (the latest by default); None when there is no SOFR yet."""
+    sofr = latest(db, "sofr", on_or_before=day)
+    if sofr is None:
+        return None
+    d = sofr.date
+    ceiling, ceiling_label = ceiling_on(db, d)
+    floor, floor_label = floor_on(db, d)
+    effr = latest(db, "effr", on_or_before=d)
+    iorb = _recent(db, "iorb", d)
+    return Corridor(
+        date=d,
+        sofr=sofr.value,
+        sofr_p99=value_on(db, "sofr_p99", d),
+        sofr_volume=value_on(db, "sofr_volume", d),
+        effr=effr.value if effr else None,
+        effr_date=effr.date if effr else None,
+        iorb=iorb.value if iorb else None,
+        floor=floor,
+        ceiling=ceiling,
+        floor_label=floor_label,
+        ceiling_label=ceiling_label,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    ago: str  # "1w", "1m"
+    base_date: str
+    delta: float
+
+
+def changes(db: sqlite_utils.Database, series: str, point: Point, spans: dict[str, int]) -> list[Change]:
+    """Changes against the value as of N days before; skipped when no value is near enough that date."""
+    out: list[Change] = []
+    for label, days in spans.items():
+        target = date.fromisoformat(point.date) - timedelta(days=days)
+        base = latest(db, series, on_or_before=target.isoformat())
+        # A week-ago comparison may slip over a long weekend, not back to last month.
+        if base is not None and (target - date.fromisoformat(base.date)).days <= max(4, days // 4):
+            out.append(Change(label, base.date, point.value - base.value))
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class SrfDay:
+    date: str
+    operations: tuple[Operation, ...]  # non-SVE overnight repo operations, in time order
+    excluded_sve: tuple[Operation, ...]
+
+    @property
+    def total(self) -> float:
+        return round(sum(op.total_accepted for op in self.operations), 6)
+
+
+def is_srf(op: Operation) -> bool:
+    """A standing repo operation: overnight Repo, identified by type and term, never by method."""
+    return op.operation_type == "Repo" and op.term == "Overnight"
+
+
+def srf_day(db: sqlite_utils.Database, day: str) -> SrfDay:
+    """The SRF operations of one day, with Small Value Exercises set apart."""
+    ops = [op for op in operations_between(db, day, day, "Repo") if is_srf(op)]
+    return SrfDay(
+        day,
+        tuple(op for op in ops if not op.is_sve),
+        tuple(op for op in ops if op.is_sve),
+    )
+
+
+def last_positive(db: sqlite_utils.Database, series: str, threshold: float = 0.0) -> Point | None:
+    """The most recent date the series was above a threshold."""
+    row = db.execute(
+        "SELECT date, value FROM observations WHERE series = ? AND value > ? ORDER BY date DESC LIMIT 1",
+        (series, threshold),
+    ).fetchone()
+    return Point(row[0], row[1]) if row else None
+
+
+def record_high(db: sqlite_utils.Database, series: str) -> Point | None:
+    """The largest stored value of a series (earliest date on ties)."""
+    row = db.execute(
+        "SELECT date, value FROM observations WHERE series = ? ORDER BY value DESC, date LIMIT 1", (series,)
+    ).fetchone()
+    return Point(row[0], row[1]) if row else None
+
+
+def total_between(db: sqlite_utils.Database, series: str, since: str, until: str) -> tuple[float, int]:
+    """Sum of a series over a date range, and how many days had a value above zero."""
+    row = db.execute(
+        "SELECT COALESCE(SUM(value), 0), COALESCE(SUM(value > 0), 0) FROM observations "
+        "WHERE series = ? AND date BETWEEN ? AND ?",
+        (series, since, until),
+    ).fetchone()
+    return float(row[0]), int(row[1])
+
+
+def sve_between(db: sqlite_utils.Database, since: str, until: str) -> list[Operation]:
+    """Small Value Exercises in a date range."""
+    return [op for op in operations_between(db, since, until, "Repo") if op.is_sve]

@@ -1,0 +1,291 @@
+"""The market commands: /corridor, /srf, /sofr, /rrp, /tga, /reserves, /liquidity."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import sqlite_utils
+
+from handlers.common import no_data, with_staleness
+from handlers.fmt import bp, pct, usd_bn, usd_bn_delta, weekday_date
+from handlers.market import (
+    Corridor,
+    changes,
+    corridor_on,
+    last_positive,
+    record_high,
+    srf_day,
+    sve_between,
+    total_between,
+)
+from handlers.messages import t
+from handlers.reply import Button, Context, Mono, Reply, Text
+from storage.observations import Point, latest, value_on
+
+TGA_TARGET_BN = 850.0
+_WEEK_MONTH = {"1w": 7, "1m": 30}
+
+
+def _chart_button(ctx: Context, kind: str) -> list[list[Button]]:
+    return [[Button(t("button.chart", ctx.lang), f"/chart {kind} 3m")]]
+
+
+def ladder(c: Corridor, ctx: Context) -> Mono:
+    """A text ladder of the corridor levels, highest first, with SOFR placed among them."""
+    rungs: list[tuple[float, str, str]] = []
+    if c.ceiling is not None:
+        rungs.append((c.ceiling, "\u252c", f"ceiling ({c.ceiling_label})"))
+    if c.iorb is not None:
+        rungs.append((c.iorb, "\u2502", "IORB"))
+    if c.effr is not None:
+        rungs.append((c.effr, "\u2502", "EFFR"))
+    if c.floor is not None:
+        rungs.append((c.floor, "\u2534", f"floor ({c.floor_label})"))
+    marker = "\u25cf"
+    note = f"  {t('ladder.above', ctx.lang)}" if c.ceiling is not None and c.sofr > c.ceiling else ""
+    rungs.append((c.sofr, marker, "SOFR" + note))
+    # SOFR sorts above an equal level so a print at the ceiling shows on top of it.
+    rungs.sort(key=lambda r: (r[0], r[1] == marker), reverse=True)
+    return Mono(tuple(f"{level:5.2f} {mark} {label}" for level, mark, label in rungs))
+
+
+def corridor(args: list[str], ctx: Context, db: sqlite_utils.Database) -> Reply:
+    """Where SOFR sits in the fed funds corridor on the latest date, with spreads and a verdict."""
+    c = corridor_on(db)
+    if c is None:
+        return no_data(db, ctx, "sofr", t("corridor.title", ctx.lang, date="?"))
+    reply = Reply(
+        title=t("corridor.title", ctx.lang, date=weekday_date(c.date)), as_of=t("as_of", date=c.date)
+    )
+    reply.fields = [
+        (t("corridor.ceiling", ctx.lang, label=c.ceiling_label), pct(c.ceiling)),
+        (t("corridor.sofr", ctx.lang), pct(c.sofr)),
+        (t("corridor.sofr_p99", ctx.lang), pct(c.sofr_p99)),
+        (t("corridor.iorb", ctx.lang), pct(c.iorb)),
+        (t("corridor.effr", ctx.lang), pct(c.effr)),
+        (t("corridor.floor", ctx.lang, label=c.floor_label), pct(c.floor)),
+        (t("corridor.spread.sofr_ceiling", ctx.lang), bp(c.spread_bp(c.sofr, c.ceiling))),
+        (t("corridor.spread.sofr_iorb", ctx.lang), bp(c.spread_bp(c.sofr, c.iorb))),
+        (t("corridor.spread.effr_iorb", ctx.lang), bp(c.spread_bp(c.effr, c.iorb))),
+    ]
+    if c.ceiling is None:
+        reply.blocks.append(Text(t("corridor.no_ceiling", ctx.lang, date=c.date)))
+    else:
+        verdict = c.verdict(ctx.tight_bp)
+        gap = bp(abs(c.sofr - c.ceiling) * 100).lstrip("+\u2212")
+        reply.blocks.append(
+            Text(t(f"corridor.verdict.{verdict}", ctx.lang, gap=gap, tight=bp(ctx.tight_bp).lstrip("+")))
+        )
+        reply.level = verdict
+    reply.blocks.append(ladder(c, ctx))
+    if c.effr_date is not None and c.effr_date != c.date:
+        reply.blocks.append(Text(t("corridor.effr_lag", ctx.lang, date=c.effr_date)))
+    reply.buttons = _chart_button(ctx, "corridor")
+    return with_staleness(ctx, reply, [("sofr", Point(c.date, c.sofr))])
+
+
+def _op_window(session: str, close_time: str) -> str:
+    opens = {"AM": "08:15", "PM": "13:30"}.get(session)
+    return f"{opens}\u2013{close_time}" if opens else close_time
+
+
+def srf(args: list[str], ctx: Context, db: sqlite_utils.Database) -> Reply:
+    """The latest day's Standing Repo Facility take-up, AM and PM, by collateral, in context."""
+    point = latest(db, "srf")
+    if point is None:
+        empty = no_data(db, ctx, "srf", t("srf.title", ctx.lang, date="?"))
+        return empty
+    day = srf_day(db, point.date)
+    reply = Reply(
+        title=t("srf.title", ctx.lang, date=weekday_date(point.date)), as_of=t("as_of", date=point.date)
+    )
+    rows = [
+        (
+            t(
+                "srf.op",
+                ctx.lang,
+                session=op.session or "\u2014",
+                window=_op_window(op.session, op.close_time),
+            ),
+            usd_bn(op.total_accepted, 3),
+            f"Tsy {op.treasury:.3f}  Agy {op.agency:.3f}  MBS {op.mbs:.3f}",
+        )
+        for op in day.operations
+    ]
+    rows.append((t("srf.total", ctx.lang), usd_bn(point.value, 3), ""))
+    width = max(len(r[0]) for r in rows)
+    reply.blocks.append(Mono(tuple(f"{a:<{width}}  {b:>9}  {c}".rstrip() for a, b, c in rows)))
+    if point.value > 0:
+        reply.level = "breach"
+        reply.blocks.append(Text(t("srf.positive", ctx.lang, amount=f"{point.value:,.3f}B")))
+    if point.value > 0 and day.operations:
+        tsy = sum(op.treasury for op in day.operations)
+        agy = sum(op.agency for op in day.operations)
+        mbs = sum(op.mbs for op in day.operations)
+        reply.blocks.append(
+            Text(
+                t(
+                    "srf.collateral",
+                    ctx.lang,
+                    treasury=usd_bn(tsy, 3),
+                    agency=usd_bn(agy, 3),
+                    mbs=usd_bn(mbs, 3),
+                )
+            )
+        )
+    else:
+        reply.level = "calm"
+        reply.blocks.append(Text(t("srf.none_today", ctx.lang, date=point.date)))
+    rate = value_on(db, "srf_rate", point.date)
+    if rate is not None:
+        reply.blocks.append(Text(t("srf.rate", ctx.lang, rate=pct(rate))))
+    context_lines: list[str] = []
+    last = last_positive(db, "srf")
+    if last is None:
+        context_lines.append(t("srf.never_positive", ctx.lang))
+    elif last.date != point.date:
+        context_lines.append(t("srf.last_positive", ctx.lang, date=last.date, amount=usd_bn(last.value)))
+    since = (date.fromisoformat(point.date) - timedelta(days=29)).isoformat()
+    total, days = total_between(db, "srf", since, point.date)
+    context_lines.append(t("srf.total_30d", ctx.lang, amount=usd_bn(total), days=days))
+    record = record_high(db, "srf")
+    if record is not None and record.value > 0:
+        context_lines.append(t("srf.record", ctx.lang, date=record.date, amount=usd_bn(record.value)))
+    reply.blocks.append(Text("\n".join(context_lines)))
+    week_ago = (date.fromisoformat(point.date) - timedelta(days=7)).isoformat()
+    for sve in sve_between(db, week_ago, point.date):
+        reply.blocks.append(
+            Text(
+                t("srf.sve_excluded", ctx.lang, date=sve.operation_date, amount=usd_bn(sve.total_accepted, 3))
+            )
+        )
+    reply.buttons = _chart_button(ctx, "srf")
+    return with_staleness(ctx, reply, [("srf", point)])
+
+
+def _change_fields(
+    ctx: Context, db: sqlite_utils.Database, series: str, point: Point, key: str, *, rate: bool
+) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    for ch in changes(db, series, point, _WEEK_MONTH):
+        shown = bp(ch.delta * 100) if rate else usd_bn_delta(ch.delta)
+        out.append((t(key, ctx.lang, ago=ch.ago), f"{shown}  (vs {ch.base_date})"))
+    return out
+
+
+def sofr(args: list[str], ctx: Context, db: sqlite_utils.Database) -> Reply:
+    """SOFR with its percentiles, volume, and 1-week and 1-month changes."""
+    point = latest(db, "sofr")
+    if point is None:
+        return no_data(db, ctx, "sofr", t("sofr.title", ctx.lang, date="?"))
+    d = point.date
+    reply = Reply(title=t("sofr.title", ctx.lang, date=weekday_date(d)), as_of=t("as_of", date=d))
+    reply.fields = [(t("sofr.level", ctx.lang), pct(point.value))]
+    for key, series in (
+        ("sofr.p1", "sofr_p1"),
+        ("sofr.p25", "sofr_p25"),
+        ("sofr.p75", "sofr_p75"),
+        ("sofr.p99", "sofr_p99"),
+    ):
+        reply.fields.append((t(key, ctx.lang), pct(value_on(db, series, d))))
+    volume = value_on(db, "sofr_volume", d)
+    reply.fields.append((t("sofr.volume", ctx.lang), usd_bn(volume)))
+    reply.fields += _change_fields(ctx, db, "sofr", point, "sofr.change", rate=True)
+    if volume is not None:
+        for ch in changes(db, "sofr_volume", Point(d, volume), _WEEK_MONTH):
+            reply.fields.append((t("sofr.volume", ctx.lang) + f" {ch.ago}", usd_bn_delta(ch.delta)))
+    c = corridor_on(db, d)
+    if c is not None and c.ceiling is not None:
+        reply.level = c.verdict(ctx.tight_bp)
+    reply.blocks.append(Text(t("sofr.volume_note", ctx.lang)))
+    reply.buttons = _chart_button(ctx, "sofr")
+    return with_staleness(ctx, reply, [("sofr", point)])
+
+
+def rrp(args: list[str], ctx: Context, db: sqlite_utils.Database) -> Reply:
+    """ON RRP take-up: money-market funds' spare cash at the Fed."""
+    point = latest(db, "rrp")
+    if point is None:
+        return no_data(db, ctx, "rrp", t("rrp.title", ctx.lang, date="?"))
+    reply = Reply(
+        title=t("rrp.title", ctx.lang, date=weekday_date(point.date)), as_of=t("as_of", date=point.date)
+    )
+    reply.fields = [
+        (t("rrp.level", ctx.lang), usd_bn(point.value)),
+        (t("rrp.rate", ctx.lang), pct(value_on(db, "rrp_rate", point.date))),
+    ]
+    reply.fields += _change_fields(ctx, db, "rrp", point, "rrp.change", rate=False)
+    peak = record_high(db, "rrp")
+    if peak is not None:
+        reply.fields.append((t("rrp.peak", ctx.lang), f"{usd_bn(peak.value)} ({peak.date})"))
+    reply.blocks.append(Text(t("rrp.note", ctx.lang)))
+    reply.buttons = _chart_button(ctx, "rrp")
+    return with_staleness(ctx, reply, [("rrp", point)])
+
+
+def tga(args: list[str], ctx: Context, db: sqlite_utils.Database) -> Reply:
+    """The Treasury's cash at the Fed against its ~$850B target; a rising TGA drains liquidity."""
+    point = latest(db, "tga")
+    if point is None:
+        return no_data(db, ctx, "tga", t("tga.title", ctx.lang, date="?"))
+    reply = Reply(
+        title=t("tga.title", ctx.lang, date=weekday_date(point.date)), as_of=t("as_of", date=point.date)
+    )
+    reply.fields = [
+        (t("tga.level", ctx.lang), usd_bn(point.value)),
+        (t("tga.target", ctx.lang), usd_bn(TGA_TARGET_BN)),
+        (t("tga.vs_target", ctx.lang), usd_bn_delta(point.value - TGA_TARGET_BN)),
+    ]
+    reply.fields += _change_fields(ctx, db, "tga", point, "tga.change", rate=False)
+    week = changes(db, "tga", point, {"1w": 7})
+    if week and abs(week[0].delta) >= 0.5:
+        key = "tga.rising" if week[0].delta > 0 else "tga.falling"
+        reply.blocks.append(Text(t(key, ctx.lang, amount=usd_bn(abs(week[0].delta)))))
+    reply.buttons = _chart_button(ctx, "tga")
+    return with_staleness(ctx, reply, [("tga", point)])
+
+
+def reserves(args: list[str], ctx: Context, db: sqlite_utils.Database) -> Reply:
+    """Bank reserve balances at the Fed, weekly."""
+    point = latest(db, "reserves")
+    if point is None:
+        return no_data(db, ctx, "reserves", t("reserves.title", ctx.lang, date="?"))
+    reply = Reply(title=t("reserves.title", ctx.lang, date=point.date), as_of=t("as_of", date=point.date))
+    reply.fields = [(t("reserves.level", ctx.lang), usd_bn(point.value))]
+    for ch in changes(db, "reserves", point, {"1w": 7, "1m": 28, "1y": 364}):
+        reply.fields.append((t("reserves.change", ctx.lang, ago=ch.ago), usd_bn_delta(ch.delta)))
+    return with_staleness(ctx, reply, [("reserves", point)])
+
+
+def liquidity(args: list[str], ctx: Context, db: sqlite_utils.Database) -> Reply:
+    """Net liquidity = Fed assets - TGA - ON RRP, its components and the weekly change."""
+    point = latest(db, "net_liquidity")
+    if point is None:
+        return no_data(db, ctx, "net_liquidity", t("liquidity.title", ctx.lang, date="?"))
+    d = point.date
+    assets = latest(db, "fed_assets", on_or_before=d)
+    cash = latest(db, "tga", on_or_before=d)
+    repo = latest(db, "rrp", on_or_before=d)
+    reply = Reply(title=t("liquidity.title", ctx.lang, date=weekday_date(d)), as_of=t("as_of", date=d))
+    reply.fields = [
+        (t("liquidity.assets", ctx.lang), usd_bn(assets.value if assets else None)),
+        (t("liquidity.tga", ctx.lang), usd_bn(cash.value if cash else None)),
+        (t("liquidity.rrp", ctx.lang), usd_bn(repo.value if repo else None)),
+        (t("liquidity.level", ctx.lang), usd_bn(point.value)),
+    ]
+    reply.fields += _change_fields(ctx, db, "net_liquidity", point, "liquidity.change", rate=False)
+    reply.blocks.append(
+        Text(
+            t(
+                "liquidity.inputs",
+                ctx.lang,
+                assets=assets.date if assets else "n/a",
+                tga=cash.date if cash else "n/a",
+                rrp=repo.date if repo else "n/a",
+            )
+        )
+    )
+    reply.buttons = _chart_button(ctx, "liquidity")
+    return with_staleness(
+        ctx, reply, [("net_liquidity", point), ("fed_assets", assets), ("tga", cash), ("rrp", repo)]
+    )

@@ -1,0 +1,56 @@
+"""/status: how fresh every series is; operators also see source errors and internals."""
+
+from __future__ import annotations
+
+import sqlite_utils
+
+from bot.status import series_status, source_status
+from handlers.fmt import pct, usd_bn
+from handlers.messages import t
+from handlers.reply import Context, Mono, Reply, Text
+
+
+def status(args: list[str], ctx: Context, db: sqlite_utils.Database) -> Reply:
+    """Freshness of every series and source."""
+    rows = series_status(db, ctx.now)
+    lines: list[str] = []
+    stale: list[str] = []
+    for row in rows:
+        if row.date is None or row.value is None:
+            lines.append(f"{row.short:<13} {'':>9} {t('status.missing', ctx.lang)}")
+            stale.append(row.name)
+            continue
+        value = pct(row.value) if row.unit == "%" else usd_bn(row.value)
+        mark = t("status.stale", ctx.lang) if row.stale else t("status.fresh", ctx.lang)
+        lines.append(f"{row.short:<13} {value:>9} {row.date} {mark}")
+        if row.stale:
+            stale.append(row.name)
+    reply = Reply(title=t("status.title", ctx.lang), blocks=[Mono(tuple(lines))])
+    summary = (
+        t("status.some_stale", ctx.lang, names=", ".join(stale)) if stale else t("status.all_fresh", ctx.lang)
+    )
+    reply.blocks.append(Text(summary))
+    reply.level = "warning" if stale else "calm"
+    source_lines: list[str] = []
+    for src in source_status(db):
+        if src.last is None:
+            source_lines.append(t("status.source_never", ctx.lang, label=src.label))
+        elif not src.degraded:
+            source_lines.append(t("status.source_ok", ctx.lang, label=src.label, when=src.last.started_at))
+        elif ctx.is_operator:
+            source_lines.append(
+                t(
+                    "status.source_error",
+                    ctx.lang,
+                    label=src.label,
+                    error=src.last.error,
+                    failures=src.failures,
+                )
+            )
+        else:
+            since = src.last_ok or "startup"
+            source_lines.append(t("status.source_failing", ctx.lang, label=src.label, when=since))
+        if src.degraded:
+            reply.level = "warning"
+    reply.blocks.append(Text("\n".join(source_lines)))
+    return reply

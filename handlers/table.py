@@ -1,0 +1,167 @@
+"""The one command table: names, handlers, help and usage; it drives /help, Telegram and Discord alike."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import sqlite_utils
+
+from handlers.chart_command import CHART_KINDS, CHART_USAGE, RANGES, chart
+from handlers.market_commands import corridor, liquidity, reserves, rrp, sofr, srf, tga
+from handlers.messages import t
+from handlers.reply import Context, Reply, Text, UsageError
+from handlers.status_command import status
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[list[str], Context, sqlite_utils.Database], Reply]
+
+MAX_COMMAND_LENGTH = 512
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    """One argument, described once for help text and Discord's option list."""
+
+    name: str
+    description: str
+    choices: tuple[str, ...] = ()
+    required: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    name: str
+    handler: Handler
+    help: str
+    usage: str
+    params: tuple[Param, ...] = ()
+    slow: bool = False  # renders a chart: front-ends defer and work off the event loop
+    hidden: bool = False  # kept out of platform menus (e.g. /start)
+
+
+def _no_args(handler: Handler, usage: str) -> Handler:
+    def checked(args: list[str], ctx: Context, db: sqlite_utils.Database) -> Reply:
+        if args:
+            raise UsageError(usage)
+        return handler(args, ctx, db)
+
+    checked.__doc__ = handler.__doc__
+    return checked
+
+
+def help_command(args: list[str], ctx: Context, db: sqlite_utils.Database) -> Reply:
+    """What Plumbline watches and why, then every command."""
+    if len(args) > 1:
+        raise UsageError("/help [command]")
+    if args:
+        name = args[0].lower().lstrip("/")
+        command = COMMANDS.get(name)
+        if command is None:
+            raise UsageError("/help [command]")
+        return Reply(
+            title=f"/{command.name}",
+            blocks=[Text(t("help.one", ctx.lang, usage=command.usage, help=command.help))],
+        )
+    lines = [f"{c.usage} \u2014 {c.help}" for c in COMMANDS.values() if not c.hidden]
+    return Reply(
+        title=t("help.title", ctx.lang),
+        blocks=[Text(t("intro", ctx.lang)), Text("\n".join(lines)), Text(t("help.more", ctx.lang))],
+    )
+
+
+_CHART_PARAMS = (
+    Param("series", "what to draw", CHART_KINDS, required=True),
+    Param("range", "how far back (default 3m)", tuple(RANGES)),
+)
+
+
+def _build() -> dict[str, Command]:
+    simple: list[tuple[str, Handler, str]] = [
+        ("corridor", corridor, "SOFR in the corridor: floor, IORB, EFFR, ceiling, spreads and a verdict"),
+        ("srf", srf, "Standing Repo Facility take-up: AM and PM operations, collateral, records"),
+        ("sofr", sofr, "SOFR level, percentiles, volume, 1-week and 1-month changes"),
+        ("rrp", rrp, "ON RRP take-up: money funds' spare cash at the Fed"),
+        ("tga", tga, "Treasury General Account against its ~$850B target"),
+        ("reserves", reserves, "Bank reserve balances at the Fed (weekly)"),
+        (
+            "liquidity",
+            liquidity,
+            "Net liquidity = Fed assets \u2212 TGA \u2212 ON RRP, and its weekly change",
+        ),
+        ("status", status, "How fresh every series and source is"),
+    ]
+    table: dict[str, Command] = {
+        "start": Command("start", help_command, "Introduction and the command list", "/start", hidden=True),
+        "help": Command(
+            "help",
+            help_command,
+            "Introduction and the command list",
+            "/help [command]",
+            params=(Param("command", "a command to explain"),),
+        ),
+    }
+    for name, handler, text in simple:
+        table[name] = Command(name, _no_args(handler, f"/{name}"), text, f"/{name}")
+    table["chart"] = Command(
+        "chart",
+        chart,
+        "A chart of a series over 1m, 3m, 1y, 5y or max",
+        CHART_USAGE,
+        _CHART_PARAMS,
+        slow=True,
+    )
+    return table
+
+
+COMMANDS: dict[str, Command] = _build()
+
+
+def register(command: Command) -> None:
+    """Add a command to the table (the subscription commands live in their own module)."""
+    COMMANDS[command.name] = command
+
+
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    name: str
+    args: list[str] = field(default_factory=list)
+
+
+def parse_command(text: str, bot_username: str = "") -> Parsed | None:
+    """'/chart@plumbline_bot corridor 3m' -> Parsed('chart', ['corridor', '3m']); None if not for us."""
+    stripped = text.strip()
+    if not stripped.startswith("/") or len(stripped) < 2:
+        return None
+    head, *args = stripped.split()
+    name, _, target = head[1:].partition("@")
+    if target and bot_username and target.lower() != bot_username.lower():
+        return None
+    return Parsed(name.lower(), args)
+
+
+def dispatch(text: str, ctx: Context, db: sqlite_utils.Database) -> Reply | None:
+    """Run one command line; every failure becomes a reply that is safe to show. None: not a command."""
+    if len(text) > MAX_COMMAND_LENGTH:
+        return Reply(title=t("error.too_long", ctx.lang), level="error")
+    parsed = parse_command(text, ctx.bot_username)
+    if parsed is None:
+        return None
+    command = COMMANDS.get(parsed.name)
+    if command is None:
+        shown = "/" + "".join(ch for ch in parsed.name[:32] if ch.isprintable())
+        return Reply(title=t("error.unknown_command", ctx.lang, command=shown), level="error")
+    return run_command(command, parsed.args, ctx, db)
+
+
+def run_command(command: Command, args: list[str], ctx: Context, db: sqlite_utils.Database) -> Reply:
+    """Call a handler, turning usage errors into the usage line and anything else into an apology."""
+    try:
+        return command.handler(args, ctx, db)
+    except UsageError as exc:
+        return Reply(title=t("usage", ctx.lang, usage=str(exc) or command.usage), level="error")
+    except Exception:
+        log.exception("command /%s failed (platform %s, chat %s)", command.name, ctx.platform, ctx.chat_id)
+        return Reply(title=t("error.internal", ctx.lang), level="error")
