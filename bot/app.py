@@ -8,6 +8,7 @@ import logging
 import signal
 from collections.abc import Awaitable, Callable
 from datetime import UTC, timedelta
+from typing import Protocol
 
 import httpx
 import sqlite_utils
@@ -26,6 +27,14 @@ from storage.fetchlog import failure_streak, last_fetches
 log = logging.getLogger(__name__)
 
 PollHook = Callable[[PollResult], Awaitable[None]]
+
+
+class Frontend(Protocol):
+    """A chat front-end the app starts after storage and stops before it."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
 
 
 class PollDriver:
@@ -67,9 +76,13 @@ class PollDriver:
 class App:
     """Everything one `plumbline run` holds; built by the CLI, used by tests."""
 
-    def __init__(self, settings: Settings, *, clock: Clock = utcnow) -> None:
+    def __init__(self, settings: Settings, *, clock: Clock = utcnow, console: bool | None = None) -> None:
         self.settings = settings
         self.clock = clock
+        # None: a console prompt when no chat token is set and stdin is a terminal.
+        self.console = console
+        self.frontends: list[Frontend] = []
+        self._console_task: asyncio.Task[None] | None = None
         self.lock = InstanceLock(settings.database_path)
         self.db: sqlite_utils.Database | None = None
         self.writer_db: sqlite_utils.Database | None = None
@@ -105,6 +118,7 @@ class App:
             misfire_grace_time=None,
         )
         self.scheduler.start()
+        await self._start_frontends()
         log.info(
             "Plumbline started: database %s, %s",
             self.settings.database_path,
@@ -113,8 +127,43 @@ class App:
             else "polling on the release calendar (America/New_York)",
         )
 
+    async def _start_frontends(self) -> None:
+        """Start each configured chat platform; one failing to connect never stops the others."""
+        assert self.db is not None
+        if self.settings.telegram_bot_token:
+            from bot.telegram_bot import TelegramFrontend
+
+            await self._start_one("telegram", TelegramFrontend(self.settings, self.db, clock=self.clock))
+        has_chat = bool(self.settings.telegram_bot_token or self.settings.discord_bot_token)
+        from bot.console import run_console, stdin_is_terminal
+
+        want_console = self.console if self.console is not None else (not has_chat and stdin_is_terminal())
+        if want_console:
+            self._console_task = asyncio.create_task(run_console(self.settings, self.db, self.stop_event))
+        elif not has_chat:
+            log.info("no chat token set and no terminal: running headless (poller only)")
+
+    async def _start_one(self, name: str, frontend: Frontend) -> None:
+        try:
+            await frontend.start()
+        except Exception as exc:
+            log.error("%s: could not start (%s); the poller and other front-ends keep running", name, exc)
+            with contextlib.suppress(Exception):
+                await frontend.stop()
+            return
+        self.frontends.append(frontend)
+
     async def stop(self) -> None:
-        """Stop the scheduler, close the client and storage; safe to call twice."""
+        """Stop front-ends, the scheduler, the client and storage; safe to call twice."""
+        for frontend in reversed(self.frontends):
+            try:
+                await frontend.stop()
+            except Exception:
+                log.exception("error while stopping a front-end")
+        self.frontends.clear()
+        if self._console_task is not None:
+            self._console_task.cancel()
+            self._console_task = None
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         if self.client is not None:

@@ -8,14 +8,18 @@ import logging
 import sys
 from collections.abc import Sequence
 from datetime import date
+from pathlib import Path
 
 from bot.app import App
+from bot.charts import render_png
 from bot.clock import utcnow
 from bot.config import ConfigError, Settings, load_settings
+from bot.console import answer
 from bot.instance import InstanceLockedError
 from bot.logs import setup_logging
 from bot.poller import Poller, PollResult
-from bot.sources.http import make_client
+from bot.render import to_console
+from bot.sources.http import RetryPolicy, configure_retries, make_client
 from bot.status import series_status, source_status
 from storage.db import StorageError, open_db
 
@@ -41,6 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--since", type=_date, default=date(2000, 1, 1), help="first date to fetch (default 2000-01-01)"
     )
     sub.add_parser("status", help="latest value, age and fetch outcome of every series")
+    ask = sub.add_parser("ask", help='answer one chat command and exit, e.g. plumbline ask "/corridor"')
+    ask.add_argument("line", help="the command, e.g. /corridor or '/chart srf 1y'")
+    ask.add_argument("--chart", type=Path, metavar="FILE", help="save the chart PNG (for /chart) to FILE")
     return parser
 
 
@@ -97,6 +104,26 @@ def format_status(settings: Settings) -> str:
     return "\n".join(lines)
 
 
+def ask(settings: Settings, line: str, chart_path: Path | None) -> int:
+    """Print one reply; exit status 1 when the command was refused."""
+    db = open_db(settings.database_path)
+    try:
+        reply = answer(line, settings, db)
+    finally:
+        db.close()
+    if reply is None:
+        print("plumbline: not a command", file=sys.stderr)
+        return 2
+    print(to_console(reply))
+    if reply.chart is not None:
+        target = chart_path or Path("plumbline-chart.png")
+        target.write_bytes(render_png(reply.chart))
+        print(f"Chart saved to {target}")
+    elif chart_path is not None:
+        print("plumbline: that reply has no chart; nothing saved", file=sys.stderr)
+    return 1 if reply.level == "error" else 0
+
+
 async def _poll(settings: Settings, since: date | None) -> PollResult:
     db = open_db(settings.database_path)
     try:
@@ -114,6 +141,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"plumbline: configuration error: {exc}", file=sys.stderr)
         return 2
     setup_logging(settings.log_level, settings.secrets())
+    configure_retries(RetryPolicy(attempts=settings.http_retry_attempts))
     try:
         if args.command == "run":
             asyncio.run(App(settings).run_until_stopped())
@@ -127,6 +155,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 1 if result.failed else 0
         elif args.command == "status":
             print(format_status(settings))
+        elif args.command == "ask":
+            return ask(settings, args.line, args.chart)
     except (StorageError, InstanceLockedError) as exc:
         print(f"plumbline: {exc}", file=sys.stderr)
         return 2

@@ -37,6 +37,7 @@ class Settings:
     allowed_chat_ids: frozenset[int] = frozenset()
     log_level: str = "INFO"
     http_timeout_seconds: float = 15.0
+    http_retry_attempts: int = 4
     tight_bp: float = 5.0
 
     def secrets(self) -> list[str]:
@@ -118,6 +119,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
     interval = _positive_number(merged, "POLL_INTERVAL_SECONDS", None)
     timeout = _positive_number(merged, "HTTP_TIMEOUT_SECONDS", 15.0)
     tight = _positive_number(merged, "CORRIDOR_TIGHT_BP", 5.0)
+    attempts = _positive_number(merged, "HTTP_RETRY_ATTEMPTS", 4)
     db_raw = merged.get("DATABASE_PATH", "").strip()
     database_path = Path(db_raw).expanduser() if db_raw else Path.cwd() / "plumbline.db"
 
@@ -149,5 +151,6 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
         allowed_chat_ids=_id_set(merged, "ALLOWED_CHAT_IDS"),
         log_level=level,
         http_timeout_seconds=timeout if timeout is not None else 15.0,
+        http_retry_attempts=int(attempts) if attempts is not None else 4,
         tight_bp=tight if tight is not None else 5.0,
     )

@@ -68,9 +68,9 @@ async def run_console(
         write(to_console(reply))
         if reply.chart is not None:
             png = await asyncio.to_thread(render_png, reply.chart)
-            name = Path(f"plumbline-{reply.chart.title.split()[0].lower()}-{clock().strftime('%Y%m%d-%H%M%S')}.png")
+            name = Path(f"plumbline-chart-{clock().strftime('%Y%m%d-%H%M%S')}.png")
             await asyncio.to_thread(name.write_bytes, png)
-            write(f"Chart saved to {name.resolve()}")
+            write(f"Chart saved to {name}")
     stop.set()
 
 

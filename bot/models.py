@@ -45,6 +45,8 @@ class SourceBatch:
     source: str
     observations: list[Observation] = field(default_factory=list)
     operations: list[Operation] = field(default_factory=list)
+    # Parts of the source that failed while the rest succeeded; what did arrive is still stored.
+    errors: list[str] = field(default_factory=list)
 
 
 class SourceError(Exception):

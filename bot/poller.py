@@ -114,6 +114,10 @@ class Poller:
             if batch.source != spec.name:
                 raise SourceError(spec.name, f"fetch returned a batch for {batch.source!r}")
             outcome.changes, outcome.operations = await self._write(self._store, batch)
+            if batch.errors:
+                outcome.ok = False
+                outcome.error = "; ".join(batch.errors)
+                log.warning("%s: partly failed: %s; the rest was stored", spec.name, outcome.error)
         except SourceError as exc:
             outcome.ok = False
             outcome.error = exc.problem

@@ -43,7 +43,15 @@ CATALOG: dict[str, SeriesInfo] = {
         SeriesInfo("tga", "TGA closing balance", "TGA", "$bn", "fiscaldata", _DAILY),
         SeriesInfo("reserves", "Reserve balances", "Reserves", "$bn", "fred", _WEEKLY),
         SeriesInfo("fed_assets", "Fed total assets", "Fed assets", "$bn", "fred", _WEEKLY),
-        SeriesInfo("net_liquidity", "Net liquidity", "Net liquidity", "$bn", "derived", _DAILY, tracks_revisions=False),
+        SeriesInfo(
+            "net_liquidity",
+            "Net liquidity",
+            "Net liquidity",
+            "$bn",
+            "derived",
+            _DAILY,
+            tracks_revisions=False,
+        ),
     )
 }
 

@@ -81,9 +81,6 @@ def test_parse_csv_fixtures(name: str, fred_id: str, expected: list[tuple[str, f
             [("2021-07-29", 2.0), ("2021-07-30", 0.4)],
             id="unpadded",
         ),
-        pytest.param(
-            "observation_date,IORB\n2021-07-29,941926.0", [("2021-07-29", 941926.0)], id="no-final-newline"
-        ),
         pytest.param("observation_date,IORB\n2021-07-29,-0.01\n", [("2021-07-29", -0.01)], id="negative"),
         pytest.param("observation_date,IORB\n2021-07-29,\n2021-07-30,.\n", [], id="all-missing"),
         pytest.param("observation_date,IORB\n", [], id="header-only"),
@@ -116,13 +113,15 @@ def test_missing_value_is_skipped_never_zero() -> None:
             "unexpected CSV header",
             id="processed-date-value",
         ),
-        pytest.param("observation_da", "unexpected CSV header", id="truncated-header"),
+        pytest.param("observation_da", "truncated CSV", id="truncated-header"),
+        # A body cut mid-number would otherwise parse: "3.65" -> "3.6".
+        pytest.param("observation_date,IORB\n2021-07-29,3.6", "truncated CSV", id="no-final-newline"),
         pytest.param(
             "observation_date,IORB,EXTRA\n2026-06-23,3.65,1\n", "unexpected CSV header", id="three-columns"
         ),
         pytest.param(
             "observation_date,IORB\n2026-06-23,3.65\n2026-06-2",
-            "line 3: expected 2 fields, got '2026-06-2'",
+            "truncated CSV",
             id="truncated-row",
         ),
         pytest.param(
@@ -392,7 +391,7 @@ async def test_fetch_all_series(api_key: str | None) -> None:
     }
 
 
-async def test_fetch_finishes_the_others_then_raises() -> None:
+async def test_fetch_keeps_the_good_series_and_reports_the_failed_one() -> None:
     requested: list[str] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -403,14 +402,16 @@ async def test_fetch_finishes_the_others_then_raises() -> None:
         return httpx.Response(200, text=_csv_body(fred_id))
 
     async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
-        with pytest.raises(SourceError) as info:
-            await fred.fetch(client, csv_url=CSV_URL, api_url=API_URL, api_key=None, start=date(2026, 6, 1))
+        batch = await fred.fetch(
+            client, csv_url=CSV_URL, api_url=API_URL, api_key=None, start=date(2026, 6, 1)
+        )
     assert sorted(requested) == sorted(fred.FRED_SERIES)
-    assert info.value.source == "fred"
-    assert info.value.problem == "WRESBAL: expected CSV but got an HTML page"
+    assert batch.errors == ["expected CSV but got an HTML page (WRESBAL)"]
+    stored = {obs.series for obs in batch.observations}
+    assert stored == {"iorb", "fed_upper", "fed_lower", "fed_assets"}
 
 
-async def test_fetch_several_failures_in_one_error() -> None:
+async def test_fetch_several_failures_are_grouped_by_problem() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         fred_id = request.url.params["id"]
         if fred_id in ("IORB", "WALCL"):
@@ -418,11 +419,23 @@ async def test_fetch_several_failures_in_one_error() -> None:
         return httpx.Response(200, text=_csv_body(fred_id))
 
     async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+        batch = await fred.fetch(
+            client, csv_url=CSV_URL, api_url=API_URL, api_key=None, start=date(2026, 6, 1)
+        )
+    assert batch.errors == ["2026-06-10 (line 2): non-numeric value 'abc' (IORB, WALCL)"]
+    assert {obs.series for obs in batch.observations} == {"fed_upper", "fed_lower", "reserves"}
+
+
+async def test_fetch_raises_when_every_series_fails() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, text=fixture_text("error_page.html"))
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
         with pytest.raises(SourceError) as info:
             await fred.fetch(client, csv_url=CSV_URL, api_url=API_URL, api_key=None, start=date(2026, 6, 1))
-    assert info.value.problem == (
-        "IORB: 2026-06-10 (line 2): non-numeric value 'abc'; "
-        "WALCL: 2026-06-10 (line 2): non-numeric value 'abc'"
+    assert info.value.source == "fred"
+    assert (
+        info.value.problem == "expected CSV but got an HTML page (IORB, DFEDTARU, DFEDTARL, WRESBAL, WALCL)"
     )
     assert info.value.transient is False
 

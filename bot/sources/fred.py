@@ -59,6 +59,9 @@ def parse_csv(text: str, fred_id: str) -> list[tuple[str, float]]:
         raise SourceError(SOURCE, f"{fred_id}: empty CSV body")
     if body.lstrip().startswith("<"):
         raise SourceError(SOURCE, f"{fred_id}: expected CSV but got an HTML page")
+    if not body.endswith("\n"):
+        # fredgraph.csv always ends with a newline: without it the last value may be cut ("3.65" -> "3.6").
+        raise SourceError(SOURCE, f"{fred_id}: truncated CSV (the body does not end with a newline)")
     lines = body.splitlines()
     header = [name.strip() for name in lines[0].split(",")]
     if len(header) != 2 or header[0] not in _DATE_COLUMNS or header[1] != fred_id:
@@ -161,7 +164,7 @@ async def fetch(
     api_key: str | None,
     start: date,
 ) -> SourceBatch:
-    """Fetch every FRED series; if any fail, raise one SourceError naming them after the rest finish."""
+    """Fetch every FRED series; failures are reported on the batch, or raised when every series failed."""
     # The JSON API allows about 120 requests a minute; a few at a time stays well inside it.
     limit = asyncio.Semaphore(_CONCURRENCY)
 
@@ -181,9 +184,24 @@ async def fetch(
             raise result
         else:
             batch.observations.extend(result)
-    if len(failures) == 1:
-        raise failures[0]
-    if failures:
-        problem = "; ".join(failure.problem for failure in failures)
+    if not failures:
+        return batch
+    problem = _summarise(failures)
+    if len(failures) == len(results):
         raise SourceError(SOURCE, problem, transient=all(failure.transient for failure in failures))
+    batch.errors.append(problem)
     return batch
+
+
+def _summarise(failures: list[SourceError]) -> str:
+    """'IORB: timed out', 'WALCL: timed out' -> 'timed out (IORB, WALCL)'; distinct problems kept apart."""
+    by_problem: dict[str, list[str]] = {}
+    for failure in failures:
+        series, sep, problem = failure.problem.partition(": ")
+        if not sep:
+            series, problem = "", failure.problem
+        by_problem.setdefault(problem, []).append(series)
+    return "; ".join(
+        f"{problem} ({', '.join(s for s in names if s)})" if any(names) else problem
+        for problem, names in by_problem.items()
+    )

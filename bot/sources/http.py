@@ -34,6 +34,15 @@ class RetryPolicy:
         return jittered
 
 
+_default_policy = RetryPolicy()
+
+
+def configure_retries(policy: RetryPolicy) -> None:
+    """Set the retry policy used when a caller passes none (once, at startup, from settings)."""
+    global _default_policy
+    _default_policy = policy
+
+
 def make_client(timeout: float = 15.0) -> httpx.AsyncClient:
     """The one shared client: explicit timeouts, pooled connections."""
     return httpx.AsyncClient(
@@ -69,9 +78,10 @@ async def get_text(
     source: str,
     url: str,
     params: Mapping[str, str] | None = None,
-    policy: RetryPolicy = RetryPolicy(),
+    policy: RetryPolicy | None = None,
 ) -> str:
     """GET a URL, retrying timeouts, network errors, 429 and 5xx; raise SourceError when it gives up."""
+    policy = policy or _default_policy
     last_problem = "no attempt made"
     for attempt in range(policy.attempts):
         retry_after: float | None = None
@@ -90,7 +100,8 @@ async def get_text(
                 raise SourceError(source, f"HTTP {status} {_short_body(response)}".rstrip())
         if attempt + 1 < policy.attempts:
             delay = policy.delay(attempt, retry_after)
-            log.warning(
+            # One line per failed poll is logged by the poller; each retry step is detail.
+            log.debug(
                 "%s: %s; retry %d/%d in %.1fs", source, last_problem, attempt + 1, policy.attempts - 1, delay
             )
             await asyncio.sleep(delay)
@@ -102,7 +113,7 @@ async def get_json(
     source: str,
     url: str,
     params: Mapping[str, str] | None = None,
-    policy: RetryPolicy = RetryPolicy(),
+    policy: RetryPolicy | None = None,
 ) -> object:
     """GET and decode JSON; an HTML page or a truncated body is a SourceError, not a crash."""
     text = await get_text(client, source, url, params, policy)

@@ -51,7 +51,6 @@ _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _CLOCK = re.compile(r"(\d{1,2}):(\d{2})")
 _TAG = re.compile(r"<[^>]*>")
 _SVE_WORDS = re.compile(r"small\s+value\s+exercise|\bsves?\b", re.IGNORECASE)
-_DEFAULT_POLICY = RetryPolicy()
 
 
 def parse_rates(payload: object, kind: RateKind) -> list[Observation]:
@@ -171,7 +170,7 @@ async def fetch_rates(
     start: date,
     end: date,
     *,
-    policy: RetryPolicy = _DEFAULT_POLICY,
+    policy: RetryPolicy | None = None,
 ) -> list[Observation]:
     """SOFR or EFFR observations for start..end, oldest date first, in windows of at most three years."""
     url = rates_url(base_url, kind)
@@ -188,7 +187,7 @@ async def fetch_operations(
     start: date,
     end: date,
     *,
-    policy: RetryPolicy = _DEFAULT_POLICY,
+    policy: RetryPolicy | None = None,
 ) -> list[Operation]:
     """Completed operations for start..end, oldest date first, one request per year-long window."""
     url = operations_url(base_url)
@@ -205,7 +204,7 @@ async def fetch(
     start: date,
     end: date,
     *,
-    policy: RetryPolicy = _DEFAULT_POLICY,
+    policy: RetryPolicy | None = None,
 ) -> SourceBatch:
     """SOFR, EFFR and operations fetched concurrently; the first failure cancels the rest and is raised."""
     try:

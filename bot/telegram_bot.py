@@ -1,0 +1,217 @@
+"""Telegram front-end: parse updates, call the shared command table, render HTML and charts."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import sqlite_utils
+from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ChatAction, ChatMemberStatus, ChatType, ParseMode
+from telegram.error import TelegramError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    CallbackQueryHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from bot.charts import render_png
+from bot.clock import Clock, utcnow
+from bot.config import Settings
+from bot.ratelimit import ChatRateLimiter
+from bot.render import TELEGRAM_CAPTION_LIMIT, to_telegram_html
+from handlers.messages import t
+from handlers.reply import Context, Reply
+from handlers.table import COMMANDS, dispatch, parse_command
+
+log = logging.getLogger(__name__)
+
+_ADMIN_STATUSES = {ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR}
+_GROUP_TYPES = {ChatType.GROUP, ChatType.SUPERGROUP}
+_CALLBACK_DATA_LIMIT = 64
+
+
+def menu_commands() -> list[BotCommand]:
+    """The command menu for setMyCommands, straight from the command table."""
+    return [BotCommand(c.name, c.help[:256]) for c in COMMANDS.values() if not c.hidden]
+
+
+def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
+    """Inline buttons whose callback data is the command line they run."""
+    rows = [
+        [
+            InlineKeyboardButton(b.label, callback_data=b.command)
+            for b in row
+            if len(b.command.encode()) <= _CALLBACK_DATA_LIMIT
+        ]
+        for row in reply.buttons
+    ]
+    rows = [r for r in rows if r]
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+class TelegramFrontend:
+    """Owns the PTB Application; started and stopped by hand inside the bot's one event loop."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        db: sqlite_utils.Database,
+        *,
+        clock: Clock = utcnow,
+        limiter: ChatRateLimiter | None = None,
+    ) -> None:
+        if not settings.telegram_bot_token:
+            raise ValueError("TelegramFrontend needs TELEGRAM_BOT_TOKEN")
+        self.settings = settings
+        self.db = db
+        self.clock = clock
+        self.limiter = limiter or ChatRateLimiter()
+        self.app: Application[Any, Any, Any, Any, Any, Any] = (
+            Application.builder()
+            .token(settings.telegram_bot_token)
+            .base_url(settings.telegram_api_base_url)
+            .base_file_url(settings.telegram_api_base_url.removesuffix("/bot") + "/file/bot")
+            .rate_limiter(AIORateLimiter(max_retries=3))
+            .concurrent_updates(16)
+            .connect_timeout(10.0)
+            .read_timeout(20.0)
+            .write_timeout(30.0)
+            .get_updates_read_timeout(35.0)
+            .build()
+        )
+        self.app.add_handler(MessageHandler(filters.COMMAND, self.on_command))
+        self.app.add_handler(CallbackQueryHandler(self.on_callback))
+        self.app.add_error_handler(self.on_error)
+
+    @property
+    def username(self) -> str:
+        return self.app.bot.username if self.app.bot.bot else ""
+
+    async def start(self) -> None:
+        """Initialise, register the command menu and start long polling."""
+        await self.app.initialize()
+        try:
+            await self.app.bot.set_my_commands(menu_commands())
+        except TelegramError as exc:
+            log.warning("telegram: could not register the command menu: %s", exc)
+        await self.app.start()
+        assert self.app.updater is not None
+        await self.app.updater.start_polling(
+            allowed_updates=["message", "callback_query"], drop_pending_updates=False
+        )
+        log.info("telegram: polling as @%s", self.username)
+
+    async def stop(self) -> None:
+        """Stop polling and shut the application down; safe if start failed half-way."""
+        if self.app.updater is not None and self.app.updater.running:
+            await self.app.updater.stop()
+        if self.app.running:
+            await self.app.stop()
+        await self.app.shutdown()
+
+    def _allowed(self, chat_id: int) -> bool:
+        allowed = self.settings.allowed_chat_ids
+        return not allowed or chat_id in allowed
+
+    async def _is_chat_admin(self, chat_id: int, chat_type: str, user_id: int) -> bool:
+        if chat_type not in _GROUP_TYPES:
+            return True
+        try:
+            member = await self.app.bot.get_chat_member(chat_id, user_id)
+        except TelegramError as exc:
+            log.warning("telegram: cannot check admin rights in chat %s: %s", chat_id, exc)
+            return False
+        return member.status in _ADMIN_STATUSES
+
+    async def handle_text(self, chat_id: int, chat_type: str, user_id: int, text: str) -> Reply | None:
+        """Turn one command line from a chat into a reply (None when it is not for this bot)."""
+        parsed = parse_command(text, self.username)
+        if parsed is None:
+            return None
+        if not self._allowed(chat_id):
+            return Reply(title=t("error.not_allowed"), level="error")
+        wait = self.limiter.check(f"tg:{chat_id}")
+        if wait > 0:
+            return Reply(title=t("error.rate_limited", seconds=max(1, round(wait))), level="error")
+        command = COMMANDS.get(parsed.name)
+        needs_admin = command is not None and command.changes_subscriptions
+        ctx = Context(
+            platform="telegram",
+            chat_id=str(chat_id),
+            user_id=str(user_id),
+            now=self.clock(),
+            is_group=chat_type in _GROUP_TYPES,
+            is_chat_admin=await self._is_chat_admin(chat_id, chat_type, user_id) if needs_admin else False,
+            is_operator=user_id in self.settings.admin_user_ids,
+            tight_bp=self.settings.tight_bp,
+            bot_username=self.username,
+        )
+        return dispatch(text, ctx, self.db)
+
+    async def send_reply(self, chat_id: int, reply: Reply, reply_to: int | None = None) -> None:
+        """Send a reply as HTML, or as a photo with an HTML caption when it carries a chart."""
+        markup = keyboard(reply)
+        if reply.chart is not None:
+            await self.app.bot.send_chat_action(chat_id, ChatAction.UPLOAD_PHOTO)
+            png = await asyncio.to_thread(render_png, reply.chart)
+            await self.app.bot.send_photo(
+                chat_id,
+                photo=png,
+                caption=to_telegram_html(reply, limit=TELEGRAM_CAPTION_LIMIT),
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup,
+                reply_to_message_id=reply_to,
+            )
+            return
+        await self.app.bot.send_message(
+            chat_id,
+            to_telegram_html(reply),
+            parse_mode=ParseMode.HTML,
+            reply_markup=markup,
+            reply_to_message_id=reply_to,
+            disable_web_page_preview=True,
+        )
+
+    async def on_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A message starting with a bot command."""
+        message = update.effective_message
+        chat = update.effective_chat
+        user = update.effective_user
+        if message is None or chat is None or user is None or not message.text:
+            log.info(
+                "telegram: ignoring an update without text, chat or sender (update %s)", update.update_id
+            )
+            return
+        reply = await self.handle_text(chat.id, chat.type, user.id, message.text)
+        if reply is not None:
+            await self.send_reply(
+                chat.id, reply, reply_to=message.message_id if chat.type in _GROUP_TYPES else None
+            )
+
+    async def on_callback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """An inline button press: its data is a command line."""
+        query = update.callback_query
+        if query is None:
+            return
+        await query.answer()
+        chat = update.effective_chat
+        if chat is None or not isinstance(query.data, str):
+            log.info("telegram: ignoring a callback without chat or data")
+            return
+        reply = await self.handle_text(chat.id, chat.type, query.from_user.id, query.data)
+        if reply is not None:
+            await self.send_reply(chat.id, reply)
+
+    async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Log the failure with its traceback; tell the chat only that something went wrong."""
+        log.error("telegram: error while handling an update", exc_info=context.error)
+        if isinstance(update, Update) and update.effective_chat is not None:
+            try:
+                await self.app.bot.send_message(update.effective_chat.id, t("error.internal"))
+            except TelegramError:
+                log.warning("telegram: could not send the apology either")
