@@ -19,6 +19,7 @@ from bot.instance import InstanceLockedError
 from bot.logs import setup_logging
 from bot.poller import Poller, PollResult
 from bot.render import to_console
+from bot.series import CATALOG
 from bot.sources.http import RetryPolicy, configure_retries, make_client
 from bot.status import series_status, source_status
 from storage.db import StorageError, open_db
@@ -78,7 +79,7 @@ def format_status(settings: Settings) -> str:
     db = open_db(settings.database_path)
     try:
         now = utcnow()
-        rows = series_status(db, now)
+        rows = series_status(db, now, tuple(CATALOG))
         sources = {s.source: s for s in source_status(db)}
     finally:
         db.close()

@@ -57,12 +57,14 @@ class SourceStatus:
         return self.last is not None and self.last.outcome != "ok"
 
 
-def series_status(db: sqlite_utils.Database, now: datetime) -> list[SeriesStatus]:
-    """Latest date, value and age of each status series, with stale ones flagged."""
+def series_status(
+    db: sqlite_utils.Database, now: datetime, names: tuple[str, ...] = STATUS_SERIES
+) -> list[SeriesStatus]:
+    """Latest date, value and age of each named series, with stale ones flagged."""
     today = ny_today(now)
-    latest = series_summary(db, STATUS_SERIES)
+    latest = series_summary(db, names)
     out: list[SeriesStatus] = []
-    for name in STATUS_SERIES:
+    for name in names:
         info = CATALOG[name]
         point = latest.get(name)
         age = (today - date.fromisoformat(point.date)).days if point else None

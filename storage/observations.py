@@ -2,15 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import gc
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
-from itertools import groupby
+from typing import NamedTuple
 
 import sqlite_utils
 
 from bot.models import Observation
 
 _EPSILON = 1e-9
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Bulk loads build tens of thousands of short-lived acyclic tuples; collector passes over them
+    roughly double the cost of a backfill, so the cyclic collector waits until the batch is written."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
 
 _UPSERT = (
     "INSERT INTO observations (series, date, value, source, fetched_at) VALUES (?, ?, ?, ?, ?) "
@@ -19,8 +35,7 @@ _UPSERT = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Change:
+class Change(NamedTuple):
     """A stored value that appeared (old is None) or changed."""
 
     series: str
@@ -44,40 +59,46 @@ def upsert_observations(
     untracked: frozenset[str] = frozenset(),
 ) -> list[Change]:
     """Store observations; unchanged values are not rewritten and changed ones are kept as revisions."""
-    latest: dict[tuple[str, str], Observation] = {}
-    for obs in observations:
-        latest[(obs.series, obs.date)] = obs
-    if not latest:
-        return []
-    ordered = sorted(latest.values(), key=lambda o: (o.series, o.date))
-    changes: list[Change] = []
-    for series, group in groupby(ordered, key=lambda o: o.series):
-        rows = list(group)
-        stored = dict(
-            db.execute(
-                "SELECT date, value FROM observations WHERE series = ? AND date BETWEEN ? AND ?",
-                (series, rows[0].date, rows[-1].date),
-            ).fetchall()
-        )
-        for obs in rows:
-            old = stored.get(obs.date)
-            if old is None or abs(old - obs.value) > _EPSILON:
-                changes.append(Change(series, obs.date, old, obs.value, obs.source))
-    if changes:
-        with db.atomic():
-            db.conn.executemany(_UPSERT, [(c.series, c.date, c.new, c.source, fetched_at) for c in changes])
-            revised = [
-                (c.series, c.date, c.old, c.new, c.source, fetched_at)
-                for c in changes
-                if c.old is not None and c.series not in untracked
-            ]
-            if revised:
-                db.conn.executemany(
-                    "INSERT INTO revisions (series, date, old_value, new_value, source, revised_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?)",
-                    revised,
-                )
+    with _gc_paused():
+        by_series: dict[str, dict[str, Observation]] = {}
+        for obs in observations:
+            rows = by_series.get(obs.series)
+            if rows is None:
+                rows = by_series[obs.series] = {}
+            rows[obs.date] = obs
+        changes: list[Change] = []
+        for series, rows in by_series.items():
+            stored: dict[str, float] = dict(
+                db.execute(
+                    "SELECT date, value FROM observations WHERE series = ? AND date BETWEEN ? AND ?",
+                    (series, min(rows), max(rows)),
+                ).fetchall()
+            )
+            for day, obs in rows.items():
+                old = stored.get(day)
+                if old is None or abs(old - obs.value) > _EPSILON:
+                    changes.append(Change(series, day, old, obs.value, obs.source))
+        if changes:
+            _write(db, changes, fetched_at, untracked)
     return changes
+
+
+def _write(
+    db: sqlite_utils.Database, changes: list[Change], fetched_at: str, untracked: frozenset[str]
+) -> None:
+    revised = [
+        (c.series, c.date, c.old, c.new, c.source, fetched_at)
+        for c in changes
+        if c.old is not None and c.series not in untracked
+    ]
+    with db.atomic():
+        db.conn.executemany(_UPSERT, ((c.series, c.date, c.new, c.source, fetched_at) for c in changes))
+        if revised:
+            db.conn.executemany(
+                "INSERT INTO revisions (series, date, old_value, new_value, source, revised_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                revised,
+            )
 
 
 def latest(db: sqlite_utils.Database, series: str, on_or_before: str | None = None) -> Point | None:
