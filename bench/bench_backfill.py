@@ -93,7 +93,8 @@ async def main(repeat: int) -> None:
             seconds = statistics.median(b[0] for b in backfills)
             rows = backfills[0][1]
             print(
-                f"backfill: {rows:,} rows in {seconds:.2f} s (median of {repeat}) = {rows / seconds:,.0f} rows/s"
+                f"backfill: {rows:,} rows in {seconds:.2f} s (median of {repeat}) "
+                f"= {rows / seconds:,.0f} rows/s"
             )
             cycles = await _poll_cycles(fake, workdir / "backfill0.db", max(10, repeat * 4))
             print(

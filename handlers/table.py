@@ -40,6 +40,7 @@ class Command:
     params: tuple[Param, ...] = ()
     slow: bool = False  # renders a chart: front-ends defer and work off the event loop
     hidden: bool = False  # kept out of platform menus (e.g. /start)
+    changes_subscriptions: bool = False  # in groups, only chat administrators may run it
 
 
 def _no_args(handler: Handler, usage: str) -> Handler:
