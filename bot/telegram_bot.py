@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from typing import Any
 
 import sqlite_utils
@@ -29,6 +30,9 @@ from handlers.reply import Context, Reply
 from handlers.table import COMMANDS, dispatch, parse_command
 
 log = logging.getLogger(__name__)
+
+# Opt in to PTB's future behaviour (retry_after and friends as timedelta) instead of a deprecation warning.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 _ADMIN_STATUSES = {ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR}
 _GROUP_TYPES = {ChatType.GROUP, ChatType.SUPERGROUP}

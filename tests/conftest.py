@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,6 +11,9 @@ import sqlite_utils
 
 from bot.config import Settings, load_settings
 from storage.db import open_db
+
+# PTB reads this at call time; without it RetryAfter construction warns, and warnings are errors here.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 

@@ -6,8 +6,8 @@ other value JSON-encoded (`chat_id=42`, `disable_notification=true`, `reply_mark
 query strings are accepted too, as the real server does. Answers are the real envelopes:
 `{"ok": true, "result": ...}` or `{"ok": false, "error_code": N, "description": ..., "parameters": {...}}`.
 
-Validation follows the real server where it is cheap to be exact (HTML entity parsing mirrors tdlib's parser and
-its error texts); faults, delays, dropped connections, blocked chats and flood limits can be switched on.
+Validation follows the real server where it is cheap to be exact (HTML parsing mirrors tdlib's parser and its
+error texts); faults, delays, dropped connections, blocked chats and flood limits can be switched on.
 """
 
 from __future__ import annotations
@@ -43,10 +43,6 @@ MAX_CAPTION = 1024
 GLOBAL_SENDS_PER_SECOND = 30
 GROUP_SENDS_PER_MINUTE = 20
 SEND_METHODS = frozenset({"sendMessage", "sendPhoto"})
-# Methods that act on a chat and so fail with 403 once the bot is blocked or kicked there.
-CHAT_WRITE_METHODS = frozenset(
-    {"sendMessage", "sendPhoto", "sendChatAction", "editMessageText", "editMessageReplyMarkup"}
-)
 
 _METHOD_NAMES = (
     "getMe",
@@ -173,7 +169,10 @@ _NOT_MODIFIED = (
 _CONFLICT_POLL = (
     "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"
 )
-_CONFLICT_WEBHOOK = "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first"
+_CONFLICT_WEBHOOK = (
+    "Conflict: can't use getUpdates method while webhook is active; "
+    "use deleteWebhook to delete the webhook first"
+)
 
 
 class ApiError(Exception):
@@ -360,21 +359,18 @@ def parse_html(text: str) -> tuple[str, list[JSONDict]]:
             if i >= n or text[i] != ">":
                 raise EntityParseError(f"Unclosed end tag at byte offset {at(begin)}")
             i += 1
-            tag, attrs, offset = stack.pop()
+            tag, open_attrs, offset = stack.pop()
             if end_name and end_name != tag:
                 raise EntityParseError(
-                    f'Unmatched end tag at byte offset {at(begin)}, expected "</{tag}>", found "</{end_name}>"'
+                    f"Unmatched end tag at byte offset {at(begin)}, "
+                    f'expected "</{tag}>", found "</{end_name}>"'
                 )
             length = out_len - offset
-            if (
-                tag == "code"
-                and stack
-                and stack[-1][0] == "pre"
-                and attrs.get("class", "").startswith("language-")
-            ):
-                stack[-1][1]["\0language"] = attrs["class"].removeprefix("language-")
+            language = open_attrs.get("class", "")
+            if tag == "code" and stack and stack[-1][0] == "pre" and language.startswith("language-"):
+                stack[-1][1]["\0language"] = language.removeprefix("language-")
             elif length > 0:
-                entity = _entity_for(tag, attrs, offset, length)
+                entity = _entity_for(tag, open_attrs, offset, length)
                 if entity is not None:
                     entities.append(entity)
             continue
@@ -662,7 +658,7 @@ class FakeTelegram:
         stored = self._messages.get((chat_id, message_id))
         return copy.deepcopy(stored) if stored is not None else None
 
-    async def wait_for(self, method: str, count: int = 1, timeout: float = 10.0) -> list[Call]:
+    async def wait_for(self, method: str, count: int = 1, timeout: float = 10.0) -> list[Call]:  # noqa: ASYNC109
         """Wait until `count` successful calls of `method` have been recorded; return them all."""
         deadline = time.monotonic() + timeout
         while True:
@@ -876,8 +872,7 @@ class FakeTelegram:
             return self._drop(request, call)
         if fault is not None and fault.drop is None:
             if fault.body is not None:
-                self._finish(request, call, fault.status, {"ok": False, "raw_body": fault.body})
-                return web.Response(status=fault.status, text=fault.body, content_type="text/html")
+                return self._finish(request, call, fault.status, {"ok": False}, raw=fault.body)
             error = self._fault_error(fault, params)
             return self._finish(request, call, error.status, error.body())
 
@@ -891,12 +886,16 @@ class FakeTelegram:
             return self._drop(request, call)
         return self._finish(request, call, 200, {"ok": True, "result": result})
 
-    def _finish(self, request: web.Request, call: Call, status: int, body: JSONDict) -> web.Response:
+    def _finish(
+        self, request: web.Request, call: Call, status: int, body: JSONDict, *, raw: str | None = None
+    ) -> web.Response:
         call.status = status
-        call.response = body
+        call.response = body if raw is None else {**body, "raw_body": raw}
         if call.delayed:
             call.client_gone = request.transport is None or request.transport.is_closing()
         self._record(call)
+        if raw is not None:
+            return web.Response(status=status, text=raw, content_type="text/html")
         return _json_response(status, body)
 
     def _drop(self, request: web.Request, call: Call) -> web.Response:
@@ -1097,7 +1096,8 @@ class FakeTelegram:
                         raise bad_request("BUTTON_DATA_INVALID")
                 elif not any(key != "text" for key in button):
                     raise bad_request(
-                        "can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard"
+                        "can't parse inline keyboard button: "
+                        "Text buttons are unallowed in the inline keyboard"
                     )
         return markup
 
@@ -1275,10 +1275,10 @@ class FakeTelegram:
         width, height = size
         if width + height > 10_000 or max(width, height) > 20 * min(width, height):
             raise bad_request("PHOTO_INVALID_DIMENSIONS")
-        caption, entities = "", []
+        caption, entities = "", list[JSONDict]()
         raw_caption = params.get("caption")
         if isinstance(raw_caption, str) and raw_caption:
-            caption, entities = self._formatted(raw_caption, params.get("parse_mode"), caption=True)
+            caption, entities = self._formatted(raw_caption, params.get("parse_mode"))
             if utf16_len(caption) > MAX_CAPTION:
                 raise bad_request("message caption is too long")
         markup = self._reply_markup(params)
