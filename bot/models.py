@@ -36,6 +36,7 @@ class Operation:
     mbs: float
     last_updated: str
     note: str = ""
+    release_time: str = ""
 
 
 @dataclass(slots=True)

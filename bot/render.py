@@ -40,7 +40,20 @@ def to_telegram_html(reply: Reply, *, limit: int = TELEGRAM_TEXT_LIMIT) -> str:
         if len("\n\n".join([*kept, part])) > limit - 2:
             break
         kept.append(part)
-    return "\n\n".join(kept) or html.escape(reply.title[: limit - 1])
+    return "\n\n".join(kept) or "<b>" + _escaped_prefix(reply.title, limit - 7) + "</b>"
+
+
+def _escaped_prefix(text: str, limit: int) -> str:
+    """The longest escaped prefix of text that fits in limit characters, never cutting an entity."""
+    out: list[str] = []
+    used = 0
+    for ch in text:
+        piece = html.escape(ch)
+        if used + len(piece) > limit:
+            break
+        out.append(piece)
+        used += len(piece)
+    return "".join(out)
 
 
 def to_console(reply: Reply) -> str:

@@ -55,6 +55,10 @@ CATALOG: dict[str, SeriesInfo] = {
     )
 }
 
+# The Standing Repo Facility's first operation; overnight repos before it (2000-2008, 2019-2020) were
+# temporary open market operations, not SRF take-up.
+SRF_START = "2021-07-29"
+
 # Inputs of net liquidity = fed_assets - tga - rrp.
 NET_LIQUIDITY_INPUTS: tuple[str, str, str] = ("fed_assets", "tga", "rrp")
 

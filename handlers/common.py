@@ -8,7 +8,8 @@ import sqlite_utils
 
 from bot.clock import NEW_YORK, ny_today, parse_iso_utc
 from bot.schedule import interval_for
-from bot.series import CATALOG
+from bot.series import CATALOG, NET_LIQUIDITY_INPUTS
+from bot.sources.registry import SOURCES
 from handlers.messages import t
 from handlers.reply import Context, Reply, Text
 from storage.fetchlog import last_fetches
@@ -30,14 +31,19 @@ def stale_note(ctx: Context, series: str, point: Point) -> Text | None:
 
 
 def next_poll_text(db: sqlite_utils.Database, ctx: Context, source: str) -> str:
-    """When the poller will next try the source, as users would want to hear it."""
-    record = last_fetches(db).get(source)
-    if record is None:
+    """When the poller will next try the source (for a derived series, its inputs' sources)."""
+    names = sorted({CATALOG[s].source for s in NET_LIQUIDITY_INPUTS}) if source == "derived" else [source]
+    fetches = last_fetches(db)
+    if any(name not in fetches for name in names):
         return t("next_poll.soon", ctx.lang)
-    at = parse_iso_utc(record.started_at) + interval_for(source, ctx.now)
+    name, at = min(
+        ((n, parse_iso_utc(fetches[n].started_at) + interval_for(n, ctx.now)) for n in names),
+        key=lambda x: x[1],
+    )
+    label = SOURCES[name].label if name in SOURCES else name
     if at < ctx.now:
-        return t("next_poll.soon", ctx.lang)
-    return t("next_poll.at", ctx.lang, source=source, time=at.astimezone(NEW_YORK).strftime("%H:%M"))
+        at = ctx.now
+    return t("next_poll.at", ctx.lang, source=label, time=at.astimezone(NEW_YORK).strftime("%H:%M"))
 
 
 def no_data(db: sqlite_utils.Database, ctx: Context, series: str, title: str) -> Reply:

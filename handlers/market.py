@@ -9,6 +9,8 @@ from typing import Literal
 import sqlite_utils
 
 from bot.models import Operation
+from bot.series import SRF_START
+from bot.sources.nyfed import is_srf
 from storage.observations import Point, latest, value_on
 from storage.operations import operations_between
 
@@ -29,8 +31,8 @@ class Corridor:
     iorb: float | None
     floor: float | None
     ceiling: float | None
-    floor_label: str  # "ON RRP" or "target lower bound"
-    ceiling_label: str  # "SRF" or "target upper bound"
+    floor_label: str  # message key: label.on_rrp or label.target_lower
+    ceiling_label: str  # message key: label.srf or label.target_upper
 
     def spread_bp(self, level: float | None, other: float | None) -> float | None:
         if level is None or other is None:
@@ -58,21 +60,25 @@ def _recent(db: sqlite_utils.Database, series: str, day: str) -> Point | None:
 
 
 def ceiling_on(db: sqlite_utils.Database, day: str) -> tuple[float | None, str]:
-    """The corridor ceiling in effect on a day: the target range top (= SRF minimum bid rate)."""
+    """The ceiling in effect on a day and where it comes from: that day's SRF minimum bid rate, else
+    the target range top (which the SRF rate equals since the facility began)."""
+    exact = value_on(db, "srf_rate", day)
+    if exact is not None:
+        return exact, "label.srf"
     upper = _recent(db, "fed_upper", day)
     if upper is not None:
-        return upper.value, "SRF"
+        return upper.value, "label.srf" if day >= SRF_START else "label.target_upper"
     srf_rate = _recent(db, "srf_rate", day)
-    return (srf_rate.value, "SRF") if srf_rate else (None, "SRF")
+    return (srf_rate.value, "label.srf") if srf_rate else (None, "label.srf")
 
 
 def floor_on(db: sqlite_utils.Database, day: str) -> tuple[float | None, str]:
-    """The corridor floor on a day: the ON RRP award rate, else the target range bottom."""
+    """The floor on a day: the ON RRP award rate, else the target range bottom."""
     rrp_rate = _recent(db, "rrp_rate", day)
     if rrp_rate is not None:
-        return rrp_rate.value, "ON RRP"
+        return rrp_rate.value, "label.on_rrp"
     lower = _recent(db, "fed_lower", day)
-    return (lower.value, "ON RRP") if lower else (None, "ON RRP")
+    return (lower.value, "label.target_lower") if lower else (None, "label.on_rrp")
 
 
 def corridor_on(db: sqlite_utils.Database, day: str | None = None) -> Corridor | None:
@@ -130,19 +136,10 @@ class SrfDay:
         return round(sum(op.total_accepted for op in self.operations), 6)
 
 
-def is_srf(op: Operation) -> bool:
-    """A standing repo operation: overnight Repo, identified by type and term, never by method."""
-    return op.operation_type == "Repo" and op.term == "Overnight"
-
-
 def srf_day(db: sqlite_utils.Database, day: str) -> SrfDay:
     """The SRF operations of one day, with Small Value Exercises set apart."""
-    ops = [op for op in operations_between(db, day, day, "Repo") if is_srf(op)]
-    return SrfDay(
-        day,
-        tuple(op for op in ops if not op.is_sve),
-        tuple(op for op in ops if op.is_sve),
-    )
+    ops = operations_between(db, day, day, "Repo")
+    return SrfDay(day, tuple(op for op in ops if is_srf(op)), tuple(op for op in ops if op.is_sve))
 
 
 def last_positive(db: sqlite_utils.Database, series: str, threshold: float = 0.0) -> Point | None:

@@ -34,13 +34,13 @@ def ladder(c: Corridor, ctx: Context) -> Mono:
     """A text ladder of the corridor levels, highest first, with SOFR placed among them."""
     rungs: list[tuple[float, str, str]] = []
     if c.ceiling is not None:
-        rungs.append((c.ceiling, "\u252c", f"ceiling ({c.ceiling_label})"))
+        rungs.append((c.ceiling, "\u252c", f"ceiling ({t(c.ceiling_label, ctx.lang)})"))
     if c.iorb is not None:
         rungs.append((c.iorb, "\u2502", "IORB"))
     if c.effr is not None:
         rungs.append((c.effr, "\u2502", "EFFR"))
     if c.floor is not None:
-        rungs.append((c.floor, "\u2534", f"floor ({c.floor_label})"))
+        rungs.append((c.floor, "\u2534", f"floor ({t(c.floor_label, ctx.lang)})"))
     marker = "\u25cf"
     note = f"  {t('ladder.above', ctx.lang)}" if c.ceiling is not None and c.sofr > c.ceiling else ""
     rungs.append((c.sofr, marker, "SOFR" + note))
@@ -58,12 +58,12 @@ def corridor(args: list[str], ctx: Context, db: sqlite_utils.Database) -> Reply:
         title=t("corridor.title", ctx.lang, date=weekday_date(c.date)), as_of=t("as_of", date=c.date)
     )
     reply.fields = [
-        (t("corridor.ceiling", ctx.lang, label=c.ceiling_label), pct(c.ceiling)),
+        (t("corridor.ceiling", ctx.lang, label=t(c.ceiling_label, ctx.lang)), pct(c.ceiling)),
         (t("corridor.sofr", ctx.lang), pct(c.sofr)),
         (t("corridor.sofr_p99", ctx.lang), pct(c.sofr_p99)),
         (t("corridor.iorb", ctx.lang), pct(c.iorb)),
         (t("corridor.effr", ctx.lang), pct(c.effr)),
-        (t("corridor.floor", ctx.lang, label=c.floor_label), pct(c.floor)),
+        (t("corridor.floor", ctx.lang, label=t(c.floor_label, ctx.lang)), pct(c.floor)),
         (t("corridor.spread.sofr_ceiling", ctx.lang), bp(c.spread_bp(c.sofr, c.ceiling))),
         (t("corridor.spread.sofr_iorb", ctx.lang), bp(c.spread_bp(c.sofr, c.iorb))),
         (t("corridor.spread.effr_iorb", ctx.lang), bp(c.spread_bp(c.effr, c.iorb))),
@@ -84,9 +84,8 @@ def corridor(args: list[str], ctx: Context, db: sqlite_utils.Database) -> Reply:
     return with_staleness(ctx, reply, [("sofr", Point(c.date, c.sofr))])
 
 
-def _op_window(session: str, close_time: str) -> str:
-    opens = {"AM": "08:15", "PM": "13:30"}.get(session)
-    return f"{opens}\u2013{close_time}" if opens else close_time
+def _op_window(release_time: str, close_time: str) -> str:
+    return f"{release_time}\u2013{close_time}" if release_time else close_time
 
 
 def srf(args: list[str], ctx: Context, db: sqlite_utils.Database) -> Reply:
@@ -105,7 +104,7 @@ def srf(args: list[str], ctx: Context, db: sqlite_utils.Database) -> Reply:
                 "srf.op",
                 ctx.lang,
                 session=op.session or "\u2014",
-                window=_op_window(op.session, op.close_time),
+                window=_op_window(op.release_time, op.close_time),
             ),
             usd_bn(op.total_accepted, 3),
             f"Tsy {op.treasury:.3f}  Agy {op.agency:.3f}  MBS {op.mbs:.3f}",

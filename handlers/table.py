@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -19,6 +20,7 @@ log = logging.getLogger(__name__)
 Handler = Callable[[list[str], Context, sqlite_utils.Database], Reply]
 
 MAX_COMMAND_LENGTH = 512
+_INVISIBLE = {"Cc", "Cf", "Zl", "Zp"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +53,11 @@ def _no_args(handler: Handler, usage: str) -> Handler:
 
     checked.__doc__ = handler.__doc__
     return checked
+
+
+def start_command(args: list[str], ctx: Context, db: sqlite_utils.Database) -> Reply:
+    """The greeting; any deep-link payload (t.me/bot?start=...) is ignored."""
+    return help_command([], ctx, db)
 
 
 def help_command(args: list[str], ctx: Context, db: sqlite_utils.Database) -> Reply:
@@ -95,7 +102,7 @@ def _build() -> dict[str, Command]:
         ("status", status, "How fresh every series and source is"),
     ]
     table: dict[str, Command] = {
-        "start": Command("start", help_command, "Introduction and the command list", "/start", hidden=True),
+        "start": Command("start", start_command, "Introduction and the command list", "/start", hidden=True),
         "help": Command(
             "help",
             help_command,
@@ -137,6 +144,8 @@ def parse_command(text: str, bot_username: str = "") -> Parsed | None:
     if not stripped.startswith("/") or len(stripped) < 2:
         return None
     head, *args = stripped.split()
+    # Invisible characters (zero-width spaces, direction marks, NULs) glued to a command by some clients.
+    head = "".join(ch for ch in head if unicodedata.category(ch) not in _INVISIBLE)
     name, _, target = head[1:].partition("@")
     if target and bot_username and target.lower() != bot_username.lower():
         return None
@@ -145,11 +154,11 @@ def parse_command(text: str, bot_username: str = "") -> Parsed | None:
 
 def dispatch(text: str, ctx: Context, db: sqlite_utils.Database) -> Reply | None:
     """Run one command line; every failure becomes a reply that is safe to show. None: not a command."""
-    if len(text) > MAX_COMMAND_LENGTH:
-        return Reply(title=t("error.too_long", ctx.lang), level="error")
     parsed = parse_command(text, ctx.bot_username)
     if parsed is None:
         return None
+    if len(text) > MAX_COMMAND_LENGTH:
+        return Reply(title=t("error.too_long", ctx.lang), level="error")
     command = COMMANDS.get(parsed.name)
     if command is None:
         shown = "/" + "".join(ch for ch in parsed.name[:32] if ch.isprintable())

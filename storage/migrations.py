@@ -76,3 +76,89 @@ def _core(db: sqlite_utils.Database) -> None:
     )
     db.execute("CREATE INDEX fetch_log_source ON fetch_log (source, id)")
     db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+
+
+@MIGRATIONS(name="0002_alerts")
+def _alerts(db: sqlite_utils.Database) -> None:
+    db.execute(
+        """
+        CREATE TABLE chats (
+            id INTEGER PRIMARY KEY,
+            platform TEXT NOT NULL,
+            address TEXT NOT NULL,
+            title TEXT NOT NULL DEFAULT '',
+            is_group INTEGER NOT NULL DEFAULT 0,
+            active INTEGER NOT NULL DEFAULT 1,
+            srf_threshold REAL NOT NULL DEFAULT 0,
+            near_bp REAL,
+            muted_until TEXT,
+            lang TEXT NOT NULL DEFAULT 'en',
+            created_at TEXT NOT NULL,
+            deactivated_reason TEXT,
+            UNIQUE (platform, address)
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE subscriptions (
+            chat_id INTEGER NOT NULL REFERENCES chats (id),
+            kind TEXT NOT NULL CHECK (kind IN ('alerts', 'daily')),
+            daily_time TEXT,
+            tz TEXT,
+            weekends INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (chat_id, kind)
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE alert_marks (
+            rule TEXT NOT NULL,
+            item TEXT NOT NULL,
+            ord TEXT NOT NULL,
+            value REAL NOT NULL,
+            ref REAL,
+            flag INTEGER NOT NULL,
+            PRIMARY KEY (rule, item)
+        ) WITHOUT ROWID
+        """
+    )
+    db.execute("CREATE INDEX alert_marks_ord ON alert_marks (rule, ord)")
+    db.execute(
+        """
+        CREATE TABLE events (
+            key TEXT PRIMARY KEY,
+            rule TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            data_date TEXT NOT NULL,
+            audience TEXT NOT NULL,
+            payload TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY,
+            chat_id INTEGER NOT NULL REFERENCES chats (id),
+            event_key TEXT NOT NULL REFERENCES events (key),
+            status TEXT NOT NULL DEFAULT 'pending'
+                CHECK (status IN ('pending', 'sending', 'sent', 'uncertain', 'failed', 'dropped')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            sent_at TEXT,
+            last_error TEXT,
+            UNIQUE (chat_id, event_key)
+        )
+        """
+    )
+    db.execute("CREATE INDEX outbox_due ON outbox (status, next_attempt_at, id)")
+
+
+@MIGRATIONS(name="0003_operation_release_time")
+def _release_time(db: sqlite_utils.Database) -> None:
+    db.execute("ALTER TABLE operations ADD COLUMN release_time TEXT NOT NULL DEFAULT ''")

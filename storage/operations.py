@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import sqlite_utils
 
@@ -10,13 +11,14 @@ from bot.models import Operation
 
 _SELECT = (
     "SELECT operation_id, operation_date, operation_type, method, settlement_type, term, session, is_sve, "
-    "close_time, total_submitted, total_accepted, rate, treasury, agency, mbs, last_updated, note "
-    "FROM operations "
+    "close_time, total_submitted, total_accepted, rate, treasury, agency, mbs, last_updated, note, "
+    "release_time FROM operations "
 )
 _UPSERT = (
     "INSERT INTO operations (operation_id, operation_date, operation_type, method, settlement_type, term, "
     "session, is_sve, close_time, total_submitted, total_accepted, rate, treasury, agency, mbs, "
-    "last_updated, note, fetched_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "last_updated, note, release_time, fetched_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
     "ON CONFLICT (operation_id) DO UPDATE SET operation_date = excluded.operation_date, "
     "operation_type = excluded.operation_type, method = excluded.method, "
     "settlement_type = excluded.settlement_type, term = excluded.term, session = excluded.session, "
@@ -24,7 +26,7 @@ _UPSERT = (
     "total_submitted = excluded.total_submitted, "
     "total_accepted = excluded.total_accepted, rate = excluded.rate, treasury = excluded.treasury, "
     "agency = excluded.agency, mbs = excluded.mbs, last_updated = excluded.last_updated, "
-    "note = excluded.note, "
+    "note = excluded.note, release_time = excluded.release_time, "
     "fetched_at = excluded.fetched_at"
 )
 
@@ -48,32 +50,15 @@ def _row(op: Operation) -> tuple[object, ...]:
         op.mbs,
         op.last_updated,
         op.note,
+        op.release_time,
     )
 
 
-def _from_row(row: tuple[object, ...]) -> Operation:
-    (oid, day, kind, method, settle, term, session, sve, close, sub, acc, rate, tsy, agy, mbs, upd, note) = (
-        row
-    )
-    return Operation(
-        operation_id=str(oid),
-        operation_date=str(day),
-        operation_type=str(kind),
-        method=str(method),
-        settlement_type=str(settle),
-        term=str(term),
-        session=str(session),
-        is_sve=bool(sve),
-        close_time=str(close),
-        total_submitted=float(sub),  # type: ignore[arg-type]
-        total_accepted=float(acc),  # type: ignore[arg-type]
-        rate=None if rate is None else float(rate),  # type: ignore[arg-type]
-        treasury=float(tsy),  # type: ignore[arg-type]
-        agency=float(agy),  # type: ignore[arg-type]
-        mbs=float(mbs),  # type: ignore[arg-type]
-        last_updated=str(upd),
-        note=str(note),
-    )
+def _from_row(row: tuple[Any, ...]) -> Operation:
+    """A row of _SELECT, whose columns are in Operation's field order."""
+    values = list(row)
+    values[7] = bool(values[7])
+    return Operation(*values)
 
 
 def upsert_operations(

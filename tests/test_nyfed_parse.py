@@ -217,6 +217,7 @@ def test_parse_operations_2026_02_17_to_18() -> None:
         mbs=3.0,
         last_updated="2026-02-17 08:30:44",
         note="",
+        release_time="08:15",
     )
     sve = by_id["RP 021826 28"]
     assert (sve.is_sve, sve.session, sve.method) == (True, "", "Multiple Price")

@@ -31,13 +31,15 @@ def sofr_week() -> list[Observation]:
 
 def test_migrations_create_tables_and_wal(tmp_path: Path) -> None:
     db = open_db(tmp_path / "a.db")
-    assert {"observations", "revisions", "operations", "fetch_log", "meta"} <= set(db.table_names())
+    expected = {"observations", "revisions", "operations", "fetch_log", "meta"}
+    expected |= {"chats", "subscriptions", "alert_marks", "events", "outbox"}
+    assert expected <= set(db.table_names())
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     db.close()
     again = open_db(tmp_path / "a.db")  # re-running migrations is a no-op
     assert integrity_ok(again)
-    applied = again.execute("SELECT name FROM _sqlite_migrations").fetchall()
-    assert applied == [("0001_core",)]
+    applied = [r[0] for r in again.execute("SELECT name FROM _sqlite_migrations ORDER BY id").fetchall()]
+    assert applied == ["0001_core", "0002_alerts", "0003_operation_release_time"]
 
 
 def test_upsert_is_idempotent(db: sqlite_utils.Database) -> None:

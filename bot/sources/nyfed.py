@@ -13,6 +13,7 @@ from typing import Literal
 import httpx
 
 from bot.models import Observation, Operation, SourceBatch, SourceError
+from bot.series import SRF_START
 from bot.sources.http import RetryPolicy, get_json
 
 SOURCE = "nyfed"
@@ -105,6 +106,19 @@ def parse_operations(payload: object) -> list[Operation]:
     return operations
 
 
+def is_srf(op: Operation) -> bool:
+    """A Standing Repo Facility operation: overnight Repo since the SRF began, never an SVE.
+
+    Identified by type, term and date, never by method: it became Full Allotment on 2025-12-11.
+    """
+    return (
+        op.operation_type == "Repo"
+        and op.term.strip().lower() == "overnight"
+        and op.operation_date >= SRF_START
+        and not op.is_sve
+    )
+
+
 def daily_series(ops: Sequence[Operation]) -> list[Observation]:
     """Per date: srf, srf_rate from non-SVE overnight Repo ops; rrp, rrp_rate from overnight Reverse Repo."""
     # The same operation can arrive twice when callers merge responses; count it once.
@@ -116,7 +130,9 @@ def daily_series(ops: Sequence[Operation]) -> list[Observation]:
     for op in unique.values():
         if op.term.strip().lower() != "overnight":
             continue
-        if op.operation_type == "Repo" and not op.is_sve:
+        if op.operation_type == "Repo":
+            if not is_srf(op):
+                continue
             totals, rates = srf, srf_rates
         elif op.operation_type == "Reverse Repo":
             totals, rates = rrp, rrp_rates
@@ -253,6 +269,7 @@ def _parse_operation(row: Mapping[str, object], index: int) -> Operation | None:
         mbs=collateral["mbs"],
         last_updated=_text(row, "lastUpdated", where),
         note=note,
+        release_time=_text(row, "releaseTime", where),
     )
 
 

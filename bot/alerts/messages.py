@@ -1,0 +1,144 @@
+"""Turning an alert's facts into a reply users can read, in their language."""
+
+from __future__ import annotations
+
+from bot.alerts.rules import Alert
+from handlers.fmt import bp, pct, usd_bn
+from handlers.messages import t
+from handlers.reply import Reply, Text
+
+
+def _num(facts: dict[str, float | str | int | None], key: str) -> float | None:
+    value = facts.get(key)
+    return float(value) if isinstance(value, int | float) else None
+
+
+def _session(facts: dict[str, float | str | int | None], lang: str) -> str:
+    session = str(facts.get("session") or "")
+    return t(f"session.{session}", lang) if session in ("AM", "PM") else t("session.other", lang)
+
+
+def alert_reply(alert: Alert, lang: str = "en") -> Reply:
+    """The message for one alert."""
+    f = alert.facts
+    footer = Text(t("alert.footer", lang))
+    if alert.rule == "sofr_breach" and alert.kind == "start":
+        body = t(
+            "alert.breach.body",
+            lang,
+            sofr=pct(_num(f, "sofr")),
+            spread=bp(_num(f, "spread_bp")).lstrip("+"),
+            ceiling=pct(_num(f, "ceiling")),
+        )
+        detail = t("alert.breach.detail", lang, p99=pct(_num(f, "p99")), volume=usd_bn(_num(f, "volume")))
+        return Reply(
+            t("alert.breach.title", lang, date=alert.date),
+            [Text(body), Text(detail), footer],
+            level="breach",
+            as_of=t("as_of", lang, date=alert.date),
+        )
+    if alert.rule == "sofr_breach" and alert.kind == "end":
+        sofr, ceiling = _num(f, "sofr"), _num(f, "ceiling")
+        body = t(
+            "alert.breach_end.body",
+            lang,
+            sofr=pct(sofr),
+            gap=bp(((ceiling or 0.0) - (sofr or 0.0)) * 100).lstrip("+"),
+            ceiling=pct(ceiling),
+            days=f.get("days"),
+            since=f.get("since"),
+            peak_sofr=pct(_num(f, "peak_sofr")),
+            peak_date=f.get("peak_date"),
+            peak_bp=bp(_num(f, "peak_bp")),
+        )
+        return Reply(
+            t("alert.breach_end.title", lang, date=alert.date),
+            [Text(body), footer],
+            level="calm",
+            as_of=t("as_of", lang, date=alert.date),
+        )
+    if alert.rule == "sofr_breach" and alert.kind == "correction":
+        key = "alert.breach_fix.breach" if f.get("breach") else "alert.breach_fix.inside"
+        body = t(
+            key,
+            lang,
+            date=alert.date,
+            sofr=pct(_num(f, "sofr")),
+            ceiling=pct(_num(f, "ceiling")),
+            spread=bp(_num(f, "spread_bp")).lstrip("+"),
+        )
+        return Reply(
+            t("alert.breach_fix.title", lang, date=alert.date), [Text(body), footer], level="warning"
+        )
+    if alert.rule.startswith("sofr_near"):
+        body = t(
+            "alert.near.body",
+            lang,
+            sofr=pct(_num(f, "sofr")),
+            gap=bp(_num(f, "gap_bp")).lstrip("+"),
+            ceiling=pct(_num(f, "ceiling")),
+            near=bp(_num(f, "near_bp")).lstrip("+"),
+        )
+        return Reply(t("alert.near.title", lang, date=alert.date), [Text(body), footer], level="tight")
+    if alert.rule.startswith("srf_positive"):
+        return _srf_reply(alert, lang, footer)
+    if alert.rule == "range_change":
+        move = _num(f, "move_bp") or 0.0
+        body = t(
+            "alert.range.body",
+            lang,
+            lower=pct(_num(f, "lower")),
+            upper=pct(_num(f, "upper")),
+            move=bp(move),
+            old_lower=pct(_num(f, "old_lower")),
+            old_upper=pct(_num(f, "old_upper")),
+        )
+        return Reply(t("alert.range.title", lang, date=alert.date), [Text(body), footer], level="warning")
+    return Reply(f"{alert.rule} {alert.kind} {alert.date}", [footer])
+
+
+def _srf_reply(alert: Alert, lang: str, footer: Text) -> Reply:
+    f = alert.facts
+    amount = usd_bn(_num(f, "amount"), 3)
+    total = usd_bn(_num(f, "day_total"), 3)
+    session = _session(f, lang)
+    if alert.kind == "correction":
+        body = t(
+            "alert.srf_fix.body",
+            lang,
+            amount=amount,
+            old=usd_bn(_num(f, "old_amount"), 3),
+            threshold=usd_bn(_num(f, "threshold"), 1),
+        )
+        title = t("alert.srf_fix.title", lang, session=session, date=alert.date)
+        return Reply(title, [Text(body), footer], level="warning")
+    blocks: list[Text] = []
+    if alert.kind == "start":
+        title = t(
+            "alert.srf.title", lang, amount=amount, date=alert.date, session=str(f.get("session") or "")
+        )
+        rate = _num(f, "rate")
+        blocks.append(Text(t("alert.srf.body", lang, amount=amount, session=session, rate=pct(rate))))
+    else:
+        tier = _num(f, "tier") or 0.0
+        title = t("alert.srf.tier_title", lang, tier=usd_bn(tier, 0), date=alert.date)
+        blocks.append(Text(t("alert.srf.tier_body", lang, session=session, amount=amount, total=total)))
+    blocks.append(
+        Text(
+            t(
+                "alert.srf.collateral",
+                lang,
+                treasury=usd_bn(_num(f, "treasury"), 3),
+                agency=usd_bn(_num(f, "agency"), 3),
+                mbs=usd_bn(_num(f, "mbs"), 3),
+                total=total,
+            )
+        )
+    )
+    if f.get("record"):
+        blocks.append(Text(t("alert.srf.record", lang, prior=usd_bn(_num(f, "prior_record")))))
+    threshold = _num(f, "threshold") or 0.0
+    if threshold > 0:
+        blocks.append(Text(t("alert.srf.threshold", lang, threshold=usd_bn(threshold, 1))))
+    blocks.append(footer)
+    return Reply(title, list(blocks), level="breach", as_of=t("as_of", lang, date=alert.date))

@@ -1,0 +1,45 @@
+"""Replies stored in the outbox as JSON, so a restart sends exactly what was decided before it."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from handlers.reply import Button, Mono, Reply, Text
+
+
+def reply_to_json(reply: Reply, chart: str | None = None) -> str:
+    """Serialise a reply; a chart is stored as the /chart arguments and drawn fresh at send time."""
+    return json.dumps(
+        {
+            "title": reply.title,
+            "fields": reply.fields,
+            "blocks": [
+                {"mono": list(b.lines)} if isinstance(b, Mono) else {"text": b.text} for b in reply.blocks
+            ],
+            "as_of": reply.as_of,
+            "level": reply.level,
+            "buttons": [[[b.label, b.command] for b in row] for row in reply.buttons],
+            "chart": chart,
+        },
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+
+
+def reply_from_json(text: str) -> tuple[Reply, str | None]:
+    """The stored reply and its chart arguments (None when it has no chart)."""
+    data: dict[str, Any] = json.loads(text)
+    blocks: list[Text | Mono] = [
+        Mono(tuple(b["mono"])) if "mono" in b else Text(str(b["text"])) for b in data.get("blocks", [])
+    ]
+    reply = Reply(
+        title=str(data["title"]),
+        blocks=blocks,
+        fields=[(str(k), str(v)) for k, v in data.get("fields", [])],
+        as_of=data.get("as_of"),
+        level=data.get("level", "info"),
+        buttons=[[Button(str(label), str(cmd)) for label, cmd in row] for row in data.get("buttons", [])],
+    )
+    chart = data.get("chart")
+    return reply, str(chart) if chart else None
