@@ -27,6 +27,7 @@ _COLORS = {
 _PALETTE = ("#1f77b4", "#7f8c8d", "#2ca02c", "#9467bd")
 _BAND = "#a9cce3"
 _WIDTH_IN, _HEIGHT_IN, _DPI = 8.0, 4.5, 110
+_MAX_BARS = 250
 
 
 def _dates(series: ChartSeries) -> npt.NDArray[np.datetime64]:
@@ -55,9 +56,12 @@ def render_png(data: ChartData) -> bytes:
     for i, series in enumerate(data.series):
         color = _COLORS.get(series.label, _PALETTE[i % len(_PALETTE)])
         xs = _dates(series)
-        if series.style == "bars":
+        if series.style == "bars" and len(xs) <= _MAX_BARS:
             width = max(0.8, min(3.0, 300 / max(len(xs), 1)))
             ax.bar(xs, series.values, width=width, color="#c0392b", label=series.label)
+        elif series.style == "bars":
+            # One line collection instead of a thousand rectangles: same picture, a tenth of the time.
+            ax.vlines(xs, 0, series.values, color="#c0392b", linewidth=1.0, label=series.label)
         elif series.style == "dashed":
             ax.plot(xs, series.values, linestyle="--", linewidth=1.2, color=color, label=series.label)
         elif series.style == "step":
@@ -70,7 +74,8 @@ def render_png(data: ChartData) -> bytes:
     locator = mdates.AutoDateLocator(minticks=3, maxticks=8)  # type: ignore[no-untyped-call]
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
-    ax.legend(loc="upper left", fontsize=8, frameon=False)
+    # Below the plot, so the legend never hides the last weeks of data.
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=4, fontsize=8, frameon=False)
     fig.text(0.995, 0.005, "Plumbline", ha="right", va="bottom", fontsize=7, color="#95a5a6")
     buffer = io.BytesIO()
     with _RENDER_LOCK:
