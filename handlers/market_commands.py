@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 
 import sqlite_utils
 
+from bot.clock import NEW_YORK
+from bot.models import Operation
 from handlers.common import no_data, with_staleness
 from handlers.fmt import bp, pct, usd_bn, usd_bn_delta, weekday_date
 from handlers.market import (
@@ -23,6 +25,8 @@ from handlers.reply import Button, Context, Mono, Reply, Text
 from storage.observations import Point, latest, value_on
 
 TGA_TARGET_BN = 850.0
+# Below this a day's take-up is a token bid (a few million), worth showing but not worth a red flag.
+MATERIAL_SRF_BN = 1.0
 _WEEK_MONTH = {"1w": 7, "1m": 30}
 
 
@@ -78,6 +82,10 @@ def corridor(args: list[str], ctx: Context, db: sqlite_utils.Database) -> Reply:
         )
         reply.level = verdict
     reply.blocks.append(ladder(c, ctx))
+    if c.effr is not None and c.ceiling is not None and c.effr > c.ceiling + 1e-9:
+        reply.blocks.append(
+            Text(t("corridor.effr_above", ctx.lang, effr=pct(c.effr), ceiling=pct(c.ceiling)))
+        )
     if c.effr_date is not None and c.effr_date != c.date:
         reply.blocks.append(Text(t("corridor.effr_lag", ctx.lang, date=c.effr_date)))
     reply.buttons = _chart_button(ctx, "corridor")
@@ -86,6 +94,14 @@ def corridor(args: list[str], ctx: Context, db: sqlite_utils.Database) -> Reply:
 
 def _op_window(release_time: str, close_time: str) -> str:
     return f"{release_time}\u2013{close_time}" if release_time else close_time
+
+
+def _afternoon_pending(ctx: Context, day: str, operations: tuple[Operation, ...]) -> bool:
+    """True on the morning of an operation day, before the afternoon operation's result is out."""
+    local = ctx.now.astimezone(NEW_YORK)
+    if local.date().isoformat() != day or local.time() >= time(13, 50):
+        return False
+    return not any(op.session == "PM" for op in operations)
 
 
 def srf(args: list[str], ctx: Context, db: sqlite_utils.Database) -> Reply:
@@ -114,9 +130,12 @@ def srf(args: list[str], ctx: Context, db: sqlite_utils.Database) -> Reply:
     rows.append((t("srf.total", ctx.lang), usd_bn(point.value, 3), ""))
     width = max(len(r[0]) for r in rows)
     reply.blocks.append(Mono(tuple(f"{a:<{width}}  {b:>9}  {c}".rstrip() for a, b, c in rows)))
-    if point.value > 0:
+    if point.value >= MATERIAL_SRF_BN:
         reply.level = "breach"
         reply.blocks.append(Text(t("srf.positive", ctx.lang, amount=f"{point.value:,.3f}B")))
+    elif point.value > 0:
+        reply.level = "tight"
+        reply.blocks.append(Text(t("srf.token", ctx.lang, amount=usd_bn(point.value, 3))))
     if point.value > 0 and day.operations:
         tsy = sum(op.treasury for op in day.operations)
         agy = sum(op.agency for op in day.operations)
@@ -135,6 +154,8 @@ def srf(args: list[str], ctx: Context, db: sqlite_utils.Database) -> Reply:
     else:
         reply.level = "calm"
         reply.blocks.append(Text(t("srf.none_today", ctx.lang, date=point.date)))
+    if _afternoon_pending(ctx, point.date, day.operations):
+        reply.blocks.append(Text(t("srf.pm_pending", ctx.lang)))
     rate = value_on(db, "srf_rate", point.date)
     if rate is not None:
         reply.blocks.append(Text(t("srf.rate", ctx.lang, rate=pct(rate))))
@@ -252,7 +273,8 @@ def reserves(args: list[str], ctx: Context, db: sqlite_utils.Database) -> Reply:
     reply = Reply(title=t("reserves.title", ctx.lang, date=point.date), as_of=t("as_of", date=point.date))
     reply.fields = [(t("reserves.level", ctx.lang), usd_bn(point.value))]
     for ch in changes(db, "reserves", point, {"1w": 7, "1m": 28, "1y": 364}):
-        reply.fields.append((t("reserves.change", ctx.lang, ago=ch.ago), usd_bn_delta(ch.delta)))
+        shown = f"{usd_bn_delta(ch.delta)}  (vs {ch.base_date})"
+        reply.fields.append((t("reserves.change", ctx.lang, ago=ch.ago), shown))
     return with_staleness(ctx, reply, [("reserves", point)])
 
 

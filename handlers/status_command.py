@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import sqlite_utils
 
+from bot.clock import NEW_YORK, parse_iso_utc
 from bot.status import series_status, source_status
 from handlers.fmt import pct, usd_bn
 from handlers.messages import t
 from handlers.reply import Context, Mono, Reply, Text
+
+
+def _et(stamp: str) -> str:
+    """A stored UTC timestamp as New York time, the clock the markets run on."""
+    return parse_iso_utc(stamp).astimezone(NEW_YORK).strftime("%Y-%m-%d %H:%M ET")
 
 
 def status(args: list[str], ctx: Context, db: sqlite_utils.Database) -> Reply:
@@ -36,7 +42,9 @@ def status(args: list[str], ctx: Context, db: sqlite_utils.Database) -> Reply:
         if src.last is None:
             source_lines.append(t("status.source_never", ctx.lang, label=src.label))
         elif not src.degraded:
-            source_lines.append(t("status.source_ok", ctx.lang, label=src.label, when=src.last.started_at))
+            source_lines.append(
+                t("status.source_ok", ctx.lang, label=src.label, when=_et(src.last.started_at))
+            )
         elif ctx.is_operator:
             source_lines.append(
                 t(
@@ -48,7 +56,7 @@ def status(args: list[str], ctx: Context, db: sqlite_utils.Database) -> Reply:
                 )
             )
         else:
-            since = src.last_ok or "startup"
+            since = _et(src.last_ok) if src.last_ok else "startup"
             source_lines.append(t("status.source_failing", ctx.lang, label=src.label, when=since))
         if src.degraded:
             reply.level = "warning"

@@ -379,14 +379,14 @@ def test_srf_2026_02_18_small_take_up_and_the_excluded_sve() -> None:
     assert rows["PM"].endswith("  $0.004B  Tsy 0.002  Agy 0.001  MBS 0.001")
     assert rows["Total"].split() == ["Total", "$0.004B"]
     assert texts(reply) == [
-        "\U0001f534 $0.004B taken up: the Fed created reserves to fund repo.",
+        "\U0001f7e1 $0.004B taken up: a token amount, but the facility was used.",
         "Collateral: Treasury $0.002B, agency $0.001B, MBS $0.001B.",
         "Minimum bid rate 3.75% (the corridor ceiling).",
         # 02-10 0.1 + 02-11 0.008 + 02-17 30.5 + 02-18 0.004
         "Last 30 days: $30.61B over 4 day(s) with take-up.\nLargest day stored: 2026-02-17 ($30.50B).",
         "Small Value Exercise on 2026-02-18 ($0.056B) excluded: it is a test operation, not usage.",
     ]
-    assert reply.level == "breach"
+    assert reply.level == "tight"  # a $4M token bid is shown, not flagged red like a real take-up
 
 
 def test_srf_2026_02_17_full_allotment_day() -> None:
@@ -597,10 +597,22 @@ FIELDS = [
     (
         "june_2026",
         "/reserves",
-        [("Reserve balances", "$3.033T"), ("Change 1w", "\u2212$47.28B"), ("Change 1m", "\u2212$96.12B")],
+        [
+            ("Reserve balances", "$3.033T"),
+            ("Change 1w", "\u2212$47.28B  (vs 2026-06-10)"),
+            ("Change 1m", "\u2212$96.12B  (vs 2026-05-20)"),
+        ],
     ),
-    ("month_end_2025", "/reserves", [("Reserve balances", "$2.848T"), ("Change 1w", "\u2212$85.02B")]),
-    ("calm_2024", "/reserves", [("Reserve balances", "$3.408T"), ("Change 1w", "\u2212$1.03B")]),
+    (
+        "month_end_2025",
+        "/reserves",
+        [("Reserve balances", "$2.848T"), ("Change 1w", "\u2212$85.02B  (vs 2025-10-22)")],
+    ),
+    (
+        "calm_2024",
+        "/reserves",
+        [("Reserve balances", "$3.408T"), ("Change 1w", "\u2212$1.03B  (vs 2024-05-29)")],
+    ),
     (
         "june_2026",
         "/liquidity",
@@ -791,9 +803,9 @@ def test_status_all_fresh() -> None:
     )
     assert texts(reply) == [
         "Every series is up to date.",
-        "NY Fed Markets API: ok, last fetch 2025-11-03T14:04:00Z\n"
-        "FRED: ok, last fetch 2025-11-03T13:30:00Z\n"
-        "Treasury Fiscal Data (DTS): ok, last fetch 2025-11-03T13:45:00Z",
+        "NY Fed Markets API: ok, last fetch 2025-11-03 09:04 ET\n"
+        "FRED: ok, last fetch 2025-11-03 08:30 ET\n"
+        "Treasury Fiscal Data (DTS): ok, last fetch 2025-11-03 08:45 ET",
     ]
 
 
@@ -814,7 +826,7 @@ def test_status_stale() -> None:
     ("operator", "line"),
     [
         (True, "FRED: last error: FRED: HTTP 503 from fred.stlouisfed.org (2 in a row)"),
-        (False, "FRED: \u26a0 failing since 2026-06-24T20:00:00Z"),
+        (False, "FRED: \u26a0 failing since 2026-06-24 16:00 ET"),
     ],
 )
 def test_status_failing_source(operator: bool, line: str) -> None:
@@ -1261,3 +1273,20 @@ def test_chart_every_kind_and_range(kind: str, span: str) -> None:
 
 def _day(iso: str) -> date:
     return date.fromisoformat(iso)
+
+
+def test_srf_in_the_morning_says_the_afternoon_operation_is_still_to_come() -> None:
+    db = seeded("srf_feb_2026")
+    db.execute("DELETE FROM operations WHERE operation_date = '2026-02-18' AND session != 'AM'")
+    db.execute("UPDATE observations SET value = 0 WHERE series = 'srf' AND date = '2026-02-18'")
+    morning = ask_db(db, "/srf", ny(2026, 2, 18, 9, 0))
+    assert "The afternoon operation (13:30\u201313:45 ET) is still to come" in morning.plain_text()
+    evening = ask_db(db, "/srf", ny(2026, 2, 18, 18, 0))
+    assert "still to come" not in evening.plain_text()
+
+
+def test_effr_above_the_ceiling_is_called_out() -> None:
+    # 2019-09-17: EFFR printed 2.30 against a 2.25 top of range.
+    reply = ask("repo_spike_2019", "/corridor")
+    assert "EFFR (2.30%) also printed above the ceiling (2.25%)" in reply.plain_text()
+    assert "also printed above" not in ask("month_end_2025", "/corridor").plain_text()

@@ -103,7 +103,7 @@ async def test_console_session(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     assert "Standing Repo Facility \u2014 Wed 2026-02-18" in text
     assert "Small Value Exercise on 2026-02-18 ($0.056B) excluded" in text
     assert "Unknown command /nope" in text
-    saved = sorted(tmp_path.glob("plumbline-chart-*.png"))
+    saved = sorted(tmp_path.glob("plumbline-chart-*.png"))  # noqa: ASYNC240 - after the loop's work is done
     assert len(saved) == 1 and saved[0].read_bytes().startswith(PNG)
     assert stop.is_set()  # quitting the console stops the bot
     db.close()
