@@ -15,12 +15,15 @@ import sqlite_utils
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot.alerts.engine import AlertEngine
 from bot.clock import Clock, parse_iso_utc, utcnow
 from bot.config import Settings
+from bot.delivery import DeliveryWorker, Sender
 from bot.instance import InstanceLock
 from bot.poller import Poller, PollResult
 from bot.schedule import is_due
 from bot.sources.http import make_client
+from bot.summary import enqueue_summaries
 from storage.db import open_db
 from storage.fetchlog import failure_streak, last_fetches
 
@@ -83,6 +86,11 @@ class App:
         self.console = console
         self.frontends: list[Frontend] = []
         self._console_task: asyncio.Task[None] | None = None
+        self.delivery_db: sqlite_utils.Database | None = None
+        self.engine: AlertEngine | None = None
+        self.worker: DeliveryWorker | None = None
+        self._worker_task: asyncio.Task[None] | None = None
+        self._worker_stop = asyncio.Event()
         self.lock = InstanceLock(settings.database_path)
         self.db: sqlite_utils.Database | None = None
         self.writer_db: sqlite_utils.Database | None = None
@@ -107,7 +115,21 @@ class App:
         self.driver = PollDriver(
             poller, fixed_interval=timedelta(seconds=interval) if interval else None, clock=self.clock
         )
+        self.engine = AlertEngine(self.writer_db, clock=self.clock)
+        self.driver.hooks.append(self._after_poll)
+        self.delivery_db = open_db(self.settings.database_path, migrate=False)
+        self.worker = DeliveryWorker(self.delivery_db, await self._senders(), clock=self.clock)
+        self.worker.recover()
+        self._worker_task = asyncio.create_task(self.worker.run(self._worker_stop))
         self.scheduler = AsyncIOScheduler(timezone=UTC)
+        self.scheduler.add_job(
+            self._daily_job,
+            IntervalTrigger(seconds=min(60.0, self.tick_seconds), timezone=UTC),
+            id="daily",
+            max_instances=1,
+            coalesce=True,
+            next_run_time=self.clock(),
+        )
         self.scheduler.add_job(
             self.driver.tick,
             IntervalTrigger(seconds=self.tick_seconds, timezone=UTC),
@@ -126,6 +148,35 @@ class App:
             if interval
             else "polling on the release calendar (America/New_York)",
         )
+
+    async def _after_poll(self, result: PollResult) -> None:
+        """Evaluate the alert rules on what the poll stored, then wake the delivery worker at once."""
+        assert self.engine is not None and self.driver is not None and self.worker is not None
+        evaluation = await self.driver.poller.write(
+            lambda db: self.engine.evaluate() if self.engine else None
+        )
+        if evaluation is not None and evaluation.queued:
+            self.worker.wake.set()
+
+    async def _daily_job(self) -> None:
+        """Queue the daily summaries that are due; a scheduled job logs its own errors."""
+        try:
+            assert self.driver is not None and self.worker is not None
+            queued = await self.driver.poller.write(enqueue_summaries, self.clock())
+            if queued:
+                self.worker.wake.set()
+        except Exception:
+            log.exception("daily summary job failed")
+
+    async def _senders(self) -> dict[str, Sender]:
+        senders: dict[str, Sender] = {}
+        if self.settings.telegram_bot_token:
+            from bot.telegram_sender import TelegramSender
+
+            telegram = TelegramSender(self.settings)
+            await self._start_one("telegram delivery", telegram)
+            senders["telegram"] = telegram
+        return senders
 
     async def _start_frontends(self) -> None:
         """Start each configured chat platform; one failing to connect never stops the others."""
@@ -154,7 +205,12 @@ class App:
         self.frontends.append(frontend)
 
     async def stop(self) -> None:
-        """Stop front-ends, the scheduler, the client and storage; safe to call twice."""
+        """Stop delivery, front-ends, the scheduler, the client and storage; safe to call twice."""
+        self._worker_stop.set()
+        if self._worker_task is not None:
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                await asyncio.wait_for(self._worker_task, timeout=10)
+            self._worker_task = None
         for frontend in reversed(self.frontends):
             try:
                 await frontend.stop()
@@ -169,10 +225,10 @@ class App:
         if self.client is not None:
             await self.client.aclose()
             self.client = None
-        for db in (self.writer_db, self.db):
+        for db in (self.delivery_db, self.writer_db, self.db):
             if db is not None:
                 db.close()
-        self.db = self.writer_db = None
+        self.db = self.writer_db = self.delivery_db = None
         self.lock.release()
 
     async def run_until_stopped(self) -> None:

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
+from bot.alerts.engine import AlertEngine
 from bot.app import App
 from bot.charts import render_png
 from bot.clock import utcnow
@@ -19,6 +20,7 @@ from bot.instance import InstanceLockedError
 from bot.logs import setup_logging
 from bot.poller import Poller, PollResult
 from bot.render import to_console
+from bot.replay import format_episodes, replay
 from bot.series import CATALOG
 from bot.sources.http import RetryPolicy, configure_retries, make_client
 from bot.status import series_status, source_status
@@ -46,6 +48,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--since", type=_date, default=date(2000, 1, 1), help="first date to fetch (default 2000-01-01)"
     )
     sub.add_parser("status", help="latest value, age and fetch outcome of every series")
+    replay_parser = sub.add_parser(
+        "replay", help="run the alert rules over stored history and list every episode"
+    )
+    replay_parser.add_argument(
+        "--since", type=_date, default=date(2018, 1, 1), help="first date (default 2018-01-01)"
+    )
+    replay_parser.add_argument(
+        "--srf-threshold", type=float, default=0.0, metavar="BILLIONS", help="SRF alert threshold (default 0)"
+    )
     ask = sub.add_parser("ask", help='answer one chat command and exit, e.g. plumbline ask "/corridor"')
     ask.add_argument("line", help="the command, e.g. /corridor or '/chart srf 1y'")
     ask.add_argument("--chart", type=Path, metavar="FILE", help="save the chart PNG (for /chart) to FILE")
@@ -126,10 +137,15 @@ def ask(settings: Settings, line: str, chart_path: Path | None) -> int:
 
 
 async def _poll(settings: Settings, since: date | None) -> PollResult:
+    """One cycle from the command line. The alert rules see the data silently: only the running bot alerts,
+    so a backfill or a manual poll never fires alerts on history."""
     db = open_db(settings.database_path)
     try:
         async with make_client(settings.http_timeout_seconds) as client:
-            return await Poller(settings, client, db).poll(since=since)
+            poller = Poller(settings, client, db)
+            result = await poller.poll(since=since)
+            await poller.write(lambda _db: AlertEngine(db).evaluate(silent=True))
+            return result
     finally:
         db.close()
 
@@ -158,6 +174,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(format_status(settings))
         elif args.command == "ask":
             return ask(settings, args.line, args.chart)
+        elif args.command == "replay":
+            db = open_db(settings.database_path)
+            try:
+                print(format_episodes(replay(db, args.since.isoformat(), args.srf_threshold)))
+            finally:
+                db.close()
     except (StorageError, InstanceLockedError) as exc:
         print(f"plumbline: {exc}", file=sys.stderr)
         return 2

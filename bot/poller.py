@@ -89,7 +89,7 @@ class Poller:
         result = PollResult(outcomes={o.source: o for o in outcomes})
         touched = [c for c in result.changes if c.series in NET_LIQUIDITY_INPUTS]
         if touched:
-            result.derived = await self._write(self._recompute_net_liquidity, min(c.date for c in touched))
+            result.derived = await self.write(self._recompute_net_liquidity, min(c.date for c in touched))
         return result
 
     def window(self, spec: SourceSpec, since: date | None) -> tuple[date, date]:
@@ -113,7 +113,7 @@ class Poller:
             batch = await spec.fetch(self.client, self.settings, start, end)
             if batch.source != spec.name:
                 raise SourceError(spec.name, f"fetch returned a batch for {batch.source!r}")
-            outcome.changes, outcome.operations = await self._write(self._store, batch)
+            outcome.changes, outcome.operations = await self.write(self._store, batch)
             if batch.errors:
                 outcome.ok = False
                 outcome.error = "; ".join(batch.errors)
@@ -135,7 +135,7 @@ class Poller:
             outcome.error,
             len(outcome.changes) + len(outcome.operations),
         )
-        await self._write(record_fetch, record)
+        await self.write(record_fetch, record)
         if outcome.ok and (outcome.changes or outcome.operations):
             log.info(
                 "%s: %d values and %d operations changed (%s..%s)",
@@ -147,7 +147,8 @@ class Poller:
             )
         return outcome
 
-    async def _write(self, fn: Callable[..., R], *args: object) -> R:
+    async def write(self, fn: Callable[..., R], *args: object) -> R:
+        """Run fn(db, *args) in a worker thread, one writer at a time (poller, engine and jobs share it)."""
         async with self._write_lock:
             return await asyncio.to_thread(fn, self.db, *args)
 

@@ -132,7 +132,9 @@ class TelegramFrontend:
             return False
         return member.status in _ADMIN_STATUSES
 
-    async def handle_text(self, chat_id: int, chat_type: str, user_id: int, text: str) -> Reply | None:
+    async def handle_text(
+        self, chat_id: int, chat_type: str, user_id: int, text: str, chat_title: str = ""
+    ) -> Reply | None:
         """Turn one command line from a chat into a reply (None when it is not for this bot)."""
         parsed = parse_command(text, self.username)
         if parsed is None:
@@ -154,6 +156,7 @@ class TelegramFrontend:
             is_operator=user_id in self.settings.admin_user_ids,
             tight_bp=self.settings.tight_bp,
             bot_username=self.username,
+            chat_title=chat_title,
         )
         return dispatch(text, ctx, self.db)
 
@@ -191,7 +194,8 @@ class TelegramFrontend:
                 "telegram: ignoring an update without text, chat or sender (update %s)", update.update_id
             )
             return
-        reply = await self.handle_text(chat.id, chat.type, user.id, message.text)
+        title = chat.title or chat.full_name or ""
+        reply = await self.handle_text(chat.id, chat.type, user.id, message.text, title)
         if reply is not None:
             await self.send_reply(
                 chat.id, reply, reply_to=message.message_id if chat.type in _GROUP_TYPES else None
@@ -207,7 +211,8 @@ class TelegramFrontend:
         if chat is None or not isinstance(query.data, str):
             log.info("telegram: ignoring a callback without chat or data")
             return
-        reply = await self.handle_text(chat.id, chat.type, query.from_user.id, query.data)
+        title = chat.title or chat.full_name or ""
+        reply = await self.handle_text(chat.id, chat.type, query.from_user.id, query.data, title)
         if reply is not None:
             await self.send_reply(chat.id, reply)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import sqlite_utils
 
@@ -120,14 +120,27 @@ def chart_data(db: sqlite_utils.Database, kind: str, since: str, until: str, lan
     return ChartData(title, "$bn", (_series(label, main),))
 
 
+def chart_window(db: sqlite_utils.Database, kind: str, span: str, now: datetime) -> tuple[str, str]:
+    """(since, until) for a chart: the range back from the newest stored date of its main series."""
+    newest = latest(db, _MAIN_SERIES[kind])
+    until = newest.date if newest else ny_today(now).isoformat()
+    days = RANGES[span]
+    since = "0000-00-00" if days is None else (date.fromisoformat(until) - timedelta(days=days)).isoformat()
+    return since, until
+
+
+def chart_for(db: sqlite_utils.Database, args: list[str], lang: str, now: datetime) -> ChartData | None:
+    """The chart for /chart-style arguments (e.g. ["corridor", "1m"]), or None when there is no data."""
+    kind, span = parse_chart_args(args)
+    since, until = chart_window(db, kind, span, now)
+    return chart_data(db, kind, since, until, lang)
+
+
 def chart(args: list[str], ctx: Context, db: sqlite_utils.Database) -> Reply:
     """A PNG chart of a series over 1m, 3m, 1y, 5y or the whole stored history."""
     kind, span = parse_chart_args(args)
     main = _MAIN_SERIES[kind]
-    newest = latest(db, main)
-    until = newest.date if newest else ny_today(ctx.now).isoformat()
-    days = RANGES[span]
-    since = "0000-00-00" if days is None else (date.fromisoformat(until) - timedelta(days=days)).isoformat()
+    since, until = chart_window(db, kind, span, ctx.now)
     data = chart_data(db, kind, since, until, ctx.lang)
     title = t(f"chart.title.{kind}", ctx.lang)
     if data is None:

@@ -88,6 +88,7 @@ class Context:
     lang: str = "en"
     tight_bp: float = 5.0
     bot_username: str = ""
+    chat_title: str = ""
 
 
 class UsageError(Exception):

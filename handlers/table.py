@@ -14,6 +14,17 @@ from handlers.market_commands import corridor, liquidity, reserves, rrp, sofr, s
 from handlers.messages import t
 from handlers.reply import Context, Reply, Text, UsageError
 from handlers.status_command import status
+from handlers.subscription_commands import (
+    MUTE_USAGE,
+    SUBSCRIBE_USAGE,
+    THRESHOLD_USAGE,
+    UNSUBSCRIBE_USAGE,
+    mute_command,
+    settings_command,
+    subscribe_command,
+    threshold_command,
+    unsubscribe_command,
+)
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +132,54 @@ def _build() -> dict[str, Command]:
         _CHART_PARAMS,
         slow=True,
     )
+    for command in _subscription_commands():
+        table[command.name] = command
     return table
+
+
+def _subscription_commands() -> list[Command]:
+    return [
+        Command(
+            "subscribe",
+            subscribe_command,
+            "Get alerts in this chat, or a daily summary at a local time",
+            SUBSCRIBE_USAGE,
+            (
+                Param("what", "alerts or a daily summary", ("alerts", "daily"), required=True),
+                Param("time", "daily: HH:MM, 24-hour (default 08:30)"),
+                Param("zone", "daily: IANA time zone (default America/New_York)"),
+            ),
+            changes_subscriptions=True,
+        ),
+        Command(
+            "unsubscribe",
+            unsubscribe_command,
+            "Stop alerts, the daily summary, or both",
+            UNSUBSCRIBE_USAGE,
+            (Param("what", "what to stop", ("alerts", "daily", "all")),),
+            changes_subscriptions=True,
+        ),
+        Command("settings", settings_command, "This chat's subscriptions and alert settings", "/settings"),
+        Command(
+            "threshold",
+            threshold_command,
+            "SRF alert threshold (default 0) or near-ceiling alert distance",
+            THRESHOLD_USAGE,
+            (
+                Param("which", "srf or near", ("srf", "near"), required=True),
+                Param("value", "e.g. 5B for srf, 3bp or off for near", required=True),
+            ),
+            changes_subscriptions=True,
+        ),
+        Command(
+            "mute",
+            mute_command,
+            "Pause alerts and summaries, e.g. /mute 6h (or /mute off)",
+            MUTE_USAGE,
+            (Param("duration", "30m, 6h, 2d or off", required=True),),
+            changes_subscriptions=True,
+        ),
+    ]
 
 
 COMMANDS: dict[str, Command] = _build()

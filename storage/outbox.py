@@ -40,6 +40,10 @@ def add_event(
     return cursor.rowcount == 1
 
 
+def event_exists(db: sqlite_utils.Database, key: str) -> bool:
+    return db.execute("SELECT 1 FROM events WHERE key = ?", (key,)).fetchone() is not None
+
+
 def enqueue(db: sqlite_utils.Database, chat_ids: Iterable[int], event_key: str, now: str) -> int:
     """Queue an event for chats; a (chat, event) pair is queued at most once, ever."""
     cursor = db.conn.executemany(

@@ -1,0 +1,264 @@
+"""The delivery worker: drains the outbox within each platform's limits, and never sends twice.
+
+A row is marked 'sending' (committed) before the network call and 'sent' after it. A timeout, or a
+crash in between, leaves the row 'uncertain': the message may have arrived, so it is not resent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import Enum
+from typing import Protocol
+
+import sqlite_utils
+
+from bot.alerts.payload import reply_from_json
+from bot.charts import render_png
+from bot.clock import Clock, iso_utc, utcnow
+from handlers.chart_command import chart_for
+from handlers.reply import Reply
+from storage.chats import deactivate_chat, migrate_chat
+from storage.outbox import (
+    Delivery,
+    drop_for_chat,
+    due,
+    mark_final,
+    mark_retry,
+    mark_sending,
+    mark_sent,
+    next_due_at,
+    recover_in_flight,
+)
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+
+
+class SendStatus(Enum):
+    SENT = "sent"
+    RETRY = "retry"  # transient: try again later (429, 5xx, network)
+    GONE = "gone"  # blocked, kicked, deleted: deactivate the chat
+    MIGRATED = "migrated"  # the chat has a new address: move it and resend
+    UNCERTAIN = "uncertain"  # may have arrived (timeout): never resend blindly
+    FAILED = "failed"  # permanent for this message (bad request)
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    status: SendStatus
+    retry_after: float | None = None
+    new_address: str | None = None
+    error: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class OutMessage:
+    reply: Reply
+    png: bytes | None = None
+
+
+class Sender(Protocol):
+    """One platform's way of delivering a message to an address."""
+
+    platform: str
+
+    async def send(self, address: str, message: OutMessage) -> SendResult: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """A platform's send limits: overall rate, and minimum spacing per chat."""
+
+    per_second: float
+    private_interval: float
+    group_interval: float
+
+
+TELEGRAM_LIMITS = Limits(per_second=28.5, private_interval=1.05, group_interval=3.05)
+
+
+class RateGate:
+    """Paces sends to stay under a platform's limits instead of running into its 429s."""
+
+    def __init__(self, limits: Limits, clock: Callable[[], float] = time.monotonic) -> None:
+        self.limits = limits
+        self.clock = clock
+        self._next_global = 0.0
+        self._next_chat: dict[str, float] = {}
+
+    def chat_ready_in(self, address: str) -> float:
+        return max(0.0, self._next_chat.get(address, 0.0) - self.clock())
+
+    def reserve_chat(self, address: str, is_group: bool) -> None:
+        interval = self.limits.group_interval if is_group else self.limits.private_interval
+        self._next_chat[address] = self.clock() + interval
+        if len(self._next_chat) > 50_000:
+            now = self.clock()
+            self._next_chat = {k: v for k, v in self._next_chat.items() if v > now}
+
+    def pause_chat(self, address: str, seconds: float) -> None:
+        self._next_chat[address] = max(self._next_chat.get(address, 0.0), self.clock() + seconds)
+
+    async def global_slot(self) -> None:
+        """Wait for the next overall slot (slots are spaced 1/per_second apart)."""
+        now = self.clock()
+        slot = max(now, self._next_global)
+        self._next_global = slot + 1.0 / self.limits.per_second
+        if slot > now:
+            await asyncio.sleep(slot - now)
+
+
+class DeliveryWorker:
+    """Drains the outbox; owns its own database connection so it never waits on the poller's."""
+
+    def __init__(
+        self,
+        db: sqlite_utils.Database,
+        senders: dict[str, Sender],
+        *,
+        limits: dict[str, Limits] | None = None,
+        clock: Clock = utcnow,
+        concurrency: int = 16,
+    ) -> None:
+        self.db = db
+        self.senders = senders
+        self.clock = clock
+        self.gates = {name: RateGate((limits or {}).get(name, TELEGRAM_LIMITS)) for name in senders}
+        self.concurrency = concurrency
+        self.wake = asyncio.Event()
+        self._charts: OrderedDict[str, bytes | None] = OrderedDict()
+        self._in_flight: set[int] = set()
+
+    def recover(self) -> int:
+        """Call once at startup: sends cut off by a crash become 'uncertain'."""
+        count = recover_in_flight(self.db)
+        if count:
+            log.warning(
+                "delivery: %d send(s) were in flight when the process stopped; marked uncertain", count
+            )
+        return count
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Deliver until stop is set; woken at once when new rows are queued."""
+        while not stop.is_set():
+            try:
+                sent = await self.drain()
+            except Exception:
+                log.exception("delivery: drain failed")
+                sent = 0
+            if sent:
+                continue
+            self.wake.clear()
+            timeout = self._idle_timeout()
+            waits = [asyncio.create_task(self.wake.wait()), asyncio.create_task(stop.wait())]
+            await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+            for task in waits:
+                task.cancel()
+
+    def _idle_timeout(self) -> float:
+        upcoming = next_due_at(self.db)
+        if upcoming is None:
+            return 30.0
+        now = iso_utc(self.clock())
+        return 0.2 if upcoming <= now else 1.0
+
+    async def drain(self) -> int:
+        """Send every delivery that is due and whose chat is ready; returns how many were attempted."""
+        rows = [r for r in due(self.db, iso_utc(self.clock()), limit=1000) if r.id not in self._in_flight]
+        limiter = asyncio.Semaphore(self.concurrency)
+        tasks: list[asyncio.Task[None]] = []
+        claimed: set[str] = set()
+        for row in rows:
+            sender = self.senders.get(row.platform)
+            if sender is None:
+                continue
+            gate = self.gates[row.platform]
+            chat_key = f"{row.platform}:{row.address}"
+            if chat_key in claimed or gate.chat_ready_in(row.address) > 0:
+                continue  # one message per chat per pass, and only when its spacing allows
+            claimed.add(chat_key)
+            gate.reserve_chat(row.address, row.is_group)
+            await limiter.acquire()
+            await gate.global_slot()
+            self._in_flight.add(row.id)
+            tasks.append(asyncio.create_task(self._deliver(row, sender, gate, limiter)))
+        if tasks:
+            await asyncio.gather(*tasks)
+        return len(tasks)
+
+    async def _deliver(
+        self, row: Delivery, sender: Sender, gate: RateGate, limiter: asyncio.Semaphore
+    ) -> None:
+        try:
+            message = await self._message(row)
+            mark_sending(self.db, row.id)
+            try:
+                result = await sender.send(row.address, message)
+            except Exception as exc:  # a sender bug must not lose the row or kill the worker
+                log.exception("delivery: %s sender crashed", row.platform)
+                result = SendResult(SendStatus.UNCERTAIN, error=f"sender error ({type(exc).__name__})")
+            self._record(row, result, gate)
+        finally:
+            self._in_flight.discard(row.id)
+            limiter.release()
+
+    def _record(self, row: Delivery, result: SendResult, gate: RateGate) -> None:
+        now = self.clock()
+        where = f"{row.platform} chat {row.address}"
+        if result.status is SendStatus.SENT:
+            mark_sent(self.db, row.id, iso_utc(now))
+        elif result.status is SendStatus.RETRY and row.attempts + 1 < MAX_ATTEMPTS:
+            wait = (
+                result.retry_after
+                if result.retry_after is not None
+                else min(600.0, 2.0 ** (row.attempts + 1))
+            )
+            gate.pause_chat(row.address, wait)
+            mark_retry(self.db, row.id, iso_utc(now + timedelta(seconds=wait)), result.error)
+            log.info("delivery: %s: %s; retrying in %.0f s", where, result.error or "retry", wait)
+        elif result.status is SendStatus.RETRY or result.status is SendStatus.FAILED:
+            mark_final(self.db, row.id, "failed", result.error)
+            log.warning("delivery: %s: giving up on %s: %s", where, row.event_key, result.error)
+        elif result.status is SendStatus.GONE:
+            mark_final(self.db, row.id, "dropped", result.error)
+            deactivate_chat(self.db, row.chat_id, result.error)
+            dropped = drop_for_chat(self.db, row.chat_id, result.error)
+            log.warning(
+                "delivery: %s is gone (%s); subscriptions paused, %d queued dropped",
+                where,
+                result.error,
+                dropped,
+            )
+        elif result.status is SendStatus.MIGRATED and result.new_address:
+            migrate_chat(self.db, row.chat_id, result.new_address)
+            mark_retry(self.db, row.id, iso_utc(now), f"moved to {result.new_address}")
+            log.info("delivery: %s moved to %s; subscriptions follow, resending", where, result.new_address)
+        else:
+            mark_final(self.db, row.id, "uncertain", result.error)
+            log.warning("delivery: %s: outcome unknown (%s); not resending", where, result.error)
+
+    async def _message(self, row: Delivery) -> OutMessage:
+        reply, chart = reply_from_json(row.payload)
+        if chart is None:
+            return OutMessage(reply)
+        if row.event_key not in self._charts:
+            self._charts[row.event_key] = await self._render(chart)
+            while len(self._charts) > 16:
+                self._charts.popitem(last=False)
+        return OutMessage(reply, self._charts[row.event_key])
+
+    async def _render(self, chart: str) -> bytes | None:
+        """Draw the chart once per event (a fan-out to 10,000 chats shares it)."""
+        try:
+            data = chart_for(self.db, chart.split(), "en", self.clock())
+            return None if data is None else await asyncio.to_thread(render_png, data)
+        except Exception:
+            log.exception("delivery: could not draw chart %r; sending text only", chart)
+            return None

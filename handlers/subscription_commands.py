@@ -1,0 +1,208 @@
+"""Subscriptions and alert settings: /subscribe, /unsubscribe, /settings, /threshold, /mute."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import sqlite_utils
+
+from bot.clock import iso_utc
+from handlers.fmt import bp, usd_bn
+from handlers.messages import t
+from handlers.reply import Button, Context, Reply, Text, UsageError
+from storage.chats import (
+    Chat,
+    ensure_chat,
+    set_muted_until,
+    set_near_bp,
+    set_srf_threshold,
+    subscribe,
+    subscriptions_of,
+    unsubscribe,
+)
+
+SUBSCRIBE_USAGE = "/subscribe alerts | /subscribe daily [HH:MM] [Area/City] [weekends]"
+UNSUBSCRIBE_USAGE = "/unsubscribe [alerts|daily|all]"
+THRESHOLD_USAGE = "/threshold srf <amount, e.g. 5B> | /threshold near <bp, e.g. 3bp | off>"
+MUTE_USAGE = "/mute <30m|6h|2d|off>"
+
+DEFAULT_DAILY_TIME = "08:30"
+DEFAULT_ZONE = "America/New_York"
+_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+_AMOUNT = re.compile(r"^(\d{1,4}(?:\.\d{1,3})?)\s*([bm]?)$", re.IGNORECASE)
+_BP = re.compile(r"^(\d{1,3}(?:\.\d)?)\s*(bp|bps)?$", re.IGNORECASE)
+_DURATION = re.compile(r"^(\d{1,4})\s*([mhd])$", re.IGNORECASE)
+_MAX_MUTE = timedelta(days=30)
+
+
+def _refuse(ctx: Context) -> Reply | None:
+    """In a group, only its administrators may change what the chat receives."""
+    if ctx.is_group and not ctx.is_chat_admin:
+        key = "sub.need_admin_discord" if ctx.platform == "discord" else "sub.need_admin"
+        return Reply(title=t(key, ctx.lang), level="error")
+    return None
+
+
+def _chat(ctx: Context, db: sqlite_utils.Database) -> Chat:
+    return ensure_chat(
+        db, ctx.platform, ctx.chat_id, title=ctx.chat_title, is_group=ctx.is_group, now=iso_utc(ctx.now)
+    )
+
+
+def parse_time(value: str, lang: str = "en") -> str:
+    match = _TIME.match(value.strip())
+    if not match:
+        raise UsageError(t("sub.bad_time", lang, value=value[:40]))
+    return f"{int(match.group(1)):02d}:{match.group(2)}"
+
+
+def parse_zone(value: str, lang: str = "en") -> str:
+    name = value.strip()
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+){0,2}", name) or len(name) > 64:
+        raise UsageError(t("sub.bad_zone", lang, value=name[:40]))
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise UsageError(t("sub.bad_zone", lang, value=name[:40])) from None
+    return name
+
+
+def subscribe_command(args: list[str], ctx: Context, db: sqlite_utils.Database) -> Reply:
+    """Subscribe this chat to alerts, or to a daily summary at a local time."""
+    if not args or args[0].lower() not in ("alerts", "daily"):
+        raise UsageError(SUBSCRIBE_USAGE)
+    refused = _refuse(ctx)
+    if refused:
+        return refused
+    kind = args[0].lower()
+    chat = _chat(ctx, db)
+    now = iso_utc(ctx.now)
+    if kind == "alerts":
+        if len(args) > 1:
+            raise UsageError(SUBSCRIBE_USAGE)
+        subscribe(db, chat.id, "alerts", now=now)
+        text = t("sub.alerts_on", ctx.lang, threshold=usd_bn(chat.srf_threshold, 1))
+        return Reply(title=text, level="calm")
+    daily_time, zone, weekends = DEFAULT_DAILY_TIME, DEFAULT_ZONE, False
+    rest = args[1:]
+    if len(rest) > 3:
+        raise UsageError(SUBSCRIBE_USAGE)
+    for word in rest:
+        if word.lower() == "weekends":
+            weekends = True
+        elif ":" in word:
+            daily_time = parse_time(word, ctx.lang)
+        else:
+            zone = parse_zone(word, ctx.lang)
+    subscribe(db, chat.id, "daily", now=now, daily_time=daily_time, tz=zone, weekends=weekends)
+    suffix = "" if weekends else t("sub.weekdays_only", ctx.lang)
+    return Reply(title=t("sub.daily_on", ctx.lang, time=daily_time, tz=zone, weekends=suffix), level="calm")
+
+
+def unsubscribe_command(args: list[str], ctx: Context, db: sqlite_utils.Database) -> Reply:
+    """Stop alerts, the daily summary, or both."""
+    if len(args) > 1 or (args and args[0].lower() not in ("alerts", "daily", "all")):
+        raise UsageError(UNSUBSCRIBE_USAGE)
+    refused = _refuse(ctx)
+    if refused:
+        return refused
+    what = args[0].lower() if args else "all"
+    chat = _chat(ctx, db)
+    removed = unsubscribe(db, chat.id, None if what == "all" else what)
+    key = "sub.off" if removed else "sub.nothing"
+    return Reply(title=t(key, ctx.lang, what=what), level="info")
+
+
+def threshold_command(args: list[str], ctx: Context, db: sqlite_utils.Database) -> Reply:
+    """Set the SRF take-up alert threshold, or the near-ceiling alert distance."""
+    if len(args) != 2 or args[0].lower() not in ("srf", "near"):
+        raise UsageError(THRESHOLD_USAGE)
+    refused = _refuse(ctx)
+    if refused:
+        return refused
+    chat = _chat(ctx, db)
+    which, value = args[0].lower(), args[1].strip()
+    if which == "srf":
+        match = _AMOUNT.match(value)
+        if not match:
+            raise UsageError(t("sub.bad_amount", ctx.lang, value=value[:40]))
+        amount = float(match.group(1)) / (1000.0 if match.group(2).lower() == "m" else 1.0)
+        set_srf_threshold(db, chat.id, amount)
+        return Reply(title=t("sub.threshold_srf", ctx.lang, threshold=usd_bn(amount, 1)), level="calm")
+    if value.lower() == "off":
+        set_near_bp(db, chat.id, None)
+        return Reply(title=t("sub.threshold_near_off", ctx.lang), level="calm")
+    match = _BP.match(value)
+    if not match or not 0 < float(match.group(1)) <= 100:
+        raise UsageError(t("sub.bad_bp", ctx.lang, value=value[:40]))
+    distance = float(match.group(1))
+    set_near_bp(db, chat.id, distance)
+    return Reply(title=t("sub.threshold_near", ctx.lang, bp=bp(distance).lstrip("+")), level="calm")
+
+
+def mute_command(args: list[str], ctx: Context, db: sqlite_utils.Database) -> Reply:
+    """Pause alerts and summaries for a while (at most 30 days), or resume them."""
+    if len(args) != 1:
+        raise UsageError(MUTE_USAGE)
+    refused = _refuse(ctx)
+    if refused:
+        return refused
+    chat = _chat(ctx, db)
+    if args[0].lower() == "off":
+        set_muted_until(db, chat.id, None)
+        return Reply(title=t("sub.unmuted", ctx.lang), level="calm")
+    match = _DURATION.match(args[0].strip())
+    if not match:
+        raise UsageError(t("sub.bad_duration", ctx.lang, value=args[0][:40]))
+    unit = {"m": "minutes", "h": "hours", "d": "days"}[match.group(2).lower()]
+    span = timedelta(**{unit: int(match.group(1))})
+    if span <= timedelta(0) or span > _MAX_MUTE:
+        raise UsageError(t("sub.bad_duration", ctx.lang, value=args[0][:40]))
+    until = ctx.now + span
+    set_muted_until(db, chat.id, iso_utc(until))
+    return Reply(title=t("sub.muted", ctx.lang, until=until.strftime("%Y-%m-%d %H:%M")), level="calm")
+
+
+def settings_command(args: list[str], ctx: Context, db: sqlite_utils.Database) -> Reply:
+    """This chat's subscriptions and alert settings, with buttons to change them."""
+    if args:
+        raise UsageError("/settings")
+    chat = _chat(ctx, db)
+    subs = {s.kind: s for s in subscriptions_of(db, chat.id)}
+    on, off = t("settings.on", ctx.lang), t("settings.off", ctx.lang)
+    daily = subs.get("daily")
+    daily_text = off
+    if daily is not None:
+        suffix = "" if daily.weekends else t("sub.weekdays_only", ctx.lang)
+        daily_text = f"{daily.daily_time} {daily.tz}{suffix}"
+    muted = chat.muted_until if chat.muted(iso_utc(ctx.now)) else None
+    lines = [
+        t("settings.alerts", ctx.lang, state=on if "alerts" in subs else off),
+        t("settings.daily", ctx.lang, state=daily_text),
+        t("settings.srf", ctx.lang, threshold=usd_bn(chat.srf_threshold, 1)),
+        t("settings.near", ctx.lang, near=bp(chat.near_bp).lstrip("+") if chat.near_bp is not None else off),
+    ]
+    if muted:
+        lines.append(t("settings.muted", ctx.lang, until=muted.replace("T", " ").removesuffix("Z") + " UTC"))
+    alerts_button = (
+        Button(t("button.alerts_off", ctx.lang), "/unsubscribe alerts")
+        if "alerts" in subs
+        else Button(t("button.alerts_on", ctx.lang), "/subscribe alerts")
+    )
+    daily_button = (
+        Button(t("button.daily_off", ctx.lang), "/unsubscribe daily")
+        if daily
+        else Button(t("button.daily_on", ctx.lang), "/subscribe daily 08:30 America/New_York")
+    )
+    mute_button = (
+        Button(t("button.unmute", ctx.lang), "/mute off")
+        if muted
+        else Button(t("button.mute", ctx.lang), "/mute 6h")
+    )
+    return Reply(
+        title=t("settings.title", ctx.lang),
+        blocks=[Text("\n".join(lines))],
+        buttons=[[alerts_button, daily_button], [mute_button]],
+    )
