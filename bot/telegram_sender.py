@@ -37,15 +37,12 @@ class TelegramSender:
 
     platform = "telegram"
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, read_timeout: float = 20.0) -> None:
         assert settings.telegram_bot_token
-        self.bot = Bot(
-            settings.telegram_bot_token,
-            base_url=settings.telegram_api_base_url,
-            request=HTTPXRequest(
-                connection_pool_size=32, connect_timeout=10.0, read_timeout=20.0, write_timeout=30.0
-            ),
+        request = HTTPXRequest(
+            connection_pool_size=32, connect_timeout=10.0, read_timeout=read_timeout, write_timeout=30.0
         )
+        self.bot = Bot(settings.telegram_bot_token, base_url=settings.telegram_api_base_url, request=request)
 
     async def start(self) -> None:
         await self.bot.initialize()

@@ -721,6 +721,11 @@ class FakeTelegram:
             )
         )
 
+    def clear_faults(self) -> None:
+        """Forget every pending fault, delay and drop: the API is healthy again."""
+        self._faults.clear()
+        self._delays.clear()
+
     def drop_next(
         self, method: str, *, count: int = 1, chat_id: ChatId | None = None, after_delivery: bool = False
     ) -> None:

@@ -1,0 +1,211 @@
+"""Outbox delivery to the fake Telegram Bot API: limits, retries, blocked chats, migrations, timeouts."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import sqlite_utils
+
+from bot.alerts.payload import reply_to_json
+from bot.config import load_settings
+from bot.delivery import DeliveryWorker
+from bot.telegram_sender import TelegramSender
+from handlers.reply import Reply, Text
+from storage.chats import chat_by_id, ensure_chat, subscribe, subscriptions_of
+from storage.db import open_db
+from storage.outbox import add_event, enqueue, outbox_counts
+from tests.fakes.telegram import FakeTelegram
+
+STAMP = "2025-11-03T13:05:00Z"
+
+
+@pytest.fixture
+async def tg() -> AsyncIterator[FakeTelegram]:
+    async with FakeTelegram(enforce_limits=True) as fake:
+        yield fake
+
+
+def make_chats(db: sqlite_utils.Database, addresses: list[int]) -> list[int]:
+    ids = []
+    for address in addresses:
+        chat = ensure_chat(db, "telegram", str(address), title="", is_group=address < 0, now=STAMP)
+        subscribe(db, chat.id, "alerts", now=STAMP)
+        ids.append(chat.id)
+    return ids
+
+
+def queue_alert(
+    db: sqlite_utils.Database, chat_ids: list[int], key: str = "sofr_breach:start:2025-10-31"
+) -> None:
+    reply = Reply(
+        "SOFR above the ceiling \u2014 2025-10-31", [Text("SOFR printed 4.22%, 22 bp above 4.00%.")]
+    )
+    add_event(
+        db, key=key, rule="sofr_breach", kind="start", data_date="2025-10-31", audience="x",
+        payload=reply_to_json(reply), now=STAMP,
+    )  # fmt: skip
+    enqueue(db, chat_ids, key, STAMP)
+
+
+async def drain_all(worker: DeliveryWorker, within: float = 60.0) -> None:
+    """Run the worker until nothing is pending (or `within` seconds pass)."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(worker.run(stop))
+    deadline = asyncio.get_running_loop().time() + within
+    try:
+        while asyncio.get_running_loop().time() < deadline:
+            counts = outbox_counts(worker.db)
+            if not counts.get("pending") and not counts.get("sending"):
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        stop.set()
+        await task
+
+
+async def sender_for(tg: FakeTelegram, tmp_path: Path, read_timeout: float = 20.0) -> TelegramSender:
+    settings = load_settings(
+        {
+            "TELEGRAM_BOT_TOKEN": tg.token,
+            "TELEGRAM_API_BASE_URL": tg.base_url,
+            "DATABASE_PATH": str(tmp_path / "d.db"),
+        },
+        env_file=None,
+    )
+    sender = TelegramSender(settings, read_timeout=read_timeout)
+    await sender.start()
+    return sender
+
+
+async def test_fan_out_within_limits_every_chat_once(tg: FakeTelegram, tmp_path: Path) -> None:
+    db = open_db(tmp_path / "d.db")
+    ids = make_chats(db, [*range(1000, 1080), -100500, -100501])
+    queue_alert(db, ids)
+    sender = await sender_for(tg, tmp_path)
+    worker = DeliveryWorker(db, {"telegram": sender})
+    await drain_all(worker)
+    await sender.stop()
+    assert outbox_counts(db) == {"sent": 82}
+    delivered = {c.params["chat_id"] for c in tg.sent()}
+    assert delivered == set(range(1000, 1080)) | {-100500, -100501}
+    assert tg.duplicates() == []
+    assert tg.rejected_429 == 0  # paced under the limits, not bounced off them
+
+
+async def test_429_is_honoured_and_the_message_arrives_once(tg: FakeTelegram, tmp_path: Path) -> None:
+    db = open_db(tmp_path / "d.db")
+    ids = make_chats(db, [42, 43])
+    queue_alert(db, ids)
+    tg.fail_next("sendMessage", status=429, retry_after=1, chat_id=42)
+    sender = await sender_for(tg, tmp_path)
+    await drain_all(DeliveryWorker(db, {"telegram": sender}))
+    await sender.stop()
+    attempts = [c for c in tg.calls_of("sendMessage") if c.params["chat_id"] == 42]
+    assert [c.status for c in attempts] == [429, 200]
+    assert attempts[1].at - attempts[0].at >= 0.95
+    assert outbox_counts(db) == {"sent": 2}
+    assert tg.duplicates() == []
+
+
+@pytest.mark.parametrize(
+    ("fault", "expected"),
+    [
+        ({"status": 500, "retry_after": None, "description": "Internal Server Error"}, "sent"),
+        ({"status": 502, "retry_after": None, "description": "Bad Gateway"}, "sent"),
+    ],
+)
+async def test_server_errors_are_retried(
+    tg: FakeTelegram, tmp_path: Path, fault: dict[str, object], expected: str
+) -> None:
+    db = open_db(tmp_path / "d.db")
+    queue_alert(db, make_chats(db, [42]))
+    tg.fail_next("sendMessage", **fault)  # type: ignore[arg-type]
+    sender = await sender_for(tg, tmp_path)
+    worker = DeliveryWorker(db, {"telegram": sender})
+    await worker.drain()  # the first attempt fails and is rescheduled after a 2 s backoff
+    assert outbox_counts(db) == {"pending": 1}
+    await drain_all(worker)
+    await sender.stop()
+    assert outbox_counts(db) == {expected: 1}
+    assert len(tg.sent(42)) == 1
+
+
+async def test_blocked_chat_is_deactivated_and_nothing_retries_forever(
+    tg: FakeTelegram, tmp_path: Path
+) -> None:
+    db = open_db(tmp_path / "d.db")
+    ids = make_chats(db, [42, 43])
+    queue_alert(db, ids, "a:1")
+    queue_alert(db, ids, "a:2")
+    tg.blocked_chats.add(42)
+    sender = await sender_for(tg, tmp_path)
+    await drain_all(DeliveryWorker(db, {"telegram": sender}))
+    await sender.stop()
+    blocked = chat_by_id(db, ids[0])
+    assert blocked is not None and not blocked.active
+    assert "403" in (db.execute("SELECT deactivated_reason FROM chats WHERE id = ?", (ids[0],)).fetchone()[0])
+    assert subscriptions_of(db, ids[0])  # kept, so the chat resumes if it unblocks and /subscribes again
+    rows = db.execute("SELECT chat_id, status FROM outbox ORDER BY id").fetchall()
+    assert sorted(rows) == sorted(
+        [(ids[0], "dropped"), (ids[1], "sent"), (ids[0], "dropped"), (ids[1], "sent")]
+    )
+    assert (
+        len([c for c in tg.calls_of("sendMessage") if c.params["chat_id"] == 42]) == 1
+    )  # one 403, no retries
+
+
+async def test_group_migrated_to_supergroup_moves_and_resends(tg: FakeTelegram, tmp_path: Path) -> None:
+    db = open_db(tmp_path / "d.db")
+    (chat_id,) = make_chats(db, [-4242])
+    queue_alert(db, [chat_id])
+    tg.fail_next("sendMessage", status=400, retry_after=None, migrate_to_chat_id=-1004242, chat_id=-4242)
+    sender = await sender_for(tg, tmp_path)
+    await drain_all(DeliveryWorker(db, {"telegram": sender}))
+    await sender.stop()
+    moved = chat_by_id(db, chat_id)
+    assert moved is not None and moved.address == "-1004242" and moved.active
+    assert [s.kind for s in subscriptions_of(db, chat_id)] == ["alerts"]
+    assert len(tg.sent(-1004242)) == 1 and tg.sent(-4242) == []
+    assert outbox_counts(db) == {"sent": 1}
+
+
+async def test_timeout_is_recorded_as_uncertain_not_resent(tg: FakeTelegram, tmp_path: Path) -> None:
+    db = open_db(tmp_path / "d.db")
+    queue_alert(db, make_chats(db, [42]))
+    tg.delay_next("sendMessage", 2.0)
+    sender = await sender_for(tg, tmp_path, read_timeout=0.5)
+    await drain_all(DeliveryWorker(db, {"telegram": sender}))
+    await asyncio.sleep(2.0)  # the fake finishes the slow send: the message did arrive
+    await sender.stop()
+    row = db.execute("SELECT status, last_error FROM outbox").fetchone()
+    assert row[0] == "uncertain" and "timed out" in row[1]
+    assert len(tg.calls_of("sendMessage")) == 1  # never blindly resent
+    assert tg.duplicates() == []
+
+
+async def test_sends_cut_off_by_a_crash_become_uncertain(tmp_path: Path) -> None:
+    db = open_db(tmp_path / "d.db")
+    queue_alert(db, make_chats(db, [42, 43]))
+    db.execute("UPDATE outbox SET status = 'sending' WHERE id = 1")
+    worker = DeliveryWorker(db, {})
+    assert worker.recover() == 1
+    assert outbox_counts(db) == {"uncertain": 1, "pending": 1}
+
+
+async def test_throughput_against_the_limit_enforcing_fake(tg: FakeTelegram, tmp_path: Path) -> None:
+    """300 chats at 30 msg/s: everything arrives once, at close to the limit (the benchmark does 10,000)."""
+    db = open_db(tmp_path / "d.db")
+    queue_alert(db, make_chats(db, list(range(5000, 5300))))
+    sender = await sender_for(tg, tmp_path)
+    worker = DeliveryWorker(db, {"telegram": sender})
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    await drain_all(worker, within=60)
+    elapsed = loop.time() - started
+    await sender.stop()
+    assert outbox_counts(db) == {"sent": 300}
+    assert len(tg.sent()) == 300 and tg.duplicates() == []
+    assert 300 / elapsed > 20  # generous on a noisy machine; bench/bench_fanout.py reports the real figure
