@@ -33,7 +33,7 @@ POLL_SECONDS = 1
 def calm_history() -> History:
     """Real-shaped history to 2025-10-30 with SOFR inside the corridor (range 3.75-4.00 from 10-30)."""
     history = synthetic_history(date(2025, 8, 1), date(2025, 10, 30), seed=11)
-    for day, value in sorted(history.values("sofr").items()):
+    for day in sorted(history.values("sofr")):
         if day >= "2025-10-20":
             history.revise("sofr", day, 3.95 if day >= "2025-10-30" else 4.18)
     return history
