@@ -7,7 +7,7 @@ import contextlib
 import logging
 import signal
 from collections.abc import Awaitable, Callable
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 import httpx
@@ -16,20 +16,25 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.alerts.engine import AlertEngine
-from bot.clock import Clock, parse_iso_utc, utcnow
+from bot.clock import Clock, iso_utc, parse_iso_utc, utcnow
 from bot.config import Settings
-from bot.delivery import DeliveryWorker, Sender
+from bot.delivery import TELEGRAM_LIMITS, DeliveryWorker, Limits, Sender
 from bot.instance import InstanceLock
 from bot.poller import Poller, PollResult
 from bot.schedule import is_due
 from bot.sources.http import make_client
 from bot.summary import enqueue_summaries
+from storage.chats import ensure_chat, subscribe, subscriptions_of
 from storage.db import open_db
 from storage.fetchlog import failure_streak, last_fetches
 
 log = logging.getLogger(__name__)
 
 PollHook = Callable[[PollResult], Awaitable[None]]
+
+# Discord allows 5 messages per 2 s in a channel and 50 requests/s overall.
+_DISCORD_LIMITS = Limits(per_second=40.0, private_interval=0.45, group_interval=0.45)
+LIMITS = {"telegram": TELEGRAM_LIMITS, "discord": _DISCORD_LIMITS, "discord_webhook": _DISCORD_LIMITS}
 
 
 class Frontend(Protocol):
@@ -38,6 +43,15 @@ class Frontend(Protocol):
     async def start(self) -> None: ...
 
     async def stop(self) -> None: ...
+
+
+def webhook_channel(db: sqlite_utils.Database, now: datetime) -> None:
+    """Webhook-only mode posts alerts and an 08:30 New York summary to its one channel, set up once."""
+    stamp = iso_utc(now)
+    chat = ensure_chat(db, "discord_webhook", "default", title="webhook", is_group=True, now=stamp)
+    if not subscriptions_of(db, chat.id):
+        subscribe(db, chat.id, "alerts", now=stamp)
+        subscribe(db, chat.id, "daily", now=stamp, daily_time="08:30", tz="America/New_York")
 
 
 class PollDriver:
@@ -91,6 +105,7 @@ class App:
         self.worker: DeliveryWorker | None = None
         self._worker_task: asyncio.Task[None] | None = None
         self._worker_stop = asyncio.Event()
+        self._discord: Frontend | None = None
         self.lock = InstanceLock(settings.database_path)
         self.db: sqlite_utils.Database | None = None
         self.writer_db: sqlite_utils.Database | None = None
@@ -118,7 +133,7 @@ class App:
         self.engine = AlertEngine(self.writer_db, clock=self.clock)
         self.driver.hooks.append(self._after_poll)
         self.delivery_db = open_db(self.settings.database_path, migrate=False)
-        self.worker = DeliveryWorker(self.delivery_db, await self._senders(), clock=self.clock)
+        self.worker = DeliveryWorker(self.delivery_db, await self._senders(), limits=LIMITS, clock=self.clock)
         self.worker.recover()
         self._worker_task = asyncio.create_task(self.worker.run(self._worker_stop))
         self.scheduler = AsyncIOScheduler(timezone=UTC)
@@ -169,6 +184,7 @@ class App:
             log.exception("daily summary job failed")
 
     async def _senders(self) -> dict[str, Sender]:
+        """Delivery channels for each configured platform; Discord's shares the bot's client."""
         senders: dict[str, Sender] = {}
         if self.settings.telegram_bot_token:
             from bot.telegram_sender import TelegramSender
@@ -176,6 +192,20 @@ class App:
             telegram = TelegramSender(self.settings)
             await self._start_one("telegram delivery", telegram)
             senders["telegram"] = telegram
+        if self.settings.discord_bot_token:
+            from bot.discord_bot import DiscordChannelSender, DiscordFrontend
+
+            assert self.db is not None
+            self._discord = DiscordFrontend(self.settings, self.db, clock=self.clock)
+            senders["discord"] = DiscordChannelSender(self._discord)
+        elif self.settings.discord_webhook_url:
+            from bot.discord_bot import DiscordWebhookSender
+
+            webhook = DiscordWebhookSender(self.settings)
+            await self._start_one("discord webhook", webhook)
+            senders["discord_webhook"] = webhook
+            assert self.writer_db is not None
+            webhook_channel(self.writer_db, self.clock())
         return senders
 
     async def _start_frontends(self) -> None:
@@ -185,6 +215,8 @@ class App:
             from bot.telegram_bot import TelegramFrontend
 
             await self._start_one("telegram", TelegramFrontend(self.settings, self.db, clock=self.clock))
+        if self._discord is not None:
+            await self._start_one("discord", self._discord)
         has_chat = bool(self.settings.telegram_bot_token or self.settings.discord_bot_token)
         from bot.console import run_console, stdin_is_terminal
 

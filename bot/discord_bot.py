@@ -1,0 +1,296 @@
+"""Discord front-end: slash commands from the shared table, embeds, chart attachments, channel alerts."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import io
+import json
+import logging
+from typing import Any
+
+import discord
+import sqlite_utils
+import yarl
+from discord.http import Route
+
+from bot.charts import render_png
+from bot.clock import Clock, utcnow
+from bot.config import Settings
+from bot.delivery import OutMessage, SendResult, SendStatus
+from bot.ratelimit import ChatRateLimiter
+from bot.render import to_markdown
+from handlers.messages import t
+from handlers.reply import Context, Reply
+from handlers.table import COMMANDS, Command, run_command
+from storage.meta import get_meta, set_meta
+
+log = logging.getLogger(__name__)
+
+_COLORS = {
+    "calm": 0x2ECC71,
+    "tight": 0xF1C40F,
+    "breach": 0xE74C3C,
+    "warning": 0xE67E22,
+    "error": 0x95A5A6,
+    "info": 0x3498DB,
+}
+_COMMANDS_HASH_KEY = "discord_commands_hash"
+_STRING_OPTION = 3
+
+
+def point_at(settings: Settings) -> None:
+    """Send discord.py's REST calls and gateway connection where the configuration says."""
+    Route.BASE = settings.discord_api_base_url
+    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord_gateway_url)
+
+
+def command_payload() -> list[dict[str, Any]]:
+    """The slash command definitions, straight from the command table."""
+    payload: list[dict[str, Any]] = []
+    for command in COMMANDS.values():
+        if command.hidden:
+            continue
+        options = []
+        for param in command.params:
+            option: dict[str, Any] = {
+                "type": _STRING_OPTION,
+                "name": param.name,
+                "description": param.description[:100],
+                "required": param.required,
+            }
+            if param.choices:
+                option["choices"] = [{"name": c, "value": c} for c in param.choices[:25]]
+            options.append(option)
+        payload.append(
+            {"type": 1, "name": command.name, "description": command.help[:100], "options": options}
+        )
+    return payload
+
+
+def payload_hash(payload: list[dict[str, Any]]) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def to_embed(reply: Reply) -> discord.Embed:
+    """An embed: title, levels and spreads as fields, free text as the description, date in the footer."""
+    embed = discord.Embed(
+        title=reply.title[:256],
+        description=to_markdown(reply.blocks)[:4000] or None,
+        colour=_COLORS.get(reply.level, _COLORS["info"]),
+    )
+    for name, value in reply.fields[:25]:
+        embed.add_field(name=name[:256], value=f"`{value}`"[:1024], inline=True)
+    if reply.as_of:
+        embed.set_footer(text=reply.as_of[:2048])
+    return embed
+
+
+def arguments(command: Command, options: list[dict[str, Any]]) -> list[str]:
+    """Slash options back to the positional arguments the shared handlers take."""
+    given = {str(o.get("name")): str(o.get("value", "")) for o in options if isinstance(o, dict)}
+    args: list[str] = []
+    for param in command.params:
+        value = given.get(param.name, "").strip()
+        if value:
+            args.extend(value.split())
+    return args
+
+
+class PlumblineClient(discord.Client):
+    """A discord.py client that answers interactions itself, from the shared command table."""
+
+    def __init__(self, frontend: DiscordFrontend) -> None:
+        super().__init__(intents=discord.Intents.none() | discord.Intents(guilds=True))
+        self.frontend = frontend
+
+    async def setup_hook(self) -> None:
+        await self.frontend.sync_commands(self)
+
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        await self.frontend.on_interaction(interaction)
+
+
+class DiscordFrontend:
+    """Owns the discord.py client; started in the background so a failed login never blocks the bot."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        db: sqlite_utils.Database,
+        *,
+        clock: Clock = utcnow,
+        limiter: ChatRateLimiter | None = None,
+    ) -> None:
+        if not settings.discord_bot_token:
+            raise ValueError("DiscordFrontend needs DISCORD_BOT_TOKEN")
+        point_at(settings)
+        self.settings = settings
+        self.db = db
+        self.clock = clock
+        self.limiter = limiter or ChatRateLimiter()
+        self.client = PlumblineClient(self)
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Log in (REST) now, so a bad token fails loudly here; then run the gateway in the background."""
+        assert self.settings.discord_bot_token
+        await self.client.login(self.settings.discord_bot_token)
+        self._task = asyncio.create_task(self._connect(), name="discord-gateway")
+
+    async def _connect(self) -> None:
+        try:
+            await self.client.connect(reconnect=True)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.error("discord: gateway connection ended: %s; Telegram and the poller keep running", exc)
+
+    async def wait_ready(self, within: float = 30.0) -> None:
+        await asyncio.wait_for(self.client.wait_until_ready(), within)
+
+    async def stop(self) -> None:
+        await self.client.close()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+            self._task = None
+
+    async def sync_commands(self, client: discord.Client) -> None:
+        """Register the slash commands only when the table changed since the last sync; never in on_ready."""
+        payload = command_payload()
+        digest = payload_hash(payload)
+        if get_meta(self.db, _COMMANDS_HASH_KEY) == digest or client.application_id is None:
+            return
+        await client.http.bulk_upsert_global_commands(client.application_id, payload)
+        set_meta(self.db, _COMMANDS_HASH_KEY, digest)
+        log.info("discord: %d slash commands registered", len(payload))
+
+    def _allowed(self, channel_id: int | None, guild_id: int | None) -> bool:
+        allowed = self.settings.allowed_chat_ids
+        return not allowed or channel_id in allowed or guild_id in allowed
+
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        """A slash command: run it through the table and answer with an embed (and a chart file)."""
+        if interaction.type is not discord.InteractionType.application_command or not interaction.data:
+            return
+        data: dict[str, Any] = dict(interaction.data)
+        command = COMMANDS.get(str(data.get("name", "")))
+        if command is None:
+            log.info("discord: ignoring unknown command %r", data.get("name"))
+            return
+        channel_id = interaction.channel_id or 0
+        if not self._allowed(interaction.channel_id, interaction.guild_id):
+            await interaction.response.send_message(t("error.not_allowed"), ephemeral=True)
+            return
+        wait = self.limiter.check(f"discord:{channel_id}")
+        if wait > 0:
+            await interaction.response.send_message(
+                t("error.rate_limited", seconds=max(1, round(wait))), ephemeral=True
+            )
+            return
+        in_guild = interaction.guild_id is not None
+        ctx = Context(
+            platform="discord",
+            chat_id=str(channel_id),
+            user_id=str(interaction.user.id),
+            now=self.clock(),
+            is_group=in_guild,
+            is_chat_admin=(not in_guild) or interaction.permissions.manage_channels,
+            is_operator=interaction.user.id in self.settings.admin_user_ids,
+            tight_bp=self.settings.tight_bp,
+            chat_title=getattr(interaction.channel, "name", "") or "",
+        )
+        args = arguments(command, list(data.get("options") or []))
+        if command.slow:
+            await interaction.response.defer(thinking=True)
+            reply = run_command(command, args, ctx, self.db)
+            png = await asyncio.to_thread(render_png, reply.chart) if reply.chart is not None else None
+            await interaction.followup.send(embed=self._embed(reply, png), **_file_kwargs(png))
+            return
+        reply = run_command(command, args, ctx, self.db)
+        await interaction.response.send_message(
+            embed=self._embed(reply, None), ephemeral=reply.level == "error"
+        )
+
+    @staticmethod
+    def _embed(reply: Reply, png: bytes | None) -> discord.Embed:
+        embed = to_embed(reply)
+        if png is not None:
+            embed.set_image(url="attachment://chart.png")
+        return embed
+
+
+def _file_kwargs(png: bytes | None) -> dict[str, Any]:
+    return {"file": discord.File(io.BytesIO(png), filename="chart.png")} if png is not None else {}
+
+
+def _result_for(exc: discord.HTTPException) -> SendResult:
+    """Map a Discord error to what the delivery worker should do."""
+    if isinstance(exc, discord.Forbidden | discord.NotFound):
+        return SendResult(SendStatus.GONE, error=f"{exc.status} {exc.text or ''} (code {exc.code})".strip())
+    if exc.status == 429:
+        return SendResult(SendStatus.RETRY, retry_after=5.0, error="429 rate limited")
+    if exc.status >= 500:
+        return SendResult(SendStatus.RETRY, error=f"{exc.status} Discord server error")
+    return SendResult(SendStatus.FAILED, error=f"{exc.status} {exc.text or ''}".strip())
+
+
+class DiscordChannelSender:
+    """Posts alerts and summaries to subscribed channels through the bot's REST client."""
+
+    platform = "discord"
+
+    def __init__(self, frontend: DiscordFrontend) -> None:
+        self.frontend = frontend
+
+    async def send(self, address: str, message: OutMessage) -> SendResult:
+        channel = self.frontend.client.get_partial_messageable(int(address))
+        try:
+            embed = DiscordFrontend._embed(message.reply, message.png)
+            await channel.send(embed=embed, **_file_kwargs(message.png))
+        except discord.HTTPException as exc:
+            return _result_for(exc)
+        except TimeoutError:
+            return SendResult(SendStatus.UNCERTAIN, error="timed out waiting for Discord")
+        except OSError as exc:
+            return SendResult(SendStatus.RETRY, error=f"network: {type(exc).__name__}")
+        return SendResult(SendStatus.SENT)
+
+
+class DiscordWebhookSender:
+    """Webhook-only mode: alerts and summaries go to one channel, with no bot at all."""
+
+    platform = "discord_webhook"
+
+    def __init__(self, settings: Settings) -> None:
+        assert settings.discord_webhook_url
+        self.url = settings.discord_webhook_url
+        self._session: Any = None
+        self._webhook: discord.Webhook | None = None
+
+    async def start(self) -> None:
+        import aiohttp
+
+        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+        self._webhook = discord.Webhook.from_url(self.url, session=self._session)
+
+    async def stop(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def send(self, address: str, message: OutMessage) -> SendResult:
+        assert self._webhook is not None
+        try:
+            embed = DiscordFrontend._embed(message.reply, message.png)
+            await self._webhook.send(embed=embed, wait=True, **_file_kwargs(message.png))
+        except discord.HTTPException as exc:
+            return _result_for(exc)
+        except TimeoutError:
+            return SendResult(SendStatus.UNCERTAIN, error="timed out waiting for Discord")
+        except OSError as exc:
+            return SendResult(SendStatus.RETRY, error=f"network: {type(exc).__name__}")
+        return SendResult(SendStatus.SENT)
