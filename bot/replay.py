@@ -40,8 +40,17 @@ def _day(mark: Mark) -> str:
     return mark.ord.split("|", 1)[0]
 
 
-def _count(alerts: Sequence[Alert], start: str, end: str | None) -> int:
-    return sum(1 for a in alerts if start <= a.date <= (end or "9999-12-31"))
+def _breach_alerts(alerts: Sequence[Alert], start: str, end: str | None) -> int:
+    """The start alert of the episode and its end alert, if it ended."""
+    return sum(
+        1 for a in alerts if (a.kind == "start" and a.date == start) or (a.kind == "end" and a.date == end)
+    )
+
+
+def _srf_alerts(alerts: Sequence[Alert], run: Sequence[Mark]) -> int:
+    """Alerts raised by the episode's own operations."""
+    items = {m.item for m in run}
+    return sum(1 for a in alerts if a.facts.get("operation_id") in items)
 
 
 def replay(db: sqlite_utils.Database, since: str, srf_threshold: float = 0.0) -> list[Episode]:
@@ -62,7 +71,7 @@ def replay(db: sqlite_utils.Database, since: str, srf_threshold: float = 0.0) ->
                 end,
                 len(run),
                 f"SOFR {peak.value:.2f}% vs ceiling {peak.ref:.2f}% (+{spread} bp) on {peak.item}",
-                _count(alerts, run[0].item, end),
+                _breach_alerts(alerts, run[0].item, end),
             )
         )
     ops = srf_ops(db, since)
@@ -82,7 +91,7 @@ def replay(db: sqlite_utils.Database, since: str, srf_threshold: float = 0.0) ->
                 end,
                 len(totals),
                 f"${totals[peak_day]:,.3f}B on {peak_day}",
-                _count(alerts, _day(run[0]), end),
+                _srf_alerts(alerts, run),
             )
         )
     _, changes = range_change(range_days(db, since), {})

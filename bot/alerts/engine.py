@@ -137,12 +137,18 @@ class AlertEngine:
         self.clock = clock
 
     def _since(self, rule: str) -> tuple[str, bool]:
-        """Where to start reading for a rule, and whether it has never run (baseline)."""
+        """Where to start reading for a rule (far enough back for revisions and for the whole open
+        episode, so an end message counts all its days), and whether it has never run (baseline)."""
         mark = last_mark(self.db, rule)
         if mark is None:
             return "", True
         day = mark.ord.split("|", 1)[0]
-        return (date.fromisoformat(day) - timedelta(days=REVISION_LOOKBACK_DAYS)).isoformat(), False
+        since = (date.fromisoformat(day) - timedelta(days=REVISION_LOOKBACK_DAYS)).isoformat()
+        row = self.db.execute(
+            "SELECT MAX(ord) FROM alert_marks WHERE rule = ? AND flag = 0", (rule,)
+        ).fetchone()
+        calm = str(row[0]).split("|", 1)[0] if row and row[0] else ""
+        return min(since, calm), False
 
     def evaluate(self, *, silent: bool = False) -> Evaluation:
         """Run every rule; record and queue what they raise unless silent (backfills, CLI polls)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.alerts.rules import Alert
+from bot.series import SRF_START
 from handlers.fmt import bp, pct, usd_bn
 from handlers.messages import t
 from handlers.reply import Reply, Text
@@ -18,22 +19,31 @@ def _session(facts: dict[str, float | str | int | None], lang: str) -> str:
     return t(f"session.{session}", lang) if session in ("AM", "PM") else t("session.other", lang)
 
 
+def _where(sofr: float | None, ceiling: float | None, lang: str) -> str:
+    """'at' the ceiling, or 'N bp under' it."""
+    gap = round(((ceiling or 0.0) - (sofr or 0.0)) * 100)
+    return t("alert.at_ceiling", lang) if gap == 0 else t("alert.under_ceiling", lang, gap=f"{gap} bp")
+
+
 def alert_reply(alert: Alert, lang: str = "en") -> Reply:
     """The message for one alert."""
     f = alert.facts
     footer = Text(t("alert.footer", lang))
     if alert.rule == "sofr_breach" and alert.kind == "start":
         body = t(
-            "alert.breach.body",
+            "alert.breach.body" if alert.date >= SRF_START else "alert.breach.body_pre_srf",
             lang,
             sofr=pct(_num(f, "sofr")),
             spread=bp(_num(f, "spread_bp")).lstrip("+"),
             ceiling=pct(_num(f, "ceiling")),
         )
-        detail = t("alert.breach.detail", lang, p99=pct(_num(f, "p99")), volume=usd_bn(_num(f, "volume")))
+        blocks = [Text(body)]
+        if _num(f, "p99") is not None or _num(f, "volume") is not None:
+            detail = t("alert.breach.detail", lang, p99=pct(_num(f, "p99")), volume=usd_bn(_num(f, "volume")))
+            blocks.append(Text(detail))
         return Reply(
             t("alert.breach.title", lang, date=alert.date),
-            [Text(body), Text(detail), footer],
+            [*blocks, footer],
             level="breach",
             as_of=t("as_of", lang, date=alert.date),
         )
@@ -43,7 +53,7 @@ def alert_reply(alert: Alert, lang: str = "en") -> Reply:
             "alert.breach_end.body",
             lang,
             sofr=pct(sofr),
-            gap=bp(((ceiling or 0.0) - (sofr or 0.0)) * 100).lstrip("+"),
+            where=_where(sofr, ceiling, lang),
             ceiling=pct(ceiling),
             days=f.get("days"),
             since=f.get("since"),
@@ -59,6 +69,8 @@ def alert_reply(alert: Alert, lang: str = "en") -> Reply:
         )
     if alert.rule == "sofr_breach" and alert.kind == "correction":
         key = "alert.breach_fix.breach" if f.get("breach") else "alert.breach_fix.inside"
+        if f.get("old_sofr") is None:
+            key = "alert.breach_late"
         body = t(
             key,
             lang,
@@ -75,7 +87,7 @@ def alert_reply(alert: Alert, lang: str = "en") -> Reply:
             "alert.near.body",
             lang,
             sofr=pct(_num(f, "sofr")),
-            gap=bp(_num(f, "gap_bp")).lstrip("+"),
+            where=_where(_num(f, "sofr"), _num(f, "ceiling"), lang),
             ceiling=pct(_num(f, "ceiling")),
             near=bp(_num(f, "near_bp")).lstrip("+"),
         )
@@ -121,7 +133,10 @@ def _srf_reply(alert: Alert, lang: str, footer: Text) -> Reply:
         blocks.append(Text(t("alert.srf.body", lang, amount=amount, session=session, rate=pct(rate))))
     else:
         tier = _num(f, "tier") or 0.0
-        title = t("alert.srf.tier_title", lang, tier=usd_bn(tier, 0), date=alert.date)
+        if f.get("tier_up", 1):
+            title = t("alert.srf.tier_title", lang, tier=usd_bn(tier, 0), date=alert.date)
+        else:
+            title = t("alert.srf.record_title", lang, total=total, date=alert.date)
         blocks.append(Text(t("alert.srf.tier_body", lang, session=session, amount=amount, total=total)))
     blocks.append(
         Text(
@@ -136,7 +151,7 @@ def _srf_reply(alert: Alert, lang: str, footer: Text) -> Reply:
         )
     )
     if f.get("record"):
-        blocks.append(Text(t("alert.srf.record", lang, prior=usd_bn(_num(f, "prior_record")))))
+        blocks.append(Text(t("alert.srf.record", lang, prior=usd_bn(_num(f, "prior_record"), 3))))
     threshold = _num(f, "threshold") or 0.0
     if threshold > 0:
         blocks.append(Text(t("alert.srf.threshold", lang, threshold=usd_bn(threshold, 1))))

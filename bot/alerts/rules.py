@@ -7,7 +7,7 @@ whose verdict flips on a later poll is a revision, and gets a correction.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 SRF_TIERS: tuple[float, ...] = (10.0, 25.0, 50.0)
@@ -249,10 +249,11 @@ def srf_positive(
             facts_new["tier"] = _tier(total)
             alerts.append(Alert(f"{rule}:start:{op.operation_id}", rule, "start", op.date, facts_new))
         elif flag:
-            reached = _episode_peak_day(episode)
+            reached = _episode_peak_day(episode, known.values())
             tier = _tier(max(total, reached))
             if tier > _tier(reached) or is_record:
                 facts_new["tier"] = tier
+                facts_new["tier_up"] = int(tier > _tier(reached))
                 alerts.append(Alert(f"{rule}:tier:{op.operation_id}", rule, "tier", op.date, facts_new))
         new_marks.append(mark)
         known[op.operation_id] = mark
@@ -260,13 +261,16 @@ def srf_positive(
     return new_marks, alerts
 
 
-def _episode_peak_day(episode: Sequence[Mark]) -> float:
-    """The largest single-day take-up within an open episode (days read from the marks' order keys)."""
-    by_day: dict[str, float] = {}
-    for mark in episode:
+def _episode_peak_day(episode: Sequence[Mark], marks: Iterable[Mark]) -> float:
+    """The largest full-day take-up (every operation, not only those above the threshold) over the
+    days an open episode has touched so far."""
+    days = {mark.ord.split("|", 1)[0] for mark in episode}
+    totals: dict[str, float] = {}
+    for mark in marks:
         day = mark.ord.split("|", 1)[0]
-        by_day[day] = by_day.get(day, 0.0) + mark.value
-    return max(by_day.values(), default=0.0)
+        if day in days:
+            totals[day] = totals.get(day, 0.0) + mark.value
+    return max(totals.values(), default=0.0)
 
 
 def range_change(days: Sequence[RangeDay], marks: Mapping[str, Mark]) -> RuleResult:
