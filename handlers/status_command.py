@@ -8,7 +8,8 @@ from bot.clock import NEW_YORK, parse_iso_utc
 from bot.status import series_status, source_status
 from handlers.fmt import pct, usd_bn
 from handlers.messages import t
-from handlers.reply import Context, Mono, Reply, Text
+from handlers.reply import Context, Mono, Reply, Text, UsageError
+from storage.outbox import outbox_counts
 
 
 def _et(stamp: str) -> str:
@@ -60,5 +61,40 @@ def status(args: list[str], ctx: Context, db: sqlite_utils.Database) -> Reply:
             source_lines.append(t("status.source_failing", ctx.lang, label=src.label, when=since))
         if src.degraded:
             reply.level = "warning"
+    if ctx.is_operator:
+        source_lines.append(_outbox_line(db, ctx))
     reply.blocks.append(Text("\n".join(source_lines)))
     return reply
+
+
+def _outbox_line(db: sqlite_utils.Database, ctx: Context) -> str:
+    counts = outbox_counts(db)
+    parts = [
+        f"{counts[k]} {k}"
+        for k in ("pending", "sending", "uncertain", "failed", "dropped", "sent")
+        if counts.get(k)
+    ]
+    return t("status.outbox", ctx.lang, counts=", ".join(parts) or t("status.outbox_empty", ctx.lang))
+
+
+def admin(args: list[str], ctx: Context, db: sqlite_utils.Database) -> Reply:
+    """Operators only: chats, subscriptions, the outbox and the latest delivery problems."""
+    if not ctx.is_operator:
+        return Reply(title=t("admin.refused", ctx.lang), level="error")
+    if args:
+        raise UsageError("/admin")
+    chats = db.execute("SELECT COUNT(*), COALESCE(SUM(active), 0) FROM chats").fetchone()
+    subs = dict(db.execute("SELECT kind, COUNT(*) FROM subscriptions GROUP BY kind").fetchall())
+    problems = db.execute(
+        "SELECT o.status, c.platform, c.address, o.last_error FROM outbox o JOIN chats c ON c.id = o.chat_id "
+        "WHERE o.status IN ('uncertain', 'failed', 'dropped') ORDER BY o.id DESC LIMIT 5"
+    ).fetchall()
+    lines = [
+        t("admin.chats", ctx.lang, total=chats[0], active=chats[1]),
+        t("admin.subscriptions", ctx.lang, alerts=subs.get("alerts", 0), daily=subs.get("daily", 0)),
+        _outbox_line(db, ctx),
+    ]
+    blocks: list[Text | Mono] = [Text("\n".join(lines))]
+    if problems:
+        blocks.append(Mono(tuple(f"{s:<9} {p}:{a}  {(e or '')[:60]}" for s, p, a, e in problems)))
+    return Reply(title=t("admin.title", ctx.lang), blocks=blocks)

@@ -13,7 +13,7 @@ from handlers.chart_command import CHART_KINDS, CHART_USAGE, RANGES, chart
 from handlers.market_commands import corridor, liquidity, reserves, rrp, sofr, srf, tga
 from handlers.messages import t
 from handlers.reply import Context, Reply, Text, UsageError
-from handlers.status_command import status
+from handlers.status_command import admin, status
 from handlers.subscription_commands import (
     MUTE_USAGE,
     SUBSCRIBE_USAGE,
@@ -134,6 +134,9 @@ def _build() -> dict[str, Command]:
     )
     for command in _subscription_commands():
         table[command.name] = command
+    table["admin"] = Command(
+        "admin", admin, "Operators only: chats, subscriptions and the outbox", "/admin", hidden=True
+    )
     return table
 
 

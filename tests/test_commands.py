@@ -1290,3 +1290,25 @@ def test_effr_above_the_ceiling_is_called_out() -> None:
     reply = ask("repo_spike_2019", "/corridor")
     assert "EFFR (2.30%) also printed above the ceiling (2.25%)" in reply.plain_text()
     assert "also printed above" not in ask("month_end_2025", "/corridor").plain_text()
+
+
+def test_admin_is_for_operators_only() -> None:
+    db = seeded("srf_feb_2026")
+    refused = ask_db(db, "/admin", SCENARIOS["srf_feb_2026"].now, is_operator=False)
+    assert refused.level == "error" and "operators" in refused.title
+    shown = ask_db(db, "/admin", SCENARIOS["srf_feb_2026"].now, is_operator=True)
+    assert shown.title == "Plumbline internals"
+    assert texts(shown)[0].splitlines() == [
+        "Chats: 0 known, 0 active",
+        "Subscriptions: 0 alerts, 0 daily",
+        "Outbox: empty.",
+    ]
+    assert "/admin" not in ask("empty", "/help").plain_text()  # not advertised
+
+
+def test_operators_see_the_outbox_in_status() -> None:
+    db = seeded("june_2026")
+    operator = ask_db(db, "/status", SCENARIOS["june_2026"].now, is_operator=True)
+    assert texts(operator)[-1].splitlines()[-1] == "Outbox: empty."
+    user = ask_db(db, "/status", SCENARIOS["june_2026"].now, is_operator=False)
+    assert "Outbox" not in user.plain_text()
