@@ -7,6 +7,8 @@ import os
 from pathlib import Path
 from types import TracebackType
 
+from storage.db import StorageError
+
 
 class InstanceLockedError(Exception):
     """Another process already runs the bot on this database."""
@@ -20,7 +22,12 @@ class InstanceLock:
         self._fd: int | None = None
 
     def acquire(self) -> None:
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        if not self.path.parent.is_dir():
+            raise StorageError(f"database folder {self.path.parent} does not exist (DATABASE_PATH)")
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise StorageError(f"cannot create the lock file {self.path}: {exc.strerror}") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -34,9 +34,19 @@ def open_db(path: Path | str, *, migrate: bool = True) -> sqlite_utils.Database:
         db.execute("PRAGMA busy_timeout=30000")
         if migrate:
             MIGRATIONS.apply(db)
+        _probe_write(db)
     except sqlite3.DatabaseError as exc:
         raise StorageError(_explain(path, exc)) from None
     return db
+
+
+def _probe_write(db: sqlite_utils.Database) -> None:
+    """Fail now, with a clear message, if the file cannot be written (read-only, disk full)."""
+    with db.atomic():
+        db.execute(
+            "INSERT INTO meta (key, value) VALUES ('opened_at', datetime('now')) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+        )
 
 
 def _explain(path: Path | str, exc: sqlite3.DatabaseError) -> str:
@@ -45,6 +55,8 @@ def _explain(path: Path | str, exc: sqlite3.DatabaseError) -> str:
         return f"database {path} is read-only: give the bot write access to the file and its folder"
     if "disk is full" in text or "database or disk is full" in text:
         return f"disk is full: free space for {path}"
+    if "disk i/o error" in text:
+        return f"cannot write {path} (disk I/O error): check that the disk is not full or failing"
     if "unable to open" in text:
         return f"cannot open database {path}: check the path and permissions"
     if "not a database" in text or "malformed" in text:
