@@ -16,7 +16,6 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import date
 from pathlib import Path
 
 from bot.alerts.payload import reply_to_json
@@ -27,7 +26,7 @@ from handlers.reply import Reply, Text
 from storage.chats import ensure_chat, subscribe
 from storage.db import open_db
 from storage.outbox import add_event, enqueue, outbox_counts
-from tests.fakes.history import synthetic_history
+from tests.e2e_support import calm_history
 from tests.fakes.sources import FakeSourcesThread
 from tests.fakes.telegram import FakeTelegram
 
@@ -80,10 +79,7 @@ async def fan_out(chats: int) -> None:
 
 
 async def latency(publications: int, interval: int) -> None:
-    history = synthetic_history(date(2025, 8, 1), date(2025, 10, 30), seed=11)
-    for day in sorted(history.values("sofr")):
-        if day >= "2025-10-20":
-            history.revise("sofr", day, 3.95 if day >= "2025-10-30" else 4.18)
+    history = calm_history()
     with tempfile.TemporaryDirectory() as tmp, FakeSourcesThread(history) as fake:
         db_path = Path(tmp) / "latency.db"
         db = open_db(db_path)
