@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import sqlite3
 import sys
 from collections.abc import Sequence
 from datetime import date
@@ -48,6 +49,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--since", type=_date, default=date(2000, 1, 1), help="first date to fetch (default 2000-01-01)"
     )
     sub.add_parser("status", help="latest value, age and fetch outcome of every series")
+    backup = sub.add_parser(
+        "backup", help="write a consistent copy of the database (safe while the bot runs)"
+    )
+    backup.add_argument("target", type=Path, help="the file to create, e.g. backups/plumbline-2026-11-25.db")
     replay_parser = sub.add_parser(
         "replay", help="run the alert rules over stored history and list every episode"
     )
@@ -116,6 +121,24 @@ def format_status(settings: Settings) -> str:
     return "\n".join(lines)
 
 
+def backup_database(settings: Settings, target: Path) -> int:
+    """VACUUM INTO a new file: a consistent, compact snapshot even while `plumbline run` writes."""
+    if target.exists():
+        print(f"plumbline: {target} already exists; choose a new file name", file=sys.stderr)
+        return 2
+    db = open_db(settings.database_path)
+    try:
+        db.execute("VACUUM INTO ?", (str(target),))
+    finally:
+        db.close()
+    with sqlite3.connect(target) as check:
+        ok = check.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    size = target.stat().st_size
+    verdict = "ok" if ok else "FAILED"
+    print(f"Backed up {settings.database_path} to {target} ({size:,} bytes, integrity {verdict})")
+    return 0 if ok else 1
+
+
 def ask(settings: Settings, line: str, chart_path: Path | None) -> int:
     """Print one reply; exit status 1 when the command was refused."""
     db = open_db(settings.database_path)
@@ -174,6 +197,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(format_status(settings))
         elif args.command == "ask":
             return ask(settings, args.line, args.chart)
+        elif args.command == "backup":
+            return backup_database(settings, args.target)
         elif args.command == "replay":
             db = open_db(settings.database_path)
             try:

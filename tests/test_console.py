@@ -141,3 +141,20 @@ def test_run_without_a_terminal_runs_headless(tmp_path: Path) -> None:
     assert "running headless" in err
     assert "poll failed" in err
     assert "Traceback" not in err
+
+
+def test_backup_writes_a_consistent_copy_and_never_overwrites(tmp_path: Path) -> None:
+    seeded("month_end_2025", tmp_path / "c.db").close()
+    done = _cli(tmp_path, "backup", "snap.db")
+    assert done.returncode == 0, done.stderr
+    assert "integrity ok" in done.stdout
+    copy = seeded("empty", tmp_path / "snap.db")  # opens (and would migrate) the copy like the bot would
+    assert (
+        copy.execute(
+            "SELECT value FROM observations WHERE series = 'sofr' AND date = '2025-10-31'"
+        ).fetchone()[0]
+        == 4.22
+    )
+    copy.close()
+    again = _cli(tmp_path, "backup", "snap.db")
+    assert again.returncode == 2 and "already exists" in again.stderr
