@@ -43,9 +43,13 @@ def open_episodes(db: sqlite_utils.Database, lang: str = "en") -> list[str]:
     return found
 
 
-def daily_summary(db: sqlite_utils.Database, now: datetime, lang: str = "en", tight_bp: float = 5.0) -> Reply:
-    """The morning briefing: corridor, SRF, ON RRP, TGA, reserves, net liquidity and open episodes."""
-    today = now.astimezone(ZoneInfo("America/New_York")).date()
+def daily_summary(
+    db: sqlite_utils.Database, now: datetime, lang: str = "en", tight_bp: float = 5.0, day: date | None = None
+) -> Reply:
+    """The morning briefing: corridor, SRF, ON RRP, TGA, reserves, net liquidity and open episodes.
+
+    day is the subscriber's local date (the title's date); New York's by default."""
+    today = day or now.astimezone(ZoneInfo("America/New_York")).date()
     lines: list[str] = []
     c = corridor_on(db)
     if c is not None and c.ceiling is not None:
@@ -68,30 +72,23 @@ def daily_summary(db: sqlite_utils.Database, now: datetime, lang: str = "en", ti
         month_start = date.fromisoformat(srf.date).replace(day=1).isoformat()
         mtd, _ = total_between(db, "srf", month_start, srf.date)
         lines.append(t("daily.srf", lang, yesterday=usd_bn(srf.value, 3), date=srf.date, mtd=usd_bn(mtd, 3)))
-    for series, key in (("rrp", "daily.rrp"), ("reserves", "daily.reserves")):
-        point = latest(db, series)
-        text = (
-            t(key, lang, amount=usd_bn(point.value), date=point.date)
-            if point
-            else t("daily.missing", lang, name=CATALOG[series].name)
-        )
-        lines.append(text)
+    else:
+        lines.append(t("daily.missing", lang, name=CATALOG["srf"].name))
+    lines.append(_amount_line(db, "rrp", "daily.rrp", lang))
     tga = latest(db, "tga")
     if tga is not None:
-        lines.append(
-            t(
-                "daily.tga",
-                lang,
-                amount=usd_bn(tga.value),
-                vs=usd_bn_delta(tga.value - TGA_TARGET_BN),
-                date=tga.date,
-            )
-        )
+        vs = usd_bn_delta(tga.value - TGA_TARGET_BN)
+        lines.append(t("daily.tga", lang, amount=usd_bn(tga.value), vs=vs, date=tga.date))
+    else:
+        lines.append(t("daily.missing", lang, name=CATALOG["tga"].name))
+    lines.append(_amount_line(db, "reserves", "daily.reserves", lang))
     net = latest(db, "net_liquidity")
     if net is not None:
         week = changes(db, "net_liquidity", net, {"1w": 7})
         change = usd_bn_delta(week[0].delta) if week else "n/a"
         lines.append(t("daily.liquidity", lang, amount=usd_bn(net.value), change=change, date=net.date))
+    else:
+        lines.append(t("daily.missing", lang, name=CATALOG["net_liquidity"].name))
     episodes = open_episodes(db, lang)
     lines.append(
         t("daily.open", lang, episodes="; ".join(episodes)) if episodes else t("daily.none_open", lang)
@@ -102,6 +99,13 @@ def daily_summary(db: sqlite_utils.Database, now: datetime, lang: str = "en", ti
         blocks=[Text("\n".join(lines))],
         level=level,
     )
+
+
+def _amount_line(db: sqlite_utils.Database, series: str, key: str, lang: str) -> str:
+    point = latest(db, series)
+    if point is None:
+        return t("daily.missing", lang, name=CATALOG[series].name)
+    return t(key, lang, amount=usd_bn(point.value), date=point.date)
 
 
 def due_date(subscription: Subscription, now: datetime) -> date | None:
@@ -134,7 +138,8 @@ def enqueue_summaries(db: sqlite_utils.Database, now: datetime) -> int:
         key = f"daily:{local_day}:{zone}:{at}:{lang}"
         with db.atomic():
             if not event_exists(db, key):
-                payload = reply_to_json(daily_summary(db, now, lang), chart="corridor 1m")
+                summary = daily_summary(db, now, lang, day=date.fromisoformat(local_day))
+                payload = reply_to_json(summary, chart="corridor 1m")
                 add_event(
                     db,
                     key=key,

@@ -191,6 +191,7 @@ EN: dict[str, str] = {
     "sub.need_admin": "Only this chat's administrators can change its subscriptions.",
     "sub.need_admin_discord": "You need the Manage Channels permission to change this channel's subscriptions.",
     "sub.alerts_on": "\U0001f514 Alerts on for this chat: SOFR above the ceiling, SRF take-up above {threshold}, FOMC range changes.",
+    "sub.zero": "zero",
     "sub.daily_on": "\u2600\ufe0f Daily summary at {time} {tz}{weekends}.",
     "sub.weekdays_only": ", weekdays only",
     "sub.off": "Unsubscribed from {what}.",

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from functools import lru_cache
+from zoneinfo import available_timezones
 
 import sqlite_utils
 
 from bot.clock import iso_utc
-from handlers.fmt import bp, usd_bn
+from handlers.fmt import usd_bn
 from handlers.messages import t
 from handlers.reply import Button, Context, Reply, Text, UsageError
 from storage.chats import (
@@ -30,7 +31,8 @@ MUTE_USAGE = "/mute <30m|6h|2d|off>"
 
 DEFAULT_DAILY_TIME = "08:30"
 DEFAULT_ZONE = "America/New_York"
-_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$", re.ASCII)
+_ODD_ZONES = {"localtime", "Factory"}
 _AMOUNT = re.compile(r"^(\d{1,4}(?:\.\d{1,3})?)\s*([bm]?)$", re.IGNORECASE)
 _BP = re.compile(r"^(\d{1,3}(?:\.\d)?)\s*(bp|bps)?$", re.IGNORECASE)
 _DURATION = re.compile(r"^(\d{1,4})\s*([mhd])$", re.IGNORECASE)
@@ -51,6 +53,13 @@ def _chat(ctx: Context, db: sqlite_utils.Database) -> Chat:
     )
 
 
+def threshold_text(billions: float, lang: str = "en") -> str:
+    """'zero', '$5.0B', or '$0.050B' below a billion, so small thresholds read as set."""
+    if billions == 0:
+        return t("sub.zero", lang)
+    return usd_bn(billions, 1 if billions >= 1 else 3)
+
+
 def parse_time(value: str, lang: str = "en") -> str:
     match = _TIME.match(value.strip())
     if not match:
@@ -58,14 +67,18 @@ def parse_time(value: str, lang: str = "en") -> str:
     return f"{int(match.group(1)):02d}:{match.group(2)}"
 
 
+@lru_cache(maxsize=1)
+def _zones() -> frozenset[str]:
+    """IANA zone names users may pick (not folders, not the server's 'localtime', not posix/ or right/)."""
+    return frozenset(
+        z for z in available_timezones() if not z.startswith(("posix", "right/")) and z not in _ODD_ZONES
+    )
+
+
 def parse_zone(value: str, lang: str = "en") -> str:
     name = value.strip()
-    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+){0,2}", name) or len(name) > 64:
+    if len(name) > 64 or name not in _zones():
         raise UsageError(t("sub.bad_zone", lang, value=name[:40]))
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise UsageError(t("sub.bad_zone", lang, value=name[:40])) from None
     return name
 
 
@@ -83,16 +96,25 @@ def subscribe_command(args: list[str], ctx: Context, db: sqlite_utils.Database) 
         if len(args) > 1:
             raise UsageError(SUBSCRIBE_USAGE)
         subscribe(db, chat.id, "alerts", now=now)
-        text = t("sub.alerts_on", ctx.lang, threshold=usd_bn(chat.srf_threshold, 1))
+        text = t("sub.alerts_on", ctx.lang, threshold=threshold_text(chat.srf_threshold, ctx.lang))
         return Reply(title=text, level="calm")
     daily_time, zone, weekends = DEFAULT_DAILY_TIME, DEFAULT_ZONE, False
     rest = args[1:]
     if len(rest) > 3:
         raise UsageError(SUBSCRIBE_USAGE)
+    seen: set[str] = set()
     for word in rest:
-        if word.lower() == "weekends":
+        part = (
+            "weekends"
+            if word.lower() == "weekends"
+            else ("time" if ":" in word or word[:1].isdigit() else "zone")
+        )
+        if part in seen:
+            raise UsageError(SUBSCRIBE_USAGE)
+        seen.add(part)
+        if part == "weekends":
             weekends = True
-        elif ":" in word:
+        elif part == "time":
             daily_time = parse_time(word, ctx.lang)
         else:
             zone = parse_zone(word, ctx.lang)
@@ -130,7 +152,9 @@ def threshold_command(args: list[str], ctx: Context, db: sqlite_utils.Database) 
             raise UsageError(t("sub.bad_amount", ctx.lang, value=value[:40]))
         amount = float(match.group(1)) / (1000.0 if match.group(2).lower() == "m" else 1.0)
         set_srf_threshold(db, chat.id, amount)
-        return Reply(title=t("sub.threshold_srf", ctx.lang, threshold=usd_bn(amount, 1)), level="calm")
+        return Reply(
+            title=t("sub.threshold_srf", ctx.lang, threshold=threshold_text(amount, ctx.lang)), level="calm"
+        )
     if value.lower() == "off":
         set_near_bp(db, chat.id, None)
         return Reply(title=t("sub.threshold_near_off", ctx.lang), level="calm")
@@ -139,7 +163,7 @@ def threshold_command(args: list[str], ctx: Context, db: sqlite_utils.Database) 
         raise UsageError(t("sub.bad_bp", ctx.lang, value=value[:40]))
     distance = float(match.group(1))
     set_near_bp(db, chat.id, distance)
-    return Reply(title=t("sub.threshold_near", ctx.lang, bp=bp(distance).lstrip("+")), level="calm")
+    return Reply(title=t("sub.threshold_near", ctx.lang, bp=f"{distance:g} bp"), level="calm")
 
 
 def mute_command(args: list[str], ctx: Context, db: sqlite_utils.Database) -> Reply:
@@ -181,8 +205,8 @@ def settings_command(args: list[str], ctx: Context, db: sqlite_utils.Database) -
     lines = [
         t("settings.alerts", ctx.lang, state=on if "alerts" in subs else off),
         t("settings.daily", ctx.lang, state=daily_text),
-        t("settings.srf", ctx.lang, threshold=usd_bn(chat.srf_threshold, 1)),
-        t("settings.near", ctx.lang, near=bp(chat.near_bp).lstrip("+") if chat.near_bp is not None else off),
+        t("settings.srf", ctx.lang, threshold=threshold_text(chat.srf_threshold, ctx.lang)),
+        t("settings.near", ctx.lang, near=f"{chat.near_bp:g} bp" if chat.near_bp is not None else off),
     ]
     if muted:
         lines.append(t("settings.muted", ctx.lang, until=muted.replace("T", " ").removesuffix("Z") + " UTC"))

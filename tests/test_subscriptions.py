@@ -119,7 +119,7 @@ def test_subscribe_alerts_in_a_private_chat(db: sqlite_utils.Database) -> None:
     reply = send(db, "/subscribe alerts")
     assert reply.level == "calm"
     assert reply.title == (
-        "\U0001f514 Alerts on for this chat: SOFR above the ceiling, SRF take-up above $0.0B, "
+        "\U0001f514 Alerts on for this chat: SOFR above the ceiling, SRF take-up above zero, "
         "FOMC range changes."
     )
     assert subs(db) == [("telegram", PRIVATE, "alerts", None, None, 0)]
@@ -636,7 +636,7 @@ def test_settings_of_a_new_chat(db: sqlite_utils.Database) -> None:
     assert settings_lines(reply) == [
         "Alerts: off",
         "Daily summary: off",
-        "SRF threshold: $0.0B",
+        "SRF threshold: zero",
         "Near-ceiling alert: off",
     ]
     assert reply.buttons == [

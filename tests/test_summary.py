@@ -104,8 +104,8 @@ def test_summary_on_the_october_2025_month_end() -> None:
         "Corridor (2025-10-31): SOFR 4.22% vs ceiling 4.00% (+22 bp) \u2014 BREACH",
         "SRF: $50.350B on 2025-10-31; month to date $50.350B",
         "ON RRP: $51.80B (2025-10-31)",
-        "Reserves: $2.848T (week of 2025-10-29)",
         "TGA: $1.001T (+$150.6B vs the $850B target, 2025-10-30)",
+        "Reserves: $2.848T (week of 2025-10-29)",
         "Net liquidity: $5.535T (\u2212$110.0B w/w, 2025-10-31)",
         "Open episodes: SOFR above the ceiling since 2025-10-27; SRF take-up since 2025-10-31",
     ]
@@ -127,8 +127,8 @@ def test_summary_after_the_february_2026_srf_days() -> None:
         "Corridor (2026-02-18): SOFR 3.73% vs ceiling 3.75% (\u22122 bp) \u2014 tight",
         "SRF: $0.004B on 2026-02-18; month to date $30.612B",
         "ON RRP: $0.856B (2026-02-18)",
-        "Reserves: $2.940T (week of 2026-02-11)",
         "TGA: $924.7B (+$74.66B vs the $850B target, 2026-02-17)",
+        "Reserves: $2.940T (week of 2026-02-11)",
         "Net liquidity: $5.697T (\u2212$13.93B w/w, 2026-02-18)",
         "Open episodes: SRF take-up since 2026-02-18",
     ]
@@ -143,8 +143,8 @@ def test_summary_on_a_calm_day_in_2024() -> None:
         "Corridor (2024-06-06): SOFR 5.33% vs ceiling 5.50% (\u221217 bp) \u2014 calm",
         "SRF: $0.000B on 2024-06-07; month to date $0.000B",
         "ON RRP: $395.5B (2024-06-07)",
-        "Reserves: $3.408T (week of 2024-06-05)",
         "TGA: $680.7B (\u2212$169.3B vs the $850B target, 2024-06-06)",
+        "Reserves: $3.408T (week of 2024-06-05)",
         "Net liquidity: $6.179T (+$53.89B w/w, 2024-06-07)",
         "Open episodes: none",
     ]
@@ -165,8 +165,8 @@ def test_summary_with_no_data_names_every_missing_section() -> None:
         "SOFR: no data yet",
         "SRF take-up: no data yet",
         "ON RRP take-up: no data yet",
-        "Reserve balances: no data yet",
         "TGA closing balance: no data yet",
+        "Reserve balances: no data yet",
         "Net liquidity: no data yet",
         "Open episodes: none",
     ]
