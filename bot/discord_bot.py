@@ -11,6 +11,7 @@ import logging
 from typing import Any
 
 import discord
+import httpx
 import sqlite_utils
 import yarl
 from discord.http import Route
@@ -102,7 +103,8 @@ class PlumblineClient(discord.Client):
     """A discord.py client that answers interactions itself, from the shared command table."""
 
     def __init__(self, frontend: DiscordFrontend) -> None:
-        super().__init__(intents=discord.Intents.none() | discord.Intents(guilds=True))
+        # guild_ready_timeout: no member lists to wait for; be ready soon after the last GUILD_CREATE.
+        super().__init__(intents=discord.Intents(guilds=True), guild_ready_timeout=0.5)
         self.frontend = frontend
 
     async def setup_hook(self) -> None:
@@ -261,36 +263,71 @@ class DiscordChannelSender:
 
 
 class DiscordWebhookSender:
-    """Webhook-only mode: alerts and summaries go to one channel, with no bot at all."""
+    """Webhook-only mode: alerts and summaries go to one channel's webhook URL, with no bot at all.
+
+    Posted with httpx to the URL as configured (discord.py's Webhook would send to its own API base)."""
 
     platform = "discord_webhook"
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, timeout: float = 30.0) -> None:
         assert settings.discord_webhook_url
         self.url = settings.discord_webhook_url
-        self._session: Any = None
-        self._webhook: discord.Webhook | None = None
+        self.timeout = timeout
+        self._client: httpx.AsyncClient | None = None
 
     async def start(self) -> None:
-        import aiohttp
-
-        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
-        self._webhook = discord.Webhook.from_url(self.url, session=self._session)
+        self._client = httpx.AsyncClient(timeout=httpx.Timeout(self.timeout, connect=10.0))
 
     async def stop(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
 
     async def send(self, address: str, message: OutMessage) -> SendResult:
-        assert self._webhook is not None
+        assert self._client is not None
+        embed = DiscordFrontend._embed(message.reply, message.png).to_dict()
+        payload = json.dumps({"embeds": [embed], "allowed_mentions": {"parse": []}})
         try:
-            embed = DiscordFrontend._embed(message.reply, message.png)
-            await self._webhook.send(embed=embed, wait=True, **_file_kwargs(message.png))
-        except discord.HTTPException as exc:
-            return _result_for(exc)
-        except TimeoutError:
+            if message.png is not None:
+                files = {"files[0]": ("chart.png", message.png, "image/png")}
+                response = await self._client.post(
+                    self.url, params={"wait": "true"}, data={"payload_json": payload}, files=files
+                )
+            else:
+                response = await self._client.post(
+                    self.url,
+                    params={"wait": "true"},
+                    content=payload,
+                    headers={"Content-Type": "application/json"},
+                )
+        except httpx.TimeoutException:
             return SendResult(SendStatus.UNCERTAIN, error="timed out waiting for Discord")
-        except OSError as exc:
+        except httpx.HTTPError as exc:
             return SendResult(SendStatus.RETRY, error=f"network: {type(exc).__name__}")
+        return _webhook_result(response)
+
+
+def _webhook_result(response: httpx.Response) -> SendResult:
+    status = response.status_code
+    if status < 300:
         return SendResult(SendStatus.SENT)
+    if status == 429:
+        retry_after = _retry_after(response)
+        return SendResult(SendStatus.RETRY, retry_after=retry_after, error="429 rate limited")
+    if status in (401, 403, 404):
+        return SendResult(SendStatus.GONE, error=f"{status}: the webhook was deleted or is invalid")
+    if status >= 500:
+        return SendResult(SendStatus.RETRY, error=f"{status} Discord server error")
+    return SendResult(SendStatus.FAILED, error=f"{status} {response.text[:120]}")
+
+
+def _retry_after(response: httpx.Response) -> float:
+    try:
+        body = response.json()
+        return float(body.get("retry_after", 1.0))
+    except (ValueError, AttributeError, TypeError):
+        header = response.headers.get("Retry-After", "1")
+        try:
+            return float(header)
+        except ValueError:
+            return 1.0

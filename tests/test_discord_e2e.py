@@ -1,0 +1,285 @@
+"""Discord end to end: the real discord.py against a fake gateway and REST API on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import AsyncIterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+import sqlite_utils
+
+from bot.alerts.payload import reply_to_json
+from bot.app import App
+from bot.config import Settings, load_settings
+from bot.delivery import DeliveryWorker
+from bot.discord_bot import DiscordChannelSender, DiscordFrontend, command_payload
+from handlers.reply import Reply, Text
+from handlers.table import COMMANDS
+from storage.chats import chat_by_id, ensure_chat, get_chat, subscribe, subscriptions_of
+from storage.db import open_db
+from storage.outbox import add_event, enqueue, outbox_counts
+from tests.e2e_support import calm_history, publish_breach, wait_until
+from tests.fakes.discord import FakeDiscord
+from tests.fakes.sources import FakeSources
+from tests.fakes.telegram import FakeTelegram
+from tests.seed import SCENARIOS, seeded
+
+GUILD, MACRO, OTHER = 700000000000000001, 700000000000000002, 700000000000000003
+ADMIN, MEMBER = 810000000000000001, 810000000000000002
+MANAGE_CHANNELS = 1 << 4
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture
+async def dc() -> AsyncIterator[FakeDiscord]:
+    async with FakeDiscord() as fake:
+        fake.add_guild(GUILD, "Macro desk", [(MACRO, "macro"), (OTHER, "general")])
+        fake.add_member(GUILD, ADMIN, MANAGE_CHANNELS)
+        fake.add_member(GUILD, MEMBER, 0)
+        yield fake
+
+
+def discord_settings(dc: FakeDiscord, db_path: Path, **extra: str) -> Settings:
+    env = {
+        "DISCORD_BOT_TOKEN": dc.token,
+        "DISCORD_API_BASE_URL": dc.api_base_url,
+        "DISCORD_GATEWAY_URL": dc.gateway_url,
+        "DATABASE_PATH": str(db_path),
+        **extra,
+    }
+    return load_settings(env, env_file=None)
+
+
+async def start_frontend(
+    dc: FakeDiscord, db: sqlite_utils.Database, db_path: Path, now: datetime
+) -> DiscordFrontend:
+    frontend = DiscordFrontend(discord_settings(dc, db_path), db, clock=lambda: now)
+    await frontend.start()
+    await dc.wait_ready(timeout=20)
+    await frontend.wait_ready()
+    return frontend
+
+
+async def test_corridor_interaction_gets_an_embed_with_the_numbers(dc: FakeDiscord, tmp_path: Path) -> None:
+    db = seeded("month_end_2025", tmp_path / "d.db")
+    frontend = await start_frontend(dc, db, tmp_path / "d.db", SCENARIOS["month_end_2025"].now)
+    try:
+        sent = await dc.dispatch_interaction("corridor", user_id=MEMBER, guild_id=GUILD, channel_id=MACRO)
+        reply = await dc.wait_for_response(sent.id, "callback")
+    finally:
+        await frontend.stop()
+    assert reply.type == 4
+    (embed,) = reply.data["embeds"]
+    assert embed["title"] == "Fed funds corridor \u2014 Fri 2025-10-31"
+    fields = {f["name"]: f["value"] for f in embed["fields"]}
+    assert fields["SOFR"] == "`4.22%`" and fields["Ceiling (SRF)"] == "`4.00%`"
+    assert fields["SOFR \u2212 ceiling"] == "`+22 bp`"
+    assert embed["footer"]["text"] == "As of 2025-10-31."
+    assert embed["color"] == 0xE74C3C  # breach red
+    assert "BREACH" in embed["description"]
+
+
+async def test_chart_defers_then_follows_up_with_a_png(dc: FakeDiscord, tmp_path: Path) -> None:
+    db = seeded("month_end_2025", tmp_path / "d.db")
+    frontend = await start_frontend(dc, db, tmp_path / "d.db", SCENARIOS["month_end_2025"].now)
+    try:
+        sent = await dc.dispatch_interaction("chart", {"series": "srf"}, guild_id=GUILD, channel_id=MACRO)
+        first = await dc.wait_for_response(sent.id, "callback")
+        followup = await dc.wait_for_response(sent.id, "followup", timeout=30)
+    finally:
+        await frontend.stop()
+    assert first.type == 5  # deferred: the chart is drawn off the event loop
+    (png,) = followup.files.values()
+    assert png.startswith(PNG) and len(png) < 200_000
+    assert followup.data["embeds"][0]["image"]["url"] == "attachment://chart.png"
+
+
+async def test_subscribing_a_channel_needs_manage_channels(dc: FakeDiscord, tmp_path: Path) -> None:
+    db = seeded("month_end_2025", tmp_path / "d.db")
+    frontend = await start_frontend(dc, db, tmp_path / "d.db", SCENARIOS["month_end_2025"].now)
+    try:
+        refused = await dc.dispatch_interaction(
+            "subscribe", {"what": "alerts"}, user_id=MEMBER, guild_id=GUILD, channel_id=MACRO
+        )
+        no = await dc.wait_for_response(refused.id, "callback")
+        assert get_chat(db, "discord", str(MACRO)) is None or not subscriptions_of(
+            db,
+            get_chat(db, "discord", str(MACRO)).id,  # type: ignore[union-attr]
+        )
+        allowed = await dc.dispatch_interaction(
+            "subscribe", {"what": "daily", "time": "08:30", "zone": "America/New_York"},
+            user_id=ADMIN, guild_id=GUILD, channel_id=MACRO,
+        )  # fmt: skip
+        yes = await dc.wait_for_response(allowed.id, "callback")
+    finally:
+        await frontend.stop()
+    assert "Manage Channels" in no.data["embeds"][0]["title"]
+    assert no.data["flags"] & 64  # ephemeral: only the member sees the refusal
+    assert "Daily summary at 08:30 America/New_York" in yes.data["embeds"][0]["title"]
+    chat = get_chat(db, "discord", str(MACRO))
+    assert chat is not None and chat.is_group
+    assert [(s.kind, s.daily_time, s.tz) for s in subscriptions_of(db, chat.id)] == [
+        ("daily", "08:30", "America/New_York")
+    ]
+
+
+async def test_commands_are_synced_once_and_only_when_the_table_changes(
+    dc: FakeDiscord, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = seeded("empty", tmp_path / "d.db")
+    now = SCENARIOS["empty"].now
+    for _ in range(2):
+        frontend = await start_frontend(dc, db, tmp_path / "d.db", now)
+        await frontend.stop()
+    assert len(dc.command_puts) == 1
+    names = {c["name"] for c in dc.commands}
+    assert names == {name for name, c in COMMANDS.items() if not c.hidden}
+    chart = next(c for c in dc.commands if c["name"] == "chart")
+    assert [o["name"] for o in chart["options"]] == ["series", "range"]
+    assert [c["value"] for c in chart["options"][0]["choices"]] == list(COMMANDS["chart"].params[0].choices)
+    changed = dataclasses.replace(COMMANDS["srf"], help="Standing Repo Facility take-up, AM and PM")
+    monkeypatch.setitem(COMMANDS, "srf", changed)
+    assert command_payload() != []
+    frontend = await start_frontend(dc, db, tmp_path / "d.db", now)
+    await frontend.stop()
+    assert len(dc.command_puts) == 2
+
+
+def queue(db: sqlite_utils.Database, address: int, key: str) -> int:
+    chat = ensure_chat(db, "discord", str(address), title="macro", is_group=True, now="2025-10-31T12:00:00Z")
+    subscribe(db, chat.id, "alerts", now="2025-10-31T12:00:00Z")
+    reply = Reply(
+        "SOFR above the ceiling \u2014 2025-10-31", [Text("SOFR printed 4.22%, 22 bp above 4.00%.")]
+    )
+    add_event(
+        db, key=key, rule="sofr_breach", kind="start", data_date="2025-10-31", audience="all",
+        payload=reply_to_json(reply), now="2025-10-31T12:00:00Z",
+    )  # fmt: skip
+    enqueue(db, [chat.id], key, "2025-10-31T12:00:00Z")
+    return chat.id
+
+
+async def drain(worker: DeliveryWorker, within: float = 30.0) -> None:
+    stop = asyncio.Event()
+    task = asyncio.create_task(worker.run(stop))
+    try:
+        await wait_until(lambda: not outbox_counts(worker.db).get("pending"), within, "the outbox to drain")
+    finally:
+        stop.set()
+        await task
+
+
+async def test_429_is_honoured_and_403_deactivates(dc: FakeDiscord, tmp_path: Path) -> None:
+    db = open_db(tmp_path / "d.db")
+    frontend = await start_frontend(dc, db, tmp_path / "d.db", SCENARIOS["empty"].now)
+    try:
+        ok_chat = queue(db, MACRO, "a:1")
+        dc.fail_next(f"POST /channels/{MACRO}/messages", status=429, retry_after=1.0)
+        gone_chat = queue(db, OTHER, "a:2")
+        dc.fail_next(f"POST /channels/{OTHER}/messages", status=403, code=50001, message="Missing Access")
+        await drain(DeliveryWorker(db, {"discord": DiscordChannelSender(frontend)}))
+    finally:
+        await frontend.stop()
+    posts = dc.requests_to(f"POST /channels/{MACRO}/messages")
+    assert [r.status for r in posts] == [429, 200]
+    assert posts[1].at - posts[0].at >= 0.95
+    assert len(dc.channel_messages(MACRO)) == 1
+    assert chat_by_id(db, ok_chat).active  # type: ignore[union-attr]
+    gone = chat_by_id(db, gone_chat)
+    assert gone is not None and not gone.active
+    assert len(dc.requests_to(f"POST /channels/{OTHER}/messages")) == 1  # never retried
+
+
+async def test_published_breach_posts_exactly_one_message_to_the_channel(
+    dc: FakeDiscord, tmp_path: Path
+) -> None:
+    db_path = tmp_path / "d.db"
+    db = open_db(db_path)
+    chat = ensure_chat(db, "discord", str(MACRO), title="macro", is_group=True, now="2025-10-30T00:00:00Z")
+    subscribe(db, chat.id, "alerts", now="2025-10-30T00:00:00Z")
+    db.close()
+    async with FakeSources(calm_history()) as sources:
+        settings = discord_settings(dc, db_path, **sources.env(), POLL_INTERVAL_SECONDS="1")
+        app = App(settings, console=False)
+        await app.start()
+        try:
+            await dc.wait_ready(timeout=20)
+            await wait_until(
+                lambda: (
+                    app.db is not None
+                    and app.db.execute(
+                        "SELECT COUNT(*) FROM alert_marks WHERE rule='sofr_breach'"
+                    ).fetchone()[0]
+                    > 0
+                ),
+                60,
+                "the baseline",
+            )
+            publish_breach(sources.history)
+            await dc.wait_for_channel_messages(MACRO, 1, timeout=30)
+            await asyncio.sleep(3)
+        finally:
+            await app.stop()
+    (message,) = dc.channel_messages(MACRO)
+    assert message.embeds[0]["title"] == "\U0001f6a8 SOFR above the ceiling \u2014 2025-10-31"
+    assert "4.22%" in message.embeds[0]["description"]
+    assert message.files and next(iter(message.files.values())).startswith(PNG)
+
+
+async def test_webhook_mode_posts_to_the_webhook_with_no_bot(dc: FakeDiscord, tmp_path: Path) -> None:
+    db_path = tmp_path / "d.db"
+    async with FakeSources(calm_history()) as sources:
+        env = {**sources.env(), "DISCORD_WEBHOOK_URL": dc.webhook_url, "DATABASE_PATH": str(db_path)}
+        app = App(load_settings({**env, "POLL_INTERVAL_SECONDS": "1"}, env_file=None), console=False)
+        await app.start()
+        try:
+            await wait_until(
+                lambda: (
+                    app.db is not None
+                    and app.db.execute(
+                        "SELECT COUNT(*) FROM alert_marks WHERE rule='sofr_breach'"
+                    ).fetchone()[0]
+                    > 0
+                ),
+                60,
+                "the baseline",
+            )
+            publish_breach(sources.history)
+            await dc.wait_for_webhook_messages(1, timeout=30)
+            await asyncio.sleep(2)
+        finally:
+            await app.stop()
+    (message,) = dc.webhook_messages()
+    assert "SOFR above the ceiling" in message.embeds[0]["title"]
+    assert dc.connected == 0 and not dc.requests_to("/gateway")  # no bot, no gateway
+    db = open_db(db_path)
+    chat = get_chat(db, "discord_webhook", "default")
+    assert chat is not None
+    assert {s.kind for s in subscriptions_of(db, chat.id)} == {"alerts", "daily"}
+
+
+async def test_run_both_one_failing_does_not_stop_the_other(dc: FakeDiscord, tmp_path: Path) -> None:
+    async with FakeTelegram() as tg, FakeSources() as sources:
+        env = {
+            **sources.env(),
+            "DISCORD_BOT_TOKEN": "wrong.discord.token",
+            "DISCORD_API_BASE_URL": dc.api_base_url,
+            "DISCORD_GATEWAY_URL": dc.gateway_url,
+            "TELEGRAM_BOT_TOKEN": tg.token,
+            "TELEGRAM_API_BASE_URL": tg.base_url,
+            "DATABASE_PATH": str(tmp_path / "d.db"),
+            "POLL_INTERVAL_SECONDS": "1",
+        }
+        app = App(load_settings(env, env_file=None), console=False)
+        await app.start()
+        try:
+            tg.push_message(42, "/status")
+            (call,) = await tg.wait_for("sendMessage", timeout=20)
+            assert app.scheduler is not None and app.scheduler.running
+        finally:
+            await app.stop()
+    assert "Data freshness" in str(call.params["text"])
+    assert any(r.status == 401 for r in dc.requests_to("/users/@me") + dc.requests_to("/applications"))
