@@ -39,6 +39,8 @@ from storage.outbox import (
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
+# A send still unanswered after this long is abandoned as uncertain, so one stuck chat never holds the rest.
+SEND_TIMEOUT = 60.0
 
 
 class SendStatus(Enum):
@@ -200,7 +202,9 @@ class DeliveryWorker:
             message = await self._message(row)
             mark_sending(self.db, row.id)
             try:
-                result = await sender.send(row.address, message)
+                result = await asyncio.wait_for(sender.send(row.address, message), SEND_TIMEOUT)
+            except TimeoutError:
+                result = SendResult(SendStatus.UNCERTAIN, error=f"no answer within {SEND_TIMEOUT:.0f} s")
             except Exception as exc:  # a sender bug must not lose the row or kill the worker
                 log.exception("delivery: %s sender crashed", row.platform)
                 result = SendResult(SendStatus.UNCERTAIN, error=f"sender error ({type(exc).__name__})")

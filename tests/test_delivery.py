@@ -209,3 +209,31 @@ async def test_throughput_against_the_limit_enforcing_fake(tg: FakeTelegram, tmp
     assert outbox_counts(db) == {"sent": 300}
     assert len(tg.sent()) == 300 and tg.duplicates() == []
     assert 300 / elapsed > 20  # generous on a noisy machine; bench/bench_fanout.py reports the real figure
+
+
+async def test_faults_during_a_fan_out_lose_nothing_and_send_nothing_twice(
+    tg: FakeTelegram, tmp_path: Path
+) -> None:
+    """429s, 5xx, a blocked chat and a slow answer, all in one fan-out to 40 chats."""
+    db = open_db(tmp_path / "d.db")
+    addresses = list(range(7000, 7040))
+    queue_alert(db, make_chats(db, addresses))
+    tg.fail_next("sendMessage", status=429, retry_after=1, chat_id=7003)
+    tg.fail_next("sendMessage", status=502, retry_after=None, description="Bad Gateway", chat_id=7011)
+    tg.fail_next(
+        "sendMessage", status=500, retry_after=None, description="Internal Server Error", chat_id=7020
+    )
+    tg.blocked_chats.add(7030)
+    tg.delay_next("sendMessage", 2.0, chat_id=7035)
+    sender = await sender_for(tg, tmp_path, read_timeout=0.8)
+    await drain_all(DeliveryWorker(db, {"telegram": sender}))
+    await asyncio.sleep(2.0)  # the slow send completes on the server side
+    await sender.stop()
+    delivered = [c.params["chat_id"] for c in tg.sent()]
+    assert sorted(delivered) == sorted(a for a in addresses if a != 7030)  # 7035 arrived despite the timeout
+    assert tg.duplicates() == []
+    status = dict(
+        db.execute("SELECT c.address, o.status FROM outbox o JOIN chats c ON c.id = o.chat_id").fetchall()
+    )
+    assert status["7030"] == "dropped" and status["7035"] == "uncertain"
+    assert {s for a, s in status.items() if a not in ("7030", "7035")} == {"sent"}

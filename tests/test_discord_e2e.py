@@ -283,3 +283,26 @@ async def test_run_both_one_failing_does_not_stop_the_other(dc: FakeDiscord, tmp
             await app.stop()
     assert "Data freshness" in str(call.params["text"])
     assert any(r.status == 401 for r in dc.requests_to("/users/@me") + dc.requests_to("/applications"))
+
+
+async def test_faults_during_a_channel_fan_out(dc: FakeDiscord, tmp_path: Path) -> None:
+    channels = [700000000000000100 + n for n in range(8)]
+    dc.add_guild(700000000000000099, "Rates", [(c, f"rates-{n}") for n, c in enumerate(channels)])
+    db = open_db(tmp_path / "d.db")
+    frontend = await start_frontend(dc, db, tmp_path / "d.db", SCENARIOS["empty"].now)
+    try:
+        for channel in channels:
+            queue(db, channel, "fan:1")
+        dc.fail_next(f"POST /channels/{channels[1]}/messages", status=429, retry_after=1.0)
+        dc.fail_next(f"POST /channels/{channels[2]}/messages", status=500, count=1)
+        dc.fail_next(
+            f"POST /channels/{channels[3]}/messages", status=404, code=10003, message="Unknown Channel"
+        )
+        await drain(DeliveryWorker(db, {"discord": DiscordChannelSender(frontend)}), within=60)
+    finally:
+        await frontend.stop()
+    for n, channel in enumerate(channels):
+        assert len(dc.channel_messages(channel)) == (0 if n == 3 else 1), channel
+    gone = get_chat(db, "discord", str(channels[3]))
+    assert gone is not None and not gone.active
+    assert outbox_counts(db) == {"sent": 7, "dropped": 1}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, date, datetime
@@ -15,6 +16,9 @@ from bot.config import Settings, load_settings
 from bot.poller import Poller, PollResult
 from bot.series import CATALOG
 from bot.sources.http import RetryPolicy, configure_retries, make_client
+from bot.sources.registry import SOURCES
+from handlers.reply import Context
+from handlers.table import dispatch
 from storage.db import open_db
 from storage.fetchlog import last_fetches
 from storage.observations import latest, revisions, value_on
@@ -124,6 +128,19 @@ async def test_revised_value_is_recorded_as_revision(fake: FakeSources, tmp_path
     db.close()
 
 
+async def test_an_empty_window_is_not_an_error_and_changes_nothing(fake: FakeSources, tmp_path: Path) -> None:
+    settings = settings_for(fake, tmp_path)
+    db = open_db(settings.database_path)
+    await poll_once(settings, db)
+    before = set(db.execute("SELECT series, date, value FROM observations").fetchall())
+    for source in ("nyfed", "fred", "fiscaldata"):
+        fake.set_fault(source, "empty")
+    result = await poll_once(settings, db, since=None)
+    assert not result.failed and result.changes == []
+    assert set(db.execute("SELECT series, date, value FROM observations").fetchall()) == before
+    db.close()
+
+
 @pytest.mark.parametrize("source", ["nyfed", "fred", "fiscaldata"])
 @pytest.mark.parametrize(
     ("fault", "expected"),
@@ -139,7 +156,12 @@ async def test_revised_value_is_recorded_as_revision(fake: FakeSources, tmp_path
     ],
 )
 async def test_a_failing_source_never_stops_the_others(
-    fake: FakeSources, tmp_path: Path, source: str, fault: str, expected: str
+    fake: FakeSources,
+    tmp_path: Path,
+    source: str,
+    fault: str,
+    expected: str,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     settings = settings_for(fake, tmp_path, HTTP_TIMEOUT_SECONDS="0.3")
     db = open_db(settings.database_path)
@@ -149,8 +171,18 @@ async def test_a_failing_source_never_stops_the_others(
     fake.history.publish("tga", "2026-07-01", 930_000.0)  # wire units: $mn
     fake.history.publish("fed_assets", "2026-07-01", 6_700_000.0)
     fake.set_fault(source, fault)
-    result = await poll_once(settings, db, since=None)
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG):
+        result = await poll_once(settings, db, since=None)
     failed = result.outcomes[source]
+    # one clear line for the failure at WARNING; the retry steps are DEBUG detail, never a flood
+    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 1 and warnings[0].getMessage().startswith(f"{source}: ")
+    assert len([r for r in caplog.records if r.name == "bot.sources.http"]) <= 10
+    # /status names the degraded source, in words a user understands
+    status = dispatch("/status", Context("telegram", "1", "1", NOW), db)
+    assert status is not None and status.level == "warning"
+    assert f"{SOURCES[source].label}: \u26a0 failing since" in status.plain_text()
     assert not failed.ok
     assert failed.error and expected in failed.error
     assert last_fetches(db)[source].outcome == "error"
