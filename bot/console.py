@@ -10,7 +10,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from bot.charts import render_png
+from bot.charts import render_png_async
 from bot.clock import Clock, utcnow
 from bot.config import Settings
 from bot.render import to_console
@@ -67,7 +67,7 @@ async def run_console(
             continue
         write(to_console(reply))
         if reply.chart is not None:
-            png = await asyncio.to_thread(render_png, reply.chart)
+            png = await render_png_async(reply.chart)
             name = Path(f"plumbline-chart-{clock().strftime('%Y%m%d-%H%M%S')}.png")
             await asyncio.to_thread(name.write_bytes, png)
             write(f"Chart saved to {name}")

@@ -19,7 +19,7 @@ from typing import Protocol
 import sqlite_utils
 
 from bot.alerts.payload import reply_from_json
-from bot.charts import render_png
+from bot.charts import render_png_async
 from bot.clock import Clock, iso_utc, utcnow
 from handlers.chart_command import chart_for
 from handlers.reply import Reply
@@ -262,7 +262,7 @@ class DeliveryWorker:
         """Draw the chart once per event (a fan-out to 10,000 chats shares it)."""
         try:
             data = chart_for(self.db, chart.split(), "en", self.clock())
-            return None if data is None else await asyncio.to_thread(render_png, data)
+            return None if data is None else await render_png_async(data)
         except Exception:
             log.exception("delivery: could not draw chart %r; sending text only", chart)
             return None

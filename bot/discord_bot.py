@@ -16,7 +16,7 @@ import sqlite_utils
 import yarl
 from discord.http import Route
 
-from bot.charts import render_png
+from bot.charts import render_png_async
 from bot.clock import Clock, utcnow
 from bot.config import Settings
 from bot.delivery import OutMessage, SendResult, SendStatus
@@ -209,7 +209,7 @@ class DiscordFrontend:
         if command.slow:
             await interaction.response.defer(thinking=True)
             reply = run_command(command, args, ctx, self.db)
-            png = await asyncio.to_thread(render_png, reply.chart) if reply.chart is not None else None
+            png = await render_png_async(reply.chart) if reply.chart is not None else None
             await interaction.followup.send(embed=self._embed(reply, png), **_file_kwargs(png))
             return
         reply = run_command(command, args, ctx, self.db)

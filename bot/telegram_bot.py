@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 from typing import Any
@@ -20,7 +19,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.charts import render_png
+from bot.charts import render_png_async
 from bot.clock import Clock, utcnow
 from bot.config import Settings
 from bot.ratelimit import ChatRateLimiter
@@ -165,7 +164,7 @@ class TelegramFrontend:
         markup = keyboard(reply)
         if reply.chart is not None:
             await self.app.bot.send_chat_action(chat_id, ChatAction.UPLOAD_PHOTO)
-            png = await asyncio.to_thread(render_png, reply.chart)
+            png = await render_png_async(reply.chart)
             await self.app.bot.send_photo(
                 chat_id,
                 photo=png,
