@@ -22,7 +22,6 @@ import time
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Literal
 
 from storage.chats import ensure_chat, subscribe
 from storage.db import open_db
@@ -42,6 +41,12 @@ def rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+async def sample_rss(pid: int, samples: list[float]) -> None:
+    while True:
+        await asyncio.sleep(60)
+        samples.append(rss_mb(pid))
 
 
 def business_days(start: date) -> Iterator[date]:
@@ -85,8 +90,13 @@ async def run(minutes: float, subscribers: int, rate: float) -> None:
                 try:
                     await dc.wait_ready(timeout=60)
                     await asyncio.sleep(8)  # first poll, baseline
+                    days = business_days(date(2025, 10, 30))
+                    await warm_up(tg, dc, sources, days, subscribers)
                     start_rss = rss_mb(proc.pid)
-                    report = await drive(tg, dc, sources, minutes, rate, subscribers)
+                    samples: list[float] = []
+                    sampler = asyncio.create_task(sample_rss(proc.pid, samples))
+                    report = await drive(tg, dc, sources, days, minutes, rate, subscribers)
+                    sampler.cancel()
                     end_rss = rss_mb(proc.pid)
                 finally:
                     proc.terminate()
@@ -106,20 +116,43 @@ async def run(minutes: float, subscribers: int, rate: float) -> None:
     )
 
 
+def publish_day(sources: FakeSourcesThread, day: date, breach: bool) -> None:
+    """One business day of the accelerated clock: SOFR, plus FRED's range and IORB (a current ceiling)."""
+    sources.history.publish_many(
+        day.isoformat(),
+        {"sofr": 4.22 if breach else 3.95, "fed_upper": 4.00, "fed_lower": 3.75, "iorb": 3.90},
+    )
+
+
+async def warm_up(
+    tg: FakeTelegram, dc: FakeDiscord, sources: FakeSourcesThread, days: Iterator[date], subscribers: int
+) -> None:
+    """Every code path once (commands and charts on both platforms, a breach and its end fanned out), so
+    the memory measured at the start is the bot's working size, not its first-use imports and caches."""
+    rng = random.Random(1)
+    for command in COMMANDS:
+        await ask_telegram(tg, rng, command)
+        await ask_discord(dc, rng, command)
+    for breach in (True, False):
+        publish_day(sources, next(days), breach)
+        await asyncio.sleep(subscribers / 28.5 + 5)
+
+
 async def drive(
     tg: FakeTelegram,
     dc: FakeDiscord,
     sources: FakeSourcesThread,
+    days: Iterator[date],
     minutes: float,
     rate: float,
     subscribers: int,
 ) -> str:
     rng = random.Random(7)
+    baseline = len(alert_texts(tg))
     deadline = time.monotonic() + minutes * 60
     latencies: list[float] = []
     asked = answered = 0
     alerts_expected = 0
-    days = business_days(date(2025, 10, 30))
     breach = False
     next_publication = time.monotonic()
     pending: list[asyncio.Task[float | None]] = []
@@ -128,7 +161,7 @@ async def drive(
         if now >= next_publication:
             day = next(days)
             breach = not breach
-            sources.history.publish("sofr", day.isoformat(), 4.22 if breach else 3.95)
+            publish_day(sources, day, breach)
             alerts_expected += subscribers  # a breach start, then its end: one alert each
             # Leave the delivery worker time to fan out to every subscriber (28.5 msg/s).
             next_publication = now + max(6.0, subscribers / 28.5 + 4)
@@ -143,12 +176,7 @@ async def drive(
             answered += 1
             latencies.append(result)
     await asyncio.sleep(subscribers / 28.5 + 5)  # let the last fan-out finish
-    alert_texts = [
-        str(c.params.get("text") or c.params.get("caption") or "")
-        for c in tg.sent()
-        if int(c.params["chat_id"]) >= 20_000_000
-    ]
-    delivered = sum(1 for text in alert_texts if "SOFR above the ceiling" in text or "back inside" in text)
+    delivered = len(alert_texts(tg)) - baseline
     duplicates = len([d for d in tg.duplicates() if int(d[0]) >= 20_000_000])
     latencies.sort()
     p99 = latencies[int(0.99 * (len(latencies) - 1))] if latencies else float("nan")
@@ -160,14 +188,24 @@ async def drive(
     )
 
 
+def alert_texts(tg: FakeTelegram) -> list[str]:
+    texts = (
+        str(c.params.get("text") or c.params.get("caption") or "")
+        for c in tg.sent()
+        if int(str(c.params["chat_id"])) >= 20_000_000
+    )
+    return [text for text in texts if "SOFR above the ceiling" in text or "back inside" in text]
+
+
 _user_ids = itertools.count(5000)
+_chats = itertools.count(1_000)
 
 
-async def ask_telegram(tg: FakeTelegram, rng: random.Random) -> float | None:
-    chat = 1_000 + rng.randrange(40)
+async def ask_telegram(tg: FakeTelegram, rng: random.Random, command: str | None = None) -> float | None:
+    chat = next(_chats)  # one chat per question, so every reply is matched to its command
     before = len(tg.sent(chat))
     started = time.monotonic()
-    tg.push_message(chat, rng.choice(COMMANDS), user_id=next(_user_ids))
+    tg.push_message(chat, command or rng.choice(COMMANDS), user_id=next(_user_ids))
     while time.monotonic() - started < 30:
         if len(tg.sent(chat)) > before:
             return time.monotonic() - started
@@ -175,14 +213,19 @@ async def ask_telegram(tg: FakeTelegram, rng: random.Random) -> float | None:
     return None
 
 
-async def ask_discord(dc: FakeDiscord, rng: random.Random) -> float | None:
-    name, *args = rng.choice(COMMANDS)[1:].split()
-    options = {"series": args[0], "range": args[1]} if name == "chart" else {}
+async def ask_discord(dc: FakeDiscord, rng: random.Random, command: str | None = None) -> float | None:
+    name, *args = (command or rng.choice(COMMANDS))[1:].split()
+    options: dict[str, str | int | float | bool] = (
+        {"series": args[0], "range": args[1]} if name == "chart" else {}
+    )
     started = time.monotonic()
-    sent = await dc.dispatch_interaction(name, options, guild_id=DISCORD_GUILD, channel_id=DISCORD_CHANNEL)
-    kind: Literal["callback", "followup"] = "followup" if name == "chart" else "callback"
+    sent = await dc.dispatch_interaction(
+        name, options, guild_id=DISCORD_GUILD, channel_id=DISCORD_CHANNEL, user_id=next(_user_ids)
+    )
     try:
-        await dc.wait_for_response(sent.id, kind, timeout=30)
+        first = await dc.wait_for_response(sent.id, "callback", timeout=30)
+        if first.type == 5:  # deferred: the chart follows
+            await dc.wait_for_response(sent.id, "followup", timeout=30)
     except TimeoutError:
         return None
     return time.monotonic() - started

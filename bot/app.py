@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 from collections.abc import Awaitable, Callable
@@ -15,6 +16,7 @@ import sqlite_utils
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot import charts
 from bot.alerts.engine import AlertEngine
 from bot.clock import Clock, iso_utc, parse_iso_utc, utcnow
 from bot.config import Settings
@@ -43,6 +45,12 @@ class Frontend(Protocol):
     async def start(self) -> None: ...
 
     async def stop(self) -> None: ...
+
+
+def release_memory() -> None:
+    """Collect cycles and return freed heap pages to the OS: a long-running bot stays at its working size."""
+    gc.collect()
+    charts.release_memory()
 
 
 def webhook_channel(db: sqlite_utils.Database, now: datetime) -> None:
@@ -144,6 +152,13 @@ class App:
             max_instances=1,
             coalesce=True,
             next_run_time=self.clock(),
+        )
+        self.scheduler.add_job(
+            release_memory,
+            IntervalTrigger(minutes=2, timezone=UTC),
+            id="memory",
+            max_instances=1,
+            coalesce=True,
         )
         self.scheduler.add_job(
             self.driver.tick,

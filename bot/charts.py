@@ -45,7 +45,7 @@ _LIBC_NAME = ctypes.util.find_library("c")
 _LIBC = ctypes.CDLL(_LIBC_NAME) if _LIBC_NAME else None
 
 
-def _release_memory() -> None:
+def release_memory() -> None:
     """Hand freed figure memory back to the OS (glibc only; elsewhere a no-op)."""
     trim = getattr(_LIBC, "malloc_trim", None)
     if trim is not None:
@@ -56,7 +56,7 @@ def _render_and_trim(data: ChartData) -> bytes:
     try:
         return render_png(data)
     finally:
-        _release_memory()
+        release_memory()
 
 
 async def render_png_async(data: ChartData) -> bytes:
