@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import pytest
 import sqlite_utils
 
 from bot.clock import NEW_YORK, iso_utc
@@ -522,6 +523,12 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario("long_history", ny(2026, 7, 31, 9, 0), seed_long_history),
     )
 }
+
+
+def require_real_sofr_history() -> None:
+    """Skip a test that needs the real SOFR prints of shared/data (the long_history fallback is smooth)."""
+    if not (SHARED_DATA / "fred_SOFR_fredgraph.csv").exists():
+        pytest.skip("shared/data (the real SOFR history) is not available")
 
 
 def seeded(name: str, path: Path | str = ":memory:") -> sqlite_utils.Database:

@@ -15,7 +15,7 @@ from bot.charts import render_png
 from handlers.chart_command import CHART_KINDS, RANGES, _thin, chart_data
 from handlers.reply import ChartData, ChartSeries
 from storage.observations import Point, history
-from tests.seed import seeded
+from tests.seed import require_real_sofr_history, seeded
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 MAX_BYTES = 200 * 1024
@@ -124,6 +124,7 @@ def test_the_max_corridor_chart_draws_every_print_and_renders() -> None:
 
 
 def test_thinning_keeps_the_spikes_above_the_ceiling() -> None:
+    require_real_sofr_history()
     # The 'max' corridor chart has 2,079 SOFR prints, thinned to 1,500 by taking every n-th point. The days
     # SOFR broke through the ceiling are what the chart is for: they must survive thinning.
     db = seeded("long_history")

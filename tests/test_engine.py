@@ -43,6 +43,7 @@ from tests.seed import (
     every_day,
     full_allotment_op,
     ny,
+    require_real_sofr_history,
     rrp_op,
     seeded,
     store,
@@ -944,6 +945,7 @@ def test_replay_repo_spike_2019() -> None:
 
 
 def test_replay_long_history_lists_the_real_episodes_with_their_peaks() -> None:
+    require_real_sofr_history()
     episodes = replay(seeded("long_history"), "2018-01-01")
     by_start = {(e.rule, e.start): e for e in episodes}
     assert by_start[("sofr_breach", "2019-09-16")] == Episode(
