@@ -15,9 +15,11 @@ from telegram.ext import (
     Application,
     CallbackQueryHandler,
     ContextTypes,
+    ExtBot,
     MessageHandler,
     filters,
 )
+from telegram.request import HTTPXRequest
 
 from bot.charts import render_png_async
 from bot.clock import Clock, utcnow
@@ -29,6 +31,7 @@ from handlers.reply import Context, Reply
 from handlers.table import COMMANDS, dispatch, parse_command
 
 log = logging.getLogger(__name__)
+JSONDict = dict[str, Any]
 
 # Opt in to PTB's future behaviour (retry_after and friends as timedelta) instead of a deprecation warning.
 os.environ.setdefault("PTB_TIMEDELTA", "true")
@@ -36,6 +39,36 @@ os.environ.setdefault("PTB_TIMEDELTA", "true")
 _ADMIN_STATUSES = {ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR}
 _GROUP_TYPES = {ChatType.GROUP, ChatType.SUPERGROUP}
 _CALLBACK_DATA_LIMIT = 64
+
+
+class TolerantBot(ExtBot[Any]):
+    """An ExtBot that skips an update it cannot read instead of fetching it again forever.
+
+    PTB parses a getUpdates batch as a whole; one malformed update would stop every later one (and
+    spin the poll loop). Each update is checked alone; an unreadable one is replaced by its bare id,
+    which no handler matches, so the offset moves past it.
+    """
+
+    async def _post(self, endpoint: str, data: JSONDict | None = None, *args: Any, **kwargs: Any) -> Any:
+        result = await super()._post(endpoint, data, *args, **kwargs)
+        if endpoint == "getUpdates" and isinstance(result, list):
+            return [item for item in (self._readable(raw) for raw in result) if item is not None]
+        return result
+
+    def _readable(self, raw: object) -> JSONDict | None:
+        if not isinstance(raw, dict) or not isinstance(raw.get("update_id"), int):
+            log.warning("telegram: dropping an update without an id")
+            return None
+        try:
+            Update.de_json(dict(raw), self)
+        except Exception as exc:
+            log.warning(
+                "telegram: skipping update %s that could not be read (%s)",
+                raw["update_id"],
+                type(exc).__name__,
+            )
+            return {"update_id": raw["update_id"]}
+        return raw
 
 
 def menu_commands() -> list[BotCommand]:
@@ -74,18 +107,18 @@ class TelegramFrontend:
         self.db = db
         self.clock = clock
         self.limiter = limiter or ChatRateLimiter()
+        bot = TolerantBot(
+            settings.telegram_bot_token,
+            base_url=settings.telegram_api_base_url,
+            base_file_url=settings.telegram_api_base_url.removesuffix("/bot") + "/file/bot",
+            request=HTTPXRequest(
+                connection_pool_size=32, connect_timeout=10.0, read_timeout=20.0, write_timeout=30.0
+            ),
+            get_updates_request=HTTPXRequest(connect_timeout=10.0, read_timeout=35.0),
+            rate_limiter=AIORateLimiter(max_retries=3),
+        )
         self.app: Application[Any, Any, Any, Any, Any, Any] = (
-            Application.builder()
-            .token(settings.telegram_bot_token)
-            .base_url(settings.telegram_api_base_url)
-            .base_file_url(settings.telegram_api_base_url.removesuffix("/bot") + "/file/bot")
-            .rate_limiter(AIORateLimiter(max_retries=3))
-            .concurrent_updates(16)
-            .connect_timeout(10.0)
-            .read_timeout(20.0)
-            .write_timeout(30.0)
-            .get_updates_read_timeout(35.0)
-            .build()
+            Application.builder().bot(bot).concurrent_updates(16).build()
         )
         self.app.add_handler(MessageHandler(filters.COMMAND, self.on_command))
         self.app.add_handler(CallbackQueryHandler(self.on_callback))
@@ -205,7 +238,10 @@ class TelegramFrontend:
         query = update.callback_query
         if query is None:
             return
-        await query.answer()
+        try:
+            await query.answer()  # only stops the button's spinner: a refusal must not lose the command
+        except TelegramError as exc:
+            log.info("telegram: could not answer a button press (%s); running its command anyway", exc)
         chat = update.effective_chat
         if chat is None or not isinstance(query.data, str):
             log.info("telegram: ignoring a callback without chat or data")
