@@ -34,6 +34,17 @@ def _chart_button(ctx: Context, kind: str) -> list[list[Button]]:
     return [[Button(t("button.chart", ctx.lang), f"/chart {kind} 3m")]]
 
 
+def _open(
+    db: sqlite_utils.Database, ctx: Context, series: str, title_key: str, *, weekday: bool = True
+) -> tuple[Point | None, Reply]:
+    """The latest point of a series and a reply titled with its date, or (None, the no-data reply)."""
+    point = latest(db, series)
+    if point is None:
+        return None, no_data(db, ctx, series, t(title_key, ctx.lang, date="?"))
+    shown = weekday_date(point.date) if weekday else point.date
+    return point, Reply(title=t(title_key, ctx.lang, date=shown), as_of=t("as_of", ctx.lang, date=point.date))
+
+
 def ladder(c: Corridor, ctx: Context) -> Mono:
     """A text ladder of the corridor levels, highest first, with SOFR placed among them."""
     rungs: list[tuple[float, str, str]] = []
@@ -59,7 +70,8 @@ def corridor(args: list[str], ctx: Context, db: sqlite_utils.Database) -> Reply:
     if c is None:
         return no_data(db, ctx, "sofr", t("corridor.title", ctx.lang, date="?"))
     reply = Reply(
-        title=t("corridor.title", ctx.lang, date=weekday_date(c.date)), as_of=t("as_of", date=c.date)
+        title=t("corridor.title", ctx.lang, date=weekday_date(c.date)),
+        as_of=t("as_of", ctx.lang, date=c.date),
     )
     reply.fields = [
         (t("corridor.ceiling", ctx.lang, label=t(c.ceiling_label, ctx.lang)), pct(c.ceiling)),
@@ -106,14 +118,10 @@ def _afternoon_pending(ctx: Context, day: str, operations: tuple[Operation, ...]
 
 def srf(args: list[str], ctx: Context, db: sqlite_utils.Database) -> Reply:
     """The latest day's Standing Repo Facility take-up, AM and PM, by collateral, in context."""
-    point = latest(db, "srf")
+    point, reply = _open(db, ctx, "srf", "srf.title")
     if point is None:
-        empty = no_data(db, ctx, "srf", t("srf.title", ctx.lang, date="?"))
-        return empty
+        return reply
     day = srf_day(db, point.date)
-    reply = Reply(
-        title=t("srf.title", ctx.lang, date=weekday_date(point.date)), as_of=t("as_of", date=point.date)
-    )
     rows = [
         (
             t(
@@ -195,11 +203,10 @@ def _change_fields(
 
 def sofr(args: list[str], ctx: Context, db: sqlite_utils.Database) -> Reply:
     """SOFR with its percentiles, volume, and 1-week and 1-month changes."""
-    point = latest(db, "sofr")
+    point, reply = _open(db, ctx, "sofr", "sofr.title")
     if point is None:
-        return no_data(db, ctx, "sofr", t("sofr.title", ctx.lang, date="?"))
+        return reply
     d = point.date
-    reply = Reply(title=t("sofr.title", ctx.lang, date=weekday_date(d)), as_of=t("as_of", date=d))
     reply.fields = [(t("sofr.level", ctx.lang), pct(point.value))]
     for key, series in (
         ("sofr.p1", "sofr_p1"),
@@ -224,12 +231,9 @@ def sofr(args: list[str], ctx: Context, db: sqlite_utils.Database) -> Reply:
 
 def rrp(args: list[str], ctx: Context, db: sqlite_utils.Database) -> Reply:
     """ON RRP take-up: money-market funds' spare cash at the Fed."""
-    point = latest(db, "rrp")
+    point, reply = _open(db, ctx, "rrp", "rrp.title")
     if point is None:
-        return no_data(db, ctx, "rrp", t("rrp.title", ctx.lang, date="?"))
-    reply = Reply(
-        title=t("rrp.title", ctx.lang, date=weekday_date(point.date)), as_of=t("as_of", date=point.date)
-    )
+        return reply
     reply.fields = [
         (t("rrp.level", ctx.lang), usd_bn(point.value)),
         (t("rrp.rate", ctx.lang), pct(value_on(db, "rrp_rate", point.date))),
@@ -245,12 +249,9 @@ def rrp(args: list[str], ctx: Context, db: sqlite_utils.Database) -> Reply:
 
 def tga(args: list[str], ctx: Context, db: sqlite_utils.Database) -> Reply:
     """The Treasury's cash at the Fed against its ~$850B target; a rising TGA drains liquidity."""
-    point = latest(db, "tga")
+    point, reply = _open(db, ctx, "tga", "tga.title")
     if point is None:
-        return no_data(db, ctx, "tga", t("tga.title", ctx.lang, date="?"))
-    reply = Reply(
-        title=t("tga.title", ctx.lang, date=weekday_date(point.date)), as_of=t("as_of", date=point.date)
-    )
+        return reply
     reply.fields = [
         (t("tga.level", ctx.lang), usd_bn(point.value)),
         (t("tga.target", ctx.lang), usd_bn(TGA_TARGET_BN)),
@@ -267,10 +268,9 @@ def tga(args: list[str], ctx: Context, db: sqlite_utils.Database) -> Reply:
 
 def reserves(args: list[str], ctx: Context, db: sqlite_utils.Database) -> Reply:
     """Bank reserve balances at the Fed, weekly."""
-    point = latest(db, "reserves")
+    point, reply = _open(db, ctx, "reserves", "reserves.title", weekday=False)
     if point is None:
-        return no_data(db, ctx, "reserves", t("reserves.title", ctx.lang, date="?"))
-    reply = Reply(title=t("reserves.title", ctx.lang, date=point.date), as_of=t("as_of", date=point.date))
+        return reply
     reply.fields = [(t("reserves.level", ctx.lang), usd_bn(point.value))]
     for ch in changes(db, "reserves", point, {"1w": 7, "1m": 28, "1y": 364}):
         shown = f"{usd_bn_delta(ch.delta)}  (vs {ch.base_date})"
@@ -280,14 +280,13 @@ def reserves(args: list[str], ctx: Context, db: sqlite_utils.Database) -> Reply:
 
 def liquidity(args: list[str], ctx: Context, db: sqlite_utils.Database) -> Reply:
     """Net liquidity = Fed assets - TGA - ON RRP, its components and the weekly change."""
-    point = latest(db, "net_liquidity")
+    point, reply = _open(db, ctx, "net_liquidity", "liquidity.title")
     if point is None:
-        return no_data(db, ctx, "net_liquidity", t("liquidity.title", ctx.lang, date="?"))
+        return reply
     d = point.date
     assets = latest(db, "fed_assets", on_or_before=d)
     cash = latest(db, "tga", on_or_before=d)
     repo = latest(db, "rrp", on_or_before=d)
-    reply = Reply(title=t("liquidity.title", ctx.lang, date=weekday_date(d)), as_of=t("as_of", date=d))
     reply.fields = [
         (t("liquidity.assets", ctx.lang), usd_bn(assets.value if assets else None)),
         (t("liquidity.tga", ctx.lang), usd_bn(cash.value if cash else None)),
