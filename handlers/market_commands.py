@@ -49,13 +49,13 @@ def ladder(c: Corridor, ctx: Context) -> Mono:
     """A text ladder of the corridor levels, highest first, with SOFR placed among them."""
     rungs: list[tuple[float, str, str]] = []
     if c.ceiling is not None:
-        rungs.append((c.ceiling, "\u252c", f"ceiling ({t(c.ceiling_label, ctx.lang)})"))
+        rungs.append((c.ceiling, "\u252c", t("ladder.ceiling", ctx.lang, label=t(c.ceiling_label, ctx.lang))))
     if c.iorb is not None:
         rungs.append((c.iorb, "\u2502", "IORB"))
     if c.effr is not None:
         rungs.append((c.effr, "\u2502", "EFFR"))
     if c.floor is not None:
-        rungs.append((c.floor, "\u2534", f"floor ({t(c.floor_label, ctx.lang)})"))
+        rungs.append((c.floor, "\u2534", t("ladder.floor", ctx.lang, label=t(c.floor_label, ctx.lang))))
     marker = "\u25cf"
     note = f"  {t('ladder.above', ctx.lang)}" if c.ceiling is not None and c.sofr > c.ceiling else ""
     rungs.append((c.sofr, marker, "SOFR" + note))
@@ -131,7 +131,13 @@ def srf(args: list[str], ctx: Context, db: sqlite_utils.Database) -> Reply:
                 window=_op_window(op.release_time, op.close_time),
             ),
             usd_bn(op.total_accepted, 3),
-            f"Tsy {op.treasury:.3f}  Agy {op.agency:.3f}  MBS {op.mbs:.3f}",
+            t(
+                "srf.split",
+                ctx.lang,
+                treasury=f"{op.treasury:.3f}",
+                agency=f"{op.agency:.3f}",
+                mbs=f"{op.mbs:.3f}",
+            ),
         )
         for op in day.operations
     ]
@@ -197,7 +203,7 @@ def _change_fields(
     out: list[tuple[str, str]] = []
     for ch in changes(db, series, point, _WEEK_MONTH):
         shown = bp(ch.delta * 100) if rate else usd_bn_delta(ch.delta)
-        out.append((t(key, ctx.lang, ago=ch.ago), f"{shown}  (vs {ch.base_date})"))
+        out.append((t(key, ctx.lang, ago=ch.ago), t("change.vs", ctx.lang, change=shown, date=ch.base_date)))
     return out
 
 
@@ -241,7 +247,9 @@ def rrp(args: list[str], ctx: Context, db: sqlite_utils.Database) -> Reply:
     reply.fields += _change_fields(ctx, db, "rrp", point, "rrp.change", rate=False)
     peak = record_high(db, "rrp")
     if peak is not None:
-        reply.fields.append((t("rrp.peak", ctx.lang), f"{usd_bn(peak.value)} ({peak.date})"))
+        reply.fields.append(
+            (t("rrp.peak", ctx.lang), t("value.on", ctx.lang, value=usd_bn(peak.value), date=peak.date))
+        )
     reply.blocks.append(Text(t("rrp.note", ctx.lang)))
     reply.buttons = _chart_button(ctx, "rrp")
     return with_staleness(ctx, reply, [("rrp", point)])
@@ -273,7 +281,7 @@ def reserves(args: list[str], ctx: Context, db: sqlite_utils.Database) -> Reply:
         return reply
     reply.fields = [(t("reserves.level", ctx.lang), usd_bn(point.value))]
     for ch in changes(db, "reserves", point, {"1w": 7, "1m": 28, "1y": 364}):
-        shown = f"{usd_bn_delta(ch.delta)}  (vs {ch.base_date})"
+        shown = t("change.vs", ctx.lang, change=usd_bn_delta(ch.delta), date=ch.base_date)
         reply.fields.append((t("reserves.change", ctx.lang, ago=ch.ago), shown))
     return with_staleness(ctx, reply, [("reserves", point)])
 

@@ -24,7 +24,7 @@ from storage.chats import (
     unsubscribe,
 )
 
-SUBSCRIBE_USAGE = "/subscribe alerts | /subscribe daily [HH:MM] [Area/City] [weekends]"
+SUBSCRIBE_USAGE = "/subscribe alerts | /subscribe daily [HH:MM] [Area/City] [weekdays|weekends]"
 UNSUBSCRIBE_USAGE = "/unsubscribe [alerts|daily|all]"
 THRESHOLD_USAGE = "/threshold srf <amount, e.g. 5B> | /threshold near <bp, e.g. 3bp | off>"
 MUTE_USAGE = "/mute <30m|6h|2d|off>"
@@ -104,16 +104,16 @@ def subscribe_command(args: list[str], ctx: Context, db: sqlite_utils.Database) 
         raise UsageError(SUBSCRIBE_USAGE)
     seen: set[str] = set()
     for word in rest:
-        part = (
-            "weekends"
-            if word.lower() == "weekends"
-            else ("time" if ":" in word or word[:1].isdigit() else "zone")
-        )
+        lowered = word.lower()
+        if lowered in ("weekends", "weekdays"):
+            part = "weekends"
+        else:
+            part = "time" if ":" in word or word[:1].isdigit() else "zone"
         if part in seen:
             raise UsageError(SUBSCRIBE_USAGE)
         seen.add(part)
         if part == "weekends":
-            weekends = True
+            weekends = lowered == "weekends"
         elif part == "time":
             daily_time = parse_time(word, ctx.lang)
         else:

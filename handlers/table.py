@@ -82,9 +82,11 @@ def help_command(args: list[str], ctx: Context, db: sqlite_utils.Database) -> Re
             raise UsageError("/help [command]")
         return Reply(
             title=f"/{command.name}",
-            blocks=[Text(t("help.one", ctx.lang, usage=command.usage, help=command.help))],
+            blocks=[
+                Text(t("help.one", ctx.lang, usage=command.usage, help=t(f"cmd.{command.name}", ctx.lang)))
+            ],
         )
-    lines = [f"{c.usage} \u2014 {c.help}" for c in COMMANDS.values() if not c.hidden]
+    lines = [f"{c.usage} \u2014 {t(f'cmd.{c.name}', ctx.lang)}" for c in COMMANDS.values() if not c.hidden]
     return Reply(
         title=t("help.title", ctx.lang),
         blocks=[Text(t("intro", ctx.lang)), Text("\n".join(lines)), Text(t("help.more", ctx.lang))],
@@ -92,34 +94,34 @@ def help_command(args: list[str], ctx: Context, db: sqlite_utils.Database) -> Re
 
 
 _CHART_PARAMS = (
-    Param("series", "what to draw", CHART_KINDS, required=True),
-    Param("range", "how far back (default 3m)", tuple(RANGES)),
+    Param("series", t("param.chart.series"), CHART_KINDS, required=True),
+    Param("range", t("param.chart.range"), tuple(RANGES)),
 )
 
 
 def _build() -> dict[str, Command]:
     simple: list[tuple[str, Handler, str]] = [
-        ("corridor", corridor, "SOFR in the corridor: floor, IORB, EFFR, ceiling, spreads and a verdict"),
-        ("srf", srf, "Standing Repo Facility take-up: AM and PM operations, collateral, records"),
-        ("sofr", sofr, "SOFR level, percentiles, volume, 1-week and 1-month changes"),
-        ("rrp", rrp, "ON RRP take-up: money funds' spare cash at the Fed"),
-        ("tga", tga, "Treasury General Account against its ~$850B target"),
-        ("reserves", reserves, "Bank reserve balances at the Fed (weekly)"),
+        ("corridor", corridor, t("cmd.corridor")),
+        ("srf", srf, t("cmd.srf")),
+        ("sofr", sofr, t("cmd.sofr")),
+        ("rrp", rrp, t("cmd.rrp")),
+        ("tga", tga, t("cmd.tga")),
+        ("reserves", reserves, t("cmd.reserves")),
         (
             "liquidity",
             liquidity,
-            "Net liquidity = Fed assets \u2212 TGA \u2212 ON RRP, and its weekly change",
+            t("cmd.liquidity"),
         ),
-        ("status", status, "How fresh every series and source is"),
+        ("status", status, t("cmd.status")),
     ]
     table: dict[str, Command] = {
-        "start": Command("start", start_command, "Introduction and the command list", "/start", hidden=True),
+        "start": Command("start", start_command, t("cmd.start"), "/start", hidden=True),
         "help": Command(
             "help",
             help_command,
-            "Introduction and the command list",
+            t("cmd.help"),
             "/help [command]",
-            params=(Param("command", "a command to explain"),),
+            params=(Param("command", t("param.help.command")),),
         ),
     }
     for name, handler, text in simple:
@@ -127,16 +129,14 @@ def _build() -> dict[str, Command]:
     table["chart"] = Command(
         "chart",
         chart,
-        "A chart of a series over 1m, 3m, 1y, 5y or max",
+        t("cmd.chart"),
         CHART_USAGE,
         _CHART_PARAMS,
         slow=True,
     )
     for command in _subscription_commands():
         table[command.name] = command
-    table["admin"] = Command(
-        "admin", admin, "Operators only: chats, subscriptions and the outbox", "/admin", hidden=True
-    )
+    table["admin"] = Command("admin", admin, t("cmd.admin"), "/admin", hidden=True)
     return table
 
 
@@ -145,41 +145,42 @@ def _subscription_commands() -> list[Command]:
         Command(
             "subscribe",
             subscribe_command,
-            "Get alerts in this chat, or a daily summary at a local time",
+            t("cmd.subscribe"),
             SUBSCRIBE_USAGE,
             (
-                Param("what", "alerts or a daily summary", ("alerts", "daily"), required=True),
-                Param("time", "daily: HH:MM, 24-hour (default 08:30)"),
-                Param("zone", "daily: IANA time zone (default America/New_York)"),
+                Param("what", t("param.subscribe.what"), ("alerts", "daily"), required=True),
+                Param("time", t("param.subscribe.time")),
+                Param("zone", t("param.subscribe.zone")),
+                Param("days", t("param.subscribe.days"), ("weekdays", "weekends")),
             ),
             changes_subscriptions=True,
         ),
         Command(
             "unsubscribe",
             unsubscribe_command,
-            "Stop alerts, the daily summary, or both",
+            t("cmd.unsubscribe"),
             UNSUBSCRIBE_USAGE,
-            (Param("what", "what to stop", ("alerts", "daily", "all")),),
+            (Param("what", t("param.unsubscribe.what"), ("alerts", "daily", "all")),),
             changes_subscriptions=True,
         ),
-        Command("settings", settings_command, "This chat's subscriptions and alert settings", "/settings"),
+        Command("settings", settings_command, t("cmd.settings"), "/settings"),
         Command(
             "threshold",
             threshold_command,
-            "SRF alert threshold (default 0) or near-ceiling alert distance",
+            t("cmd.threshold"),
             THRESHOLD_USAGE,
             (
-                Param("which", "srf or near", ("srf", "near"), required=True),
-                Param("value", "e.g. 5B for srf, 3bp or off for near", required=True),
+                Param("which", t("param.threshold.which"), ("srf", "near"), required=True),
+                Param("value", t("param.threshold.value"), required=True),
             ),
             changes_subscriptions=True,
         ),
         Command(
             "mute",
             mute_command,
-            "Pause alerts and summaries, e.g. /mute 6h (or /mute off)",
+            t("cmd.mute"),
             MUTE_USAGE,
-            (Param("duration", "30m, 6h, 2d or off", required=True),),
+            (Param("duration", t("param.mute.duration"), required=True),),
             changes_subscriptions=True,
         ),
     ]

@@ -936,3 +936,10 @@ def test_random_arguments_never_crash_and_only_store_sane_settings() -> None:
 
     check()
     db.close()
+
+
+def test_subscribe_daily_weekdays_is_accepted_explicitly(db: sqlite_utils.Database) -> None:
+    # Discord offers weekdays|weekends as a choice; "weekdays" is the default said out loud.
+    reply = send(db, "/subscribe daily 07:15 Europe/London weekdays")
+    assert reply.level == "calm"
+    assert reply.title.endswith("Daily summary at 07:15 Europe/London, weekdays only.")
