@@ -17,7 +17,7 @@ from storage.operations import operations_between
 Verdict = Literal["calm", "tight", "breach"]
 
 # A policy rate (floor or ceiling) older than this relative to the corridor date is not used.
-_POLICY_RATE_MAX_AGE_DAYS = 10
+POLICY_RATE_MAX_AGE_DAYS = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,20 +56,29 @@ def _recent(db: sqlite_utils.Database, series: str, day: str) -> Point | None:
     if point is None:
         return None
     age = (date.fromisoformat(day) - date.fromisoformat(point.date)).days
-    return point if age <= _POLICY_RATE_MAX_AGE_DAYS else None
+    return point if age <= POLICY_RATE_MAX_AGE_DAYS else None
+
+
+def choose_ceiling(
+    day: str, exact_srf: float | None, upper: float | None, recent_srf: float | None
+) -> tuple[float | None, str]:
+    """The ceiling rule, shared by /corridor and the alert engine so the two never disagree: that day's
+    SRF minimum bid rate, else the target range top in effect (which the SRF rate equals since the
+    facility began), else a recent SRF rate. Returns the level and the message key of its label."""
+    if exact_srf is not None:
+        return exact_srf, "label.srf"
+    if upper is not None:
+        return upper, "label.srf" if day >= SRF_START else "label.target_upper"
+    return recent_srf, "label.srf"
 
 
 def ceiling_on(db: sqlite_utils.Database, day: str) -> tuple[float | None, str]:
-    """The ceiling in effect on a day and where it comes from: that day's SRF minimum bid rate, else
-    the target range top (which the SRF rate equals since the facility began)."""
-    exact = value_on(db, "srf_rate", day)
-    if exact is not None:
-        return exact, "label.srf"
+    """The ceiling in effect on a day and where it comes from (see choose_ceiling)."""
     upper = _recent(db, "fed_upper", day)
-    if upper is not None:
-        return upper.value, "label.srf" if day >= SRF_START else "label.target_upper"
-    srf_rate = _recent(db, "srf_rate", day)
-    return (srf_rate.value, "label.srf") if srf_rate else (None, "label.srf")
+    recent = _recent(db, "srf_rate", day)
+    return choose_ceiling(
+        day, value_on(db, "srf_rate", day), upper.value if upper else None, recent.value if recent else None
+    )
 
 
 def floor_on(db: sqlite_utils.Database, day: str) -> tuple[float | None, str]:

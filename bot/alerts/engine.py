@@ -31,6 +31,7 @@ from bot.alerts.rules import (
 )
 from bot.clock import Clock, iso_utc, utcnow
 from bot.sources.nyfed import is_srf
+from handlers.market import POLICY_RATE_MAX_AGE_DAYS, choose_ceiling
 from storage.chats import AlertTarget, alert_parameters, alert_targets
 from storage.marks import last_mark, load_marks, save_marks
 from storage.observations import Point, history
@@ -85,9 +86,12 @@ def sofr_days(db: sqlite_utils.Database, since: str = "") -> list[SofrDay]:
     volume = _AsOf(history(db, "sofr_volume", since))
     days: list[SofrDay] = []
     for point in sofr:
-        ceiling = srf_rate.on(point.date)
-        if ceiling is None:
-            ceiling = upper.at(point.date, max_age_days=10)
+        ceiling, _ = choose_ceiling(
+            point.date,
+            srf_rate.on(point.date),
+            upper.at(point.date, max_age_days=POLICY_RATE_MAX_AGE_DAYS),
+            srf_rate.at(point.date, max_age_days=POLICY_RATE_MAX_AGE_DAYS),
+        )
         days.append(SofrDay(point.date, point.value, ceiling, p99.on(point.date), volume.on(point.date)))
     return days
 
