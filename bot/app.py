@@ -22,7 +22,7 @@ from bot.clock import Clock, iso_utc, parse_iso_utc, utcnow
 from bot.config import Settings
 from bot.delivery import TELEGRAM_LIMITS, DeliveryWorker, Limits, Sender
 from bot.instance import InstanceLock
-from bot.poller import Poller, PollResult
+from bot.poller import Poller, PollerClosedError, PollResult
 from bot.schedule import is_due
 from bot.sources.http import make_client
 from bot.summary import enqueue_summaries
@@ -93,6 +93,9 @@ class PollDriver:
             for hook in self.hooks:
                 await hook(result)
             return result
+        except PollerClosedError:
+            log.debug("poll tick ended by shutdown")
+            return None
         except Exception:
             log.exception("poll tick failed")
             return None
@@ -195,6 +198,8 @@ class App:
             queued = await self.driver.poller.write(enqueue_summaries, self.clock())
             if queued:
                 self.worker.wake.set()
+        except PollerClosedError:
+            log.debug("daily summary job ended by shutdown")
         except Exception:
             log.exception("daily summary job failed")
 
@@ -269,6 +274,8 @@ class App:
             self._console_task = None
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        if self.driver is not None:
+            await self.driver.poller.close()
         if self.client is not None:
             await self.client.aclose()
             self.client = None

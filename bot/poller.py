@@ -63,6 +63,10 @@ class PollResult:
         return [o for o in self.outcomes.values() if not o.ok]
 
 
+class PollerClosedError(RuntimeError):
+    """A write was asked for after shutdown began."""
+
+
 class Poller:
     """Fetches sources into the database; one instance per process, writes serialised by a lock."""
 
@@ -81,6 +85,7 @@ class Poller:
         self.clock = clock
         self.sources = SOURCES if sources is None else sources
         self._write_lock = asyncio.Lock()
+        self._closed = False
 
     async def poll(self, names: Iterable[str] | None = None, *, since: date | None = None) -> PollResult:
         """One cycle over the named sources (all by default); a failing source never stops the others."""
@@ -150,7 +155,21 @@ class Poller:
     async def write(self, fn: Callable[..., R], *args: object) -> R:
         """Run fn(db, *args) in a worker thread, one writer at a time (poller, engine and jobs share it)."""
         async with self._write_lock:
-            return await asyncio.to_thread(fn, self.db, *args)
+            if self._closed:
+                raise PollerClosedError("the poller is shutting down")
+            work = asyncio.get_running_loop().run_in_executor(None, fn, self.db, *args)
+            try:
+                return await asyncio.shield(work)
+            except asyncio.CancelledError:
+                # The thread cannot be stopped: hold the lock until it finishes, so nobody closes the
+                # connection under it (that crashed the interpreter at shutdown).
+                await asyncio.wait([work])
+                raise
+
+    async def close(self) -> None:
+        """Wait for any write in flight and refuse new ones; call before closing the database."""
+        async with self._write_lock:
+            self._closed = True
 
     def _store(self, db: sqlite_utils.Database, batch: SourceBatch) -> tuple[list[Change], list[Operation]]:
         fetched_at = iso_utc(self.clock())

@@ -5,13 +5,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import time
 from pathlib import Path
 
 import pytest
+import sqlite_utils
 
 from bot.app import App
 from bot.config import Settings, load_settings
 from bot.instance import InstanceLock, InstanceLockedError
+from bot.poller import PollerClosedError
 from bot.sources.http import RetryPolicy, configure_retries
 from storage.db import open_db
 from storage.observations import latest
@@ -88,3 +91,24 @@ def test_second_instance_on_same_database_is_refused(tmp_path: Path) -> None:
     again = InstanceLock(tmp_path / "p.db")
     again.acquire()
     again.release()
+
+
+async def test_stop_waits_for_a_write_in_flight(tmp_path: Path) -> None:
+    """Closing the connection under a running write crashed the interpreter; stop() must wait for it."""
+    app = App(_unreachable(tmp_path, POLL_INTERVAL_SECONDS="3600"), console=False)
+    await app.start()
+    assert app.driver is not None
+    poller = app.driver.poller
+    finished: list[int] = []
+
+    def slow_write(db: sqlite_utils.Database) -> None:
+        time.sleep(0.5)
+        finished.append(db.execute("SELECT COUNT(*) FROM observations").fetchone()[0])
+
+    write = asyncio.create_task(poller.write(slow_write))
+    await asyncio.sleep(0.1)
+    await app.stop()
+    assert finished == [0]  # the write completed before the database was closed
+    assert write.done() and write.exception() is None
+    with pytest.raises(PollerClosedError):
+        await poller.write(slow_write)
