@@ -18,11 +18,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from bot.alerts.payload import reply_to_json
-from bot.config import load_settings
-from bot.delivery import DeliveryWorker
-from bot.telegram_sender import TelegramSender
-from handlers.reply import Reply, Text
+from bot.core.config import load_settings
+from bot.delivery.telegram_sender import TelegramSender
+from bot.delivery.worker import DeliveryWorker
+from bot.words.payload import reply_to_json
+from bot.words.reply import Reply, Text
 from storage.chats import ensure_chat, subscribe
 from storage.db import open_db
 from storage.outbox import add_event, enqueue, outbox_counts

@@ -17,10 +17,10 @@ import time
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from bot.config import load_settings
-from bot.models import Observation
-from bot.poller import Poller
+from bot.core.config import load_settings
+from bot.core.models import Observation
 from bot.sources.http import make_client
+from bot.sources.poller import Poller
 from storage.db import open_db
 from storage.observations import upsert_observations
 from tests.fakes.history import synthetic_history

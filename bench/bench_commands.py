@@ -19,11 +19,11 @@ import time
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from bot.charts import render_png
-from bot.config import load_settings
-from bot.poller import Poller
+from bot.core.config import load_settings
+from bot.render.charts import render_png
 from bot.sources.http import make_client
-from handlers.reply import Context
+from bot.sources.poller import Poller
+from bot.words.reply import Context
 from handlers.table import COMMANDS, dispatch
 from storage.db import open_db
 from tests.fakes.history import synthetic_history

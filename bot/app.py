@@ -16,19 +16,19 @@ import sqlite_utils
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot import charts
 from bot.alerts.engine import AlertEngine
-from bot.clock import Clock, iso_utc, parse_iso_utc, utcnow
-from bot.config import Settings
-from bot.delivery import TELEGRAM_LIMITS, DeliveryWorker, Limits, Sender
-from bot.instance import InstanceLock
-from bot.poller import Poller, PollerClosedError, PollResult
-from bot.schedule import is_due
+from bot.alerts.summary import enqueue_summaries
+from bot.core.clock import Clock, iso_utc, parse_iso_utc, utcnow
+from bot.core.config import Settings
+from bot.delivery.worker import TELEGRAM_LIMITS, DeliveryWorker, Limits, Sender
+from bot.render import charts
 from bot.sources.http import make_client
-from bot.summary import enqueue_summaries
+from bot.sources.poller import Poller, PollerClosedError, PollResult
+from bot.sources.schedule import is_due
 from storage.chats import ensure_chat, subscribe, subscriptions_of
 from storage.db import open_db
 from storage.fetchlog import failure_streak, last_fetches
+from storage.instance import InstanceLock
 
 log = logging.getLogger(__name__)
 
@@ -207,19 +207,19 @@ class App:
         """Delivery channels for each configured platform; Discord's shares the bot's client."""
         senders: dict[str, Sender] = {}
         if self.settings.telegram_bot_token:
-            from bot.telegram_sender import TelegramSender
+            from bot.delivery.telegram_sender import TelegramSender
 
             telegram = TelegramSender(self.settings)
             await self._start_one("telegram delivery", telegram)
             senders["telegram"] = telegram
         if self.settings.discord_bot_token:
-            from bot.discord_bot import DiscordChannelSender, DiscordFrontend
+            from bot.frontends.discord_bot import DiscordChannelSender, DiscordFrontend
 
             assert self.db is not None
             self._discord = DiscordFrontend(self.settings, self.db, clock=self.clock)
             senders["discord"] = DiscordChannelSender(self._discord)
         elif self.settings.discord_webhook_url:
-            from bot.discord_bot import DiscordWebhookSender
+            from bot.frontends.discord_bot import DiscordWebhookSender
 
             webhook = DiscordWebhookSender(self.settings)
             await self._start_one("discord webhook", webhook)
@@ -232,13 +232,13 @@ class App:
         """Start each configured chat platform; one failing to connect never stops the others."""
         assert self.db is not None
         if self.settings.telegram_bot_token:
-            from bot.telegram_bot import TelegramFrontend
+            from bot.frontends.telegram_bot import TelegramFrontend
 
             await self._start_one("telegram", TelegramFrontend(self.settings, self.db, clock=self.clock))
         if self._discord is not None:
             await self._start_one("discord", self._discord)
         has_chat = bool(self.settings.telegram_bot_token or self.settings.discord_bot_token)
-        from bot.console import run_console, stdin_is_terminal
+        from bot.frontends.console import run_console, stdin_is_terminal
 
         want_console = self.console if self.console is not None else (not has_chat and stdin_is_terminal())
         if want_console:

@@ -12,20 +12,20 @@ from datetime import date
 from pathlib import Path
 
 from bot.alerts.engine import AlertEngine
+from bot.alerts.replay import format_episodes, replay
 from bot.app import App
-from bot.charts import render_png
-from bot.clock import utcnow
-from bot.config import ConfigError, Settings, load_settings
-from bot.console import answer
-from bot.instance import InstanceLockedError
-from bot.logs import setup_logging
-from bot.poller import Poller, PollResult
-from bot.render import to_console
-from bot.replay import format_episodes, replay
-from bot.series import CATALOG
+from bot.core.clock import utcnow
+from bot.core.config import ConfigError, Settings, load_settings
+from bot.core.logs import setup_logging
+from bot.core.series import CATALOG
+from bot.frontends.console import answer
+from bot.market.freshness import series_status, source_status
+from bot.render.charts import render_png
+from bot.render.text import to_console
 from bot.sources.http import RetryPolicy, configure_retries, make_client
-from bot.status import series_status, source_status
+from bot.sources.poller import Poller, PollResult
 from storage.db import StorageError, open_db
+from storage.instance import InstanceLockedError
 
 log = logging.getLogger("plumbline")
 

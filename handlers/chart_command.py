@@ -6,11 +6,11 @@ from datetime import date, datetime, timedelta
 
 import sqlite_utils
 
-from bot.clock import ny_today
-from bot.series import CATALOG
+from bot.core.clock import ny_today
+from bot.core.series import CATALOG
+from bot.words.messages import t
+from bot.words.reply import ChartData, ChartSeries, Context, Reply, Text, UsageError
 from handlers.common import next_poll_text
-from handlers.messages import t
-from handlers.reply import ChartData, ChartSeries, Context, Reply, Text, UsageError
 from storage.observations import Point, history, latest
 
 CHART_KINDS: tuple[str, ...] = ("corridor", "srf", "rrp", "tga", "liquidity", "sofr")

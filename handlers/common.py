@@ -6,12 +6,12 @@ from datetime import date
 
 import sqlite_utils
 
-from bot.clock import NEW_YORK, ny_today, parse_iso_utc
-from bot.schedule import interval_for
-from bot.series import CATALOG, NET_LIQUIDITY_INPUTS
+from bot.core.clock import NEW_YORK, ny_today, parse_iso_utc
+from bot.core.series import CATALOG, NET_LIQUIDITY_INPUTS
 from bot.sources.registry import SOURCES
-from handlers.messages import t
-from handlers.reply import Context, Reply, Text
+from bot.sources.schedule import interval_for
+from bot.words.messages import t
+from bot.words.reply import Context, Reply, Text
 from storage.fetchlog import last_fetches
 from storage.observations import Point
 

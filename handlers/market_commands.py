@@ -6,11 +6,9 @@ from datetime import date, time, timedelta
 
 import sqlite_utils
 
-from bot.clock import NEW_YORK
-from bot.models import Operation
-from handlers.common import no_data, with_staleness
-from handlers.fmt import bp, pct, usd_bn, usd_bn_delta, weekday_date
-from handlers.market import (
+from bot.core.clock import NEW_YORK
+from bot.core.models import Operation
+from bot.market.readings import (
     Corridor,
     changes,
     corridor_on,
@@ -20,8 +18,10 @@ from handlers.market import (
     sve_between,
     total_between,
 )
-from handlers.messages import t
-from handlers.reply import Button, Context, Mono, Reply, Text
+from bot.words.fmt import bp, pct, usd_bn, usd_bn_delta, weekday_date
+from bot.words.messages import t
+from bot.words.reply import Button, Context, Mono, Reply, Text
+from handlers.common import no_data, with_staleness
 from storage.observations import Point, latest, value_on
 
 TGA_TARGET_BN = 850.0

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import sqlite_utils
 
-from bot.clock import NEW_YORK, parse_iso_utc
-from bot.status import series_status, source_status
-from handlers.fmt import pct, usd_bn
-from handlers.messages import t
-from handlers.reply import Context, Mono, Reply, Text, UsageError
+from bot.core.clock import NEW_YORK, parse_iso_utc
+from bot.market.freshness import series_status, source_status
+from bot.words.fmt import pct, usd_bn
+from bot.words.messages import t
+from bot.words.reply import Context, Mono, Reply, Text, UsageError
 from storage.outbox import outbox_counts
 
 

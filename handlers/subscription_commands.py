@@ -9,10 +9,10 @@ from zoneinfo import available_timezones
 
 import sqlite_utils
 
-from bot.clock import iso_utc
-from handlers.fmt import usd_bn
-from handlers.messages import t
-from handlers.reply import Button, Context, Reply, Text, UsageError
+from bot.core.clock import iso_utc
+from bot.words.fmt import usd_bn
+from bot.words.messages import t
+from bot.words.reply import Button, Context, Reply, Text, UsageError
 from storage.chats import (
     Chat,
     ensure_chat,

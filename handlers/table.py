@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 
 import sqlite_utils
 
+from bot.words.messages import t
+from bot.words.reply import Context, Reply, Text, UsageError
 from handlers.chart_command import CHART_KINDS, CHART_USAGE, RANGES, chart
 from handlers.market_commands import corridor, liquidity, reserves, rrp, sofr, srf, tga
-from handlers.messages import t
-from handlers.reply import Context, Reply, Text, UsageError
 from handlers.status_command import admin, status
 from handlers.subscription_commands import (
     MUTE_USAGE,

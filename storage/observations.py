@@ -10,7 +10,7 @@ from typing import NamedTuple
 
 import sqlite_utils
 
-from bot.models import Observation
+from bot.core.models import Observation
 
 _EPSILON = 1e-9
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import sqlite_utils
 
-from bot.models import Operation
+from bot.core.models import Operation
 
 _SELECT = (
     "SELECT operation_id, operation_date, operation_type, method, settlement_type, term, session, is_sve, "

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
-from bot.config import Settings, load_settings
+from bot.core.config import Settings, load_settings
 from storage.db import open_db
 
 # PTB reads this at call time; without it RetryAfter construction warns, and warnings are errors here.

@@ -3,8 +3,8 @@
 Every number here is a published value: NY Fed reference rates and operation results (several copied from the
 captured bodies in tests/fixtures/nyfed), FRED IORB / WALCL / WRESBAL / RRPONTSYD, and the Daily Treasury
 Statement's TGA closing balance. The srf, srf_rate, rrp and rrp_rate series are derived from the stored
-operations by bot.sources.nyfed.daily_series and net_liquidity by bot.derived.net_liquidity, exactly as the
-poller does, so a scenario is internally consistent.
+operations by bot.sources.nyfed.daily_series and net_liquidity by
+bot.sources.derived.net_liquidity, exactly as the poller does, so a scenario is internally consistent.
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
-from bot.clock import NEW_YORK, iso_utc
-from bot.derived import net_liquidity
-from bot.models import Observation, Operation
-from bot.series import UNTRACKED_SERIES
+from bot.core.clock import NEW_YORK, iso_utc
+from bot.core.models import Observation, Operation
+from bot.core.series import UNTRACKED_SERIES
 from bot.sources import fred
+from bot.sources.derived import net_liquidity
 from bot.sources.nyfed import daily_series
 from storage.db import open_db
 from storage.fetchlog import FetchRecord, record_fetch

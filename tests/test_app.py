@@ -12,11 +12,11 @@ import pytest
 import sqlite_utils
 
 from bot.app import App
-from bot.config import Settings, load_settings
-from bot.instance import InstanceLock, InstanceLockedError
-from bot.poller import PollerClosedError
+from bot.core.config import Settings, load_settings
 from bot.sources.http import RetryPolicy, configure_retries
+from bot.sources.poller import PollerClosedError
 from storage.db import open_db
+from storage.instance import InstanceLock, InstanceLockedError
 from storage.observations import latest
 from tests.fakes.sources import FakeSources
 

@@ -1,4 +1,4 @@
-"""bot.charts.render_png on the ChartData that /chart reads from seeded databases of real market days."""
+"""bot.render.charts.render_png on the ChartData /chart reads from seeded databases of real market days."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import matplotlib.image
 import numpy as np
 import pytest
 
-from bot.charts import render_png
+from bot.render.charts import render_png
+from bot.words.reply import ChartData, ChartSeries
 from handlers.chart_command import CHART_KINDS, RANGES, _thin, chart_data
-from handlers.reply import ChartData, ChartSeries
 from storage.observations import Point, history
 from tests.seed import require_real_sofr_history, seeded
 

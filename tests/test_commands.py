@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
-from bot.clock import iso_utc
-from bot.derived import net_liquidity
-from bot.models import Operation
+from bot.core.clock import iso_utc
+from bot.core.models import Operation
+from bot.sources.derived import net_liquidity
 from bot.sources.nyfed import parse_operations
-from handlers.messages import CATALOGS, EN, t
-from handlers.reply import Context, Mono, Reply, Text
+from bot.words.messages import CATALOGS, EN, t
+from bot.words.reply import Context, Mono, Reply, Text
 from handlers.table import COMMANDS, MAX_COMMAND_LENGTH, dispatch, parse_command
 from storage.observations import history, latest
 from tests.seed import (
@@ -1190,7 +1190,7 @@ def test_every_message_renders(key: str) -> None:
 
 
 def test_missing_message_key_falls_back_to_the_key(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.ERROR, logger="handlers.messages"):
+    with caplog.at_level(logging.ERROR, logger="bot.words.messages"):
         assert t("no.such.key") == "no.such.key"
     assert "no.such.key" in caplog.text
     assert t("usage", "xx", usage="/x") == "Usage: /x"  # unknown language: English

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import load_settings
-from bot.console import run_console
+from bot.core.config import load_settings
+from bot.frontends.console import run_console
 from tests.seed import SCENARIOS, seeded
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
-from bot.alerts.payload import reply_to_json
-from bot.config import load_settings
-from bot.delivery import DeliveryWorker
-from bot.telegram_sender import TelegramSender
-from handlers.reply import Reply, Text
+from bot.core.config import load_settings
+from bot.delivery.telegram_sender import TelegramSender
+from bot.delivery.worker import DeliveryWorker
+from bot.words.payload import reply_to_json
+from bot.words.reply import Reply, Text
 from storage.chats import chat_by_id, ensure_chat, subscribe, subscriptions_of
 from storage.db import open_db
 from storage.outbox import add_event, enqueue, outbox_counts

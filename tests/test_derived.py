@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.derived import net_liquidity
+from bot.sources.derived import net_liquidity
 from storage.observations import Point
 
 

@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
-from bot.alerts.payload import reply_to_json
 from bot.app import App
-from bot.config import Settings, load_settings
-from bot.delivery import DeliveryWorker
-from bot.discord_bot import DiscordChannelSender, DiscordFrontend, command_payload
-from handlers.reply import Reply, Text
+from bot.core.config import Settings, load_settings
+from bot.delivery.worker import DeliveryWorker
+from bot.frontends.discord_bot import DiscordChannelSender, DiscordFrontend, command_payload
+from bot.words.payload import reply_to_json
+from bot.words.reply import Reply, Text
 from handlers.table import COMMANDS
 from storage.chats import chat_by_id, ensure_chat, get_chat, subscribe, subscriptions_of
 from storage.db import open_db

@@ -16,11 +16,11 @@ import pytest
 import sqlite_utils
 
 from bot.alerts.engine import REVISION_LOOKBACK_DAYS, AlertEngine, Evaluation, sofr_days
-from bot.alerts.payload import reply_from_json
-from bot.clock import iso_utc
-from bot.models import Observation, Operation
-from bot.replay import Episode, replay
-from bot.series import UNTRACKED_SERIES
+from bot.alerts.replay import Episode, replay
+from bot.core.clock import iso_utc
+from bot.core.models import Observation, Operation
+from bot.core.series import UNTRACKED_SERIES
+from bot.words.payload import reply_from_json
 from storage.chats import (
     deactivate_chat,
     ensure_chat,

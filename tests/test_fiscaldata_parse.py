@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.models import Observation, SourceError
+from bot.core.models import Observation, SourceError
 from bot.sources import fiscaldata
 
 FIXTURES = Path(__file__).parent / "fixtures" / "fiscaldata"

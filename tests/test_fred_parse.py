@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.models import Observation, SourceError
+from bot.core.models import Observation, SourceError
 from bot.sources import fred
 
 FIXTURES = Path(__file__).parent / "fixtures" / "fred"

@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 import sqlite_utils
 
-from bot.config import load_settings
-from bot.telegram_bot import TelegramFrontend
-from handlers.messages import t
+from bot.core.config import load_settings
+from bot.frontends.telegram_bot import TelegramFrontend
+from bot.words.messages import t
 from tests.e2e_support import wait_until
 from tests.fakes.telegram import FakeTelegram
 from tests.seed import SCENARIOS, seeded
@@ -32,7 +32,7 @@ USER = {"id": 1001, "is_bot": False, "first_name": "Trader", "username": "trader
 CHAT = {"id": CHAT_ID, "type": "private", "first_name": "Trader", "username": "trader"}
 GROUP = {"id": -1001234, "type": "supergroup", "title": "Macro desk"}
 DATE = 1762178700  # 2025-11-03 14:05 UTC
-# Transport chatter the production logging set-up silences (see bot.logs.setup_logging).
+# Transport chatter the production logging set-up silences (see bot.core.logs.setup_logging).
 _TRANSPORT = ("httpx", "httpcore")
 
 RawUpdate = dict[str, Any]

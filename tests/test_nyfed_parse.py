@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.models import Observation, Operation, SourceError
+from bot.core.models import Observation, Operation, SourceError
 from bot.sources import nyfed
 from bot.sources.http import RetryPolicy
 

@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
-from bot.config import Settings, load_settings
-from bot.poller import Poller, PollResult
-from bot.series import CATALOG
+from bot.core.config import Settings, load_settings
+from bot.core.series import CATALOG
 from bot.sources.http import RetryPolicy, configure_retries, make_client
+from bot.sources.poller import Poller, PollResult
 from bot.sources.registry import SOURCES
-from handlers.reply import Context
+from bot.words.reply import Context
 from handlers.table import dispatch
 from storage.db import open_db
 from storage.fetchlog import last_fetches

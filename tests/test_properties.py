@@ -19,9 +19,9 @@ import sqlite_utils
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from bot.words.messages import EN, t
+from bot.words.reply import Button, Context, Reply, Text
 from handlers.chart_command import CHART_KINDS, RANGES
-from handlers.messages import EN, t
-from handlers.reply import Button, Context, Reply, Text
 from handlers.table import COMMANDS, dispatch, parse_command, run_command
 from storage.chats import ensure_chat, get_chat, set_near_bp, set_srf_threshold, subscribe
 from tests.seed import SCENARIOS, seeded

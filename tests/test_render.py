@@ -1,4 +1,4 @@
-"""bot.render: Telegram HTML, console text and Discord markdown, on hand-made and real command replies."""
+"""bot.render.text: Telegram HTML, console text and Discord markdown, on hand-made and real replies."""
 
 from __future__ import annotations
 
@@ -7,8 +7,14 @@ from html.parser import HTMLParser
 
 import pytest
 
-from bot.render import TELEGRAM_CAPTION_LIMIT, TELEGRAM_TEXT_LIMIT, to_console, to_markdown, to_telegram_html
-from handlers.reply import Button, Context, Mono, Reply, Text
+from bot.render.text import (
+    TELEGRAM_CAPTION_LIMIT,
+    TELEGRAM_TEXT_LIMIT,
+    to_console,
+    to_markdown,
+    to_telegram_html,
+)
+from bot.words.reply import Button, Context, Mono, Reply, Text
 from handlers.table import COMMANDS, dispatch
 from tests.seed import SCENARIOS, seeded
 

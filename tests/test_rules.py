@@ -26,7 +26,7 @@ from bot.alerts.rules import (
     sofr_near,
     srf_positive,
 )
-from bot.models import Operation
+from bot.core.models import Operation
 from bot.sources.nyfed import is_srf
 from tests.seed import OPS_2025_10_31, OPS_2026_02, every_day
 

@@ -4,8 +4,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.clock import NEW_YORK
-from bot.schedule import MAX_BACKOFF, backoff, interval_for, is_due
+from bot.core.clock import NEW_YORK
+from bot.sources.schedule import MAX_BACKOFF, backoff, interval_for, is_due
 
 
 def ny(text: str) -> datetime:

@@ -15,12 +15,12 @@ import pytest
 import sqlite_utils
 
 from bot.app import App
-from bot.config import load_settings
-from bot.logs import RedactingFilter, setup_logging
+from bot.core.config import load_settings
+from bot.core.logs import RedactingFilter, setup_logging
 from bot.sources.http import RetryPolicy, configure_retries
 from bot.sources.registry import SOURCES
-from handlers.messages import t
-from handlers.reply import Context
+from bot.words.messages import t
+from bot.words.reply import Context
 from handlers.table import dispatch
 from storage.fetchlog import FetchRecord, last_fetches, record_fetch
 from tests.e2e_support import wait_until
@@ -558,7 +558,7 @@ def test_admin_is_for_operators_only(failing_db: sqlite_utils.Database) -> None:
 
 async def test_status_over_telegram_shows_internals_only_to_admin_user_ids(tmp_path: Path) -> None:
     """The front-end maps ADMIN_USER_IDS to is_operator: the operator sees the error, a user does not."""
-    from bot.telegram_bot import TelegramFrontend
+    from bot.frontends.telegram_bot import TelegramFrontend
 
     async with FakeTelegram() as tg:
         settings = load_settings(

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
-from bot.models import Observation, Operation
+from bot.core.models import Observation, Operation
 from storage.db import StorageError, integrity_ok, open_db
 from storage.fetchlog import FetchRecord, failure_streak, last_fetches, last_success, record_fetch
 from storage.meta import get_meta, set_meta

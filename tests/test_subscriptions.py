@@ -13,9 +13,9 @@ import sqlite_utils
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.clock import iso_utc, parse_iso_utc
-from handlers.messages import t
-from handlers.reply import Button, Context, Reply, Text
+from bot.core.clock import iso_utc, parse_iso_utc
+from bot.words.messages import t
+from bot.words.reply import Button, Context, Reply, Text
 from handlers.subscription_commands import MUTE_USAGE, SUBSCRIBE_USAGE, THRESHOLD_USAGE, UNSUBSCRIBE_USAGE
 from handlers.table import COMMANDS, MAX_COMMAND_LENGTH, dispatch, parse_command, run_command
 from storage.chats import alert_targets, daily_subscribers, deactivate_chat, get_chat

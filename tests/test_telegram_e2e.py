@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import load_settings
-from bot.ratelimit import ChatRateLimiter
-from bot.telegram_bot import TelegramFrontend, menu_commands
+from bot.core.config import load_settings
+from bot.frontends.ratelimit import ChatRateLimiter
+from bot.frontends.telegram_bot import TelegramFrontend, menu_commands
 from handlers.table import COMMANDS
 from tests.fakes.telegram import FakeTelegram
 from tests.seed import SCENARIOS, seeded

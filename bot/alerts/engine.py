@@ -16,7 +16,6 @@ from datetime import date, timedelta
 import sqlite_utils
 
 from bot.alerts.messages import alert_reply
-from bot.alerts.payload import reply_to_json
 from bot.alerts.rules import (
     Alert,
     Mark,
@@ -29,9 +28,10 @@ from bot.alerts.rules import (
     sofr_near,
     srf_positive,
 )
-from bot.clock import Clock, iso_utc, utcnow
+from bot.core.clock import Clock, iso_utc, utcnow
+from bot.market.readings import POLICY_RATE_MAX_AGE_DAYS, choose_ceiling
 from bot.sources.nyfed import is_srf
-from handlers.market import POLICY_RATE_MAX_AGE_DAYS, choose_ceiling
+from bot.words.payload import reply_to_json
 from storage.chats import AlertTarget, alert_parameters, alert_targets
 from storage.marks import last_mark, load_marks, save_marks
 from storage.observations import Point, history

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from bot.alerts.rules import Alert
-from bot.series import SRF_START
-from handlers.fmt import bp, pct, usd_bn
-from handlers.messages import t
-from handlers.reply import Reply, Text
+from bot.core.series import SRF_START
+from bot.words.fmt import bp, pct, usd_bn
+from bot.words.messages import t
+from bot.words.reply import Reply, Text
 
 
 def _num(facts: dict[str, float | str | int | None], key: str) -> float | None:

@@ -9,7 +9,7 @@ from datetime import date
 
 import httpx
 
-from bot.models import Observation, SourceBatch, SourceError
+from bot.core.models import Observation, SourceBatch, SourceError
 from bot.sources.http import get_json
 
 SOURCE = "fiscaldata"

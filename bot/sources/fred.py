@@ -11,7 +11,7 @@ from typing import TypeVar
 
 import httpx
 
-from bot.models import Observation, SourceBatch, SourceError
+from bot.core.models import Observation, SourceBatch, SourceError
 from bot.sources.http import get_json, get_text
 
 SOURCE = "fred"

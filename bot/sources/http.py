@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from bot.models import SourceError
+from bot.core.models import SourceError
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,8 @@ from typing import Literal
 
 import httpx
 
-from bot.models import Observation, Operation, SourceBatch, SourceError
-from bot.series import SRF_START
+from bot.core.models import Observation, Operation, SourceBatch, SourceError
+from bot.core.series import SRF_START
 from bot.sources.http import RetryPolicy, get_json
 
 SOURCE = "nyfed"

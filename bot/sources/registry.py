@@ -8,8 +8,8 @@ from datetime import date
 
 import httpx
 
-from bot.config import Settings
-from bot.models import SourceBatch
+from bot.core.config import Settings
+from bot.core.models import SourceBatch
 from bot.sources import fiscaldata, fred, nyfed
 
 FetchWindow = Callable[[httpx.AsyncClient, Settings, date, date], Awaitable[SourceBatch]]

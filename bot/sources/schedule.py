@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
-from bot.clock import NEW_YORK
+from bot.core.clock import NEW_YORK
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,14 +16,14 @@ import sqlite_utils
 import yarl
 from discord.http import Route
 
-from bot.charts import render_png_async
-from bot.clock import Clock, utcnow
-from bot.config import Settings
-from bot.delivery import OutMessage, SendResult, SendStatus
-from bot.ratelimit import ChatRateLimiter
-from bot.render import to_markdown
-from handlers.messages import t
-from handlers.reply import Context, Reply
+from bot.core.clock import Clock, utcnow
+from bot.core.config import Settings
+from bot.delivery.worker import OutMessage, SendResult, SendStatus
+from bot.frontends.ratelimit import ChatRateLimiter
+from bot.render.charts import render_png_async
+from bot.render.text import to_markdown
+from bot.words.messages import t
+from bot.words.reply import Context, Reply
 from handlers.table import COMMANDS, Command, run_command
 from storage.meta import get_meta, set_meta
 

@@ -18,11 +18,11 @@ from typing import Protocol
 
 import sqlite_utils
 
-from bot.alerts.payload import reply_from_json
-from bot.charts import render_png_async
-from bot.clock import Clock, iso_utc, utcnow
+from bot.core.clock import Clock, iso_utc, utcnow
+from bot.render.charts import render_png_async
+from bot.words.payload import reply_from_json
+from bot.words.reply import Reply
 from handlers.chart_command import chart_for
-from handlers.reply import Reply
 from storage.chats import deactivate_chat, migrate_chat
 from storage.outbox import (
     Delivery,

@@ -21,13 +21,13 @@ from telegram.ext import (
 )
 from telegram.request import HTTPXRequest
 
-from bot.charts import render_png_async
-from bot.clock import Clock, utcnow
-from bot.config import Settings
-from bot.ratelimit import ChatRateLimiter
-from bot.render import TELEGRAM_CAPTION_LIMIT, to_telegram_html
-from handlers.messages import t
-from handlers.reply import Context, Reply
+from bot.core.clock import Clock, utcnow
+from bot.core.config import Settings
+from bot.frontends.ratelimit import ChatRateLimiter
+from bot.render.charts import render_png_async
+from bot.render.text import TELEGRAM_CAPTION_LIMIT, to_telegram_html
+from bot.words.messages import t
+from bot.words.reply import Context, Reply
 from handlers.table import COMMANDS, dispatch, parse_command
 
 log = logging.getLogger(__name__)

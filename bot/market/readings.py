@@ -8,8 +8,8 @@ from typing import Literal
 
 import sqlite_utils
 
-from bot.models import Operation
-from bot.series import SRF_START
+from bot.core.models import Operation
+from bot.core.series import SRF_START
 from bot.sources.nyfed import is_srf
 from storage.observations import Point, latest, value_on
 from storage.operations import operations_between

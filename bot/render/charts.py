@@ -18,7 +18,7 @@ matplotlib.use("Agg")
 import matplotlib.dates as mdates
 from matplotlib.figure import Figure
 
-from handlers.reply import ChartData, ChartSeries
+from bot.words.reply import ChartData, ChartSeries
 
 # pyplot's global state is not thread-safe; Figure objects are, but font caches warm up under a lock.
 _RENDER_LOCK = threading.Lock()

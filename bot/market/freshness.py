@@ -7,8 +7,8 @@ from datetime import date, datetime
 
 import sqlite_utils
 
-from bot.clock import ny_today
-from bot.series import CATALOG
+from bot.core.clock import ny_today
+from bot.core.series import CATALOG
 from bot.sources.registry import SOURCES
 from storage.fetchlog import FetchRecord, failure_streak, last_fetches, last_success
 from storage.observations import series_summary

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from handlers.reply import Button, Mono, Reply, Text
+from bot.words.reply import Button, Mono, Reply, Text
 
 
 def reply_to_json(reply: Reply, chart: str | None = None) -> str:

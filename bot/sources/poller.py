@@ -13,11 +13,11 @@ from typing import TypeVar
 import httpx
 import sqlite_utils
 
-from bot.clock import Clock, iso_utc, ny_today, utcnow
-from bot.config import Settings
-from bot.derived import net_liquidity
-from bot.models import Operation, SourceBatch, SourceError
-from bot.series import NET_LIQUIDITY_INPUTS, UNTRACKED_SERIES
+from bot.core.clock import Clock, iso_utc, ny_today, utcnow
+from bot.core.config import Settings
+from bot.core.models import Operation, SourceBatch, SourceError
+from bot.core.series import NET_LIQUIDITY_INPUTS, UNTRACKED_SERIES
+from bot.sources.derived import net_liquidity
 from bot.sources.registry import SOURCES, SourceSpec
 from storage.fetchlog import FetchRecord, record_fetch
 from storage.observations import Change, history, newest_dates, upsert_observations

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 
-from handlers.reply import Mono, Reply, Text
+from bot.words.reply import Mono, Reply, Text
 
 TELEGRAM_TEXT_LIMIT = 4096
 TELEGRAM_CAPTION_LIMIT = 1024

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import sqlite_utils
 
-from bot.charts import render_png_async
-from bot.clock import Clock, utcnow
-from bot.config import Settings
-from bot.render import to_console
-from handlers.reply import Context, Reply
+from bot.core.clock import Clock, utcnow
+from bot.core.config import Settings
+from bot.render.charts import render_png_async
+from bot.render.text import to_console
+from bot.words.reply import Context, Reply
 from handlers.table import dispatch
 
 log = logging.getLogger(__name__)

@@ -8,14 +8,14 @@ from zoneinfo import ZoneInfo
 
 import sqlite_utils
 
-from bot.alerts.payload import reply_to_json
-from bot.clock import iso_utc
-from bot.series import CATALOG
-from handlers.fmt import bp, pct, usd_bn, usd_bn_delta, weekday_date
-from handlers.market import changes, corridor_on, total_between
+from bot.core.clock import iso_utc
+from bot.core.series import CATALOG
+from bot.market.readings import changes, corridor_on, total_between
+from bot.words.fmt import bp, pct, usd_bn, usd_bn_delta, weekday_date
+from bot.words.messages import t
+from bot.words.payload import reply_to_json
+from bot.words.reply import Reply, Text
 from handlers.market_commands import TGA_TARGET_BN
-from handlers.messages import t
-from handlers.reply import Reply, Text
 from storage.chats import Subscription, daily_subscribers
 from storage.marks import load_marks
 from storage.observations import latest

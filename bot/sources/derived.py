@@ -5,7 +5,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Sequence
 
-from bot.models import Observation
+from bot.core.models import Observation
 from storage.observations import Point
 
 SOURCE = "derived"

@@ -18,10 +18,10 @@ from telegram.error import (
 )
 from telegram.request import HTTPXRequest
 
-from bot.config import Settings
-from bot.delivery import OutMessage, SendResult, SendStatus
-from bot.render import TELEGRAM_CAPTION_LIMIT, to_telegram_html
-from bot.telegram_bot import keyboard
+from bot.core.config import Settings
+from bot.delivery.worker import OutMessage, SendResult, SendStatus
+from bot.frontends.telegram_bot import keyboard
+from bot.render.text import TELEGRAM_CAPTION_LIMIT, to_telegram_html
 
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 
