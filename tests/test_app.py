@@ -93,6 +93,31 @@ def test_second_instance_on_same_database_is_refused(tmp_path: Path) -> None:
     again.release()
 
 
+@pytest.mark.parametrize("alias", ["symlink", "dotdot", "relative"])
+def test_lock_follows_the_real_file_whatever_path_names_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, alias: str
+) -> None:
+    """`ln -s two.db link.db` then DATABASE_PATH=link.db started a second bot: every alert doubled."""
+    real = tmp_path / "two.db"
+    open_db(real).close()
+    (tmp_path / "sub").mkdir()
+    monkeypatch.chdir(tmp_path / "sub")
+    if alias == "symlink":
+        (tmp_path / "link.db").symlink_to(real)
+        other = tmp_path / "link.db"
+    elif alias == "dotdot":
+        other = tmp_path / "sub" / ".." / "two.db"
+    else:
+        other = Path("../two.db")
+    first = InstanceLock(real)
+    first.acquire()
+    try:
+        with pytest.raises(InstanceLockedError, match="already running on this database"):
+            InstanceLock(other).acquire()
+    finally:
+        first.release()
+
+
 async def test_stop_waits_for_a_write_in_flight(tmp_path: Path) -> None:
     """Closing the connection under a running write crashed the interpreter; stop() must wait for it."""
     app = App(_unreachable(tmp_path, POLL_INTERVAL_SECONDS="3600"), console=False)
