@@ -1,7 +1,10 @@
 """The delivery worker: drains the outbox within each platform's limits, and never sends twice.
 
 A row is marked 'sending' (committed) before the network call and 'sent' after it. A timeout, or a
-crash in between, leaves the row 'uncertain': the message may have arrived, so it is not resent.
+crash in between, leaves the row 'uncertain': the message may have arrived, so it is not resent. A send that
+provably never reached the platform (connection refused, pool busy, request not written) is retried, and a
+429 waits its retry_after without counting as an attempt. Each send runs as its own task with a bounded
+timeout, so a hung send delays only itself.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from datetime import timedelta
 from enum import Enum
 from typing import Protocol
 
+import httpx
 import sqlite_utils
 
 from bot.core.clock import Clock, iso_utc, utcnow
@@ -45,7 +49,8 @@ SEND_TIMEOUT = 60.0
 
 class SendStatus(Enum):
     SENT = "sent"
-    RETRY = "retry"  # transient: try again later (429, 5xx, network)
+    RETRY = "retry"  # transient: try again later (5xx, never reached the platform); counts as an attempt
+    THROTTLED = "throttled"  # 429: wait retry_after; never counts as an attempt
     GONE = "gone"  # blocked, kicked, deleted: deactivate the chat
     MIGRATED = "migrated"  # the chat has a new address: move it and resend
     UNCERTAIN = "uncertain"  # may have arrived (timeout): never resend blindly
@@ -58,6 +63,50 @@ class SendResult:
     retry_after: float | None = None
     new_address: str | None = None
     error: str = ""
+
+
+# httpx errors raised before a single byte of the request reached the platform: always safe to resend.
+_NEVER_SENT: tuple[type[BaseException], ...] = (
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.PoolTimeout,
+    ConnectionRefusedError,
+)
+
+
+def never_sent(exc: BaseException) -> bool:
+    """True when exc (or what caused it) proves the request never reached the platform."""
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            return False
+        if isinstance(seen, _NEVER_SENT):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+class FailureLog:
+    """One log line per failure class per window, with a count of what it held back, not one per send."""
+
+    def __init__(self, window: float = 300.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.window = window
+        self.clock = clock
+        self._since: dict[str, tuple[float, int]] = {}
+
+    def note(self, level: int, key: str, text: str) -> bool:
+        """Log text unless key was logged within the window; True when a line was written."""
+        now = self.clock()
+        first, held = self._since.get(key, (-self.window - 1.0, 0))
+        if now - first < self.window:
+            self._since[key] = (first, held + 1)
+            return False
+        more = f" (and {held} more like it in the last {self.window / 60:.0f} min)" if held else ""
+        log.log(level, "%s%s", text, more)
+        self._since[key] = (now, 0)
+        if len(self._since) > 1000:
+            self._since = {k: v for k, v in self._since.items() if now - v[0] < self.window}
+        return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +186,9 @@ class DeliveryWorker:
         self.wake = asyncio.Event()
         self._charts: OrderedDict[str, bytes | None] = OrderedDict()
         self._in_flight: set[int] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._limiter = asyncio.Semaphore(concurrency)
+        self.failures = FailureLog()
 
     def recover(self) -> int:
         """Call once at startup: sends cut off by a crash become 'uncertain'."""
@@ -151,11 +203,12 @@ class DeliveryWorker:
         """Deliver until stop is set; woken at once when new rows are queued."""
         while not stop.is_set():
             try:
-                sent = await self.drain()
+                sent = await self.start_due()
             except Exception:
                 log.exception("delivery: drain failed")
                 sent = 0
             if sent:
+                await asyncio.sleep(0)
                 continue
             self.wake.clear()
             timeout = self._idle_timeout()
@@ -163,6 +216,17 @@ class DeliveryWorker:
             await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
             for task in waits:
                 task.cancel()
+        await self.finish_in_flight()
+
+    async def finish_in_flight(self, grace: float = 5.0) -> None:
+        """At shutdown: let the sends in flight finish for a moment; any still out are marked uncertain."""
+        if not self._tasks:
+            return
+        _, pending = await asyncio.wait(set(self._tasks), timeout=grace)
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending)
 
     def _idle_timeout(self) -> float:
         upcoming = next_due_at(self.db)
@@ -172,11 +236,19 @@ class DeliveryWorker:
         return 0.2 if upcoming <= now else 1.0
 
     async def drain(self) -> int:
-        """Send every delivery that is due and whose chat is ready; returns how many were attempted."""
+        """Send every delivery that is due and whose chat is ready, and wait for those sends to finish."""
+        started = await self.start_due()
+        if self._tasks:
+            await asyncio.wait(set(self._tasks))
+        return started
+
+    async def start_due(self) -> int:
+        """Start a send for every delivery that is due and whose chat is ready; returns how many started.
+
+        Sends run on their own: this never waits for one to finish, only for a free slot (concurrency)."""
         rows = [r for r in due(self.db, iso_utc(self.clock()), limit=1000) if r.id not in self._in_flight]
-        limiter = asyncio.Semaphore(self.concurrency)
-        tasks: list[asyncio.Task[None]] = []
         claimed: set[str] = set()
+        started = 0
         for row in rows:
             sender = self.senders.get(row.platform)
             if sender is None:
@@ -187,17 +259,20 @@ class DeliveryWorker:
                 continue  # one message per chat per pass, and only when its spacing allows
             claimed.add(chat_key)
             gate.reserve_chat(row.address, row.is_group)
-            await limiter.acquire()
+            await self._limiter.acquire()
             await gate.global_slot()
             self._in_flight.add(row.id)
-            tasks.append(asyncio.create_task(self._deliver(row, sender, gate, limiter)))
-        if tasks:
-            await asyncio.gather(*tasks)
-        return len(tasks)
+            task = asyncio.create_task(self._deliver(row, sender, gate))
+            self._tasks.add(task)
+            task.add_done_callback(self._done)
+            started += 1
+        return started
 
-    async def _deliver(
-        self, row: Delivery, sender: Sender, gate: RateGate, limiter: asyncio.Semaphore
-    ) -> None:
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self.wake.set()  # the chat it held may have a next message due
+
+    async def _deliver(self, row: Delivery, sender: Sender, gate: RateGate) -> None:
         try:
             message = await self._message(row)
             mark_sending(self.db, row.id)
@@ -205,19 +280,38 @@ class DeliveryWorker:
                 result = await asyncio.wait_for(sender.send(row.address, message), SEND_TIMEOUT)
             except TimeoutError:
                 result = SendResult(SendStatus.UNCERTAIN, error=f"no answer within {SEND_TIMEOUT:.0f} s")
+            except asyncio.CancelledError:
+                # Shutdown cut the send off in flight: it may have arrived, so it is never resent blindly.
+                mark_final(self.db, row.id, "uncertain", "stopped during the send")
+                raise
             except Exception as exc:  # a sender bug must not lose the row or kill the worker
-                log.exception("delivery: %s sender crashed", row.platform)
-                result = SendResult(SendStatus.UNCERTAIN, error=f"sender error ({type(exc).__name__})")
+                if never_sent(exc):
+                    result = SendResult(SendStatus.RETRY, error=f"not sent ({type(exc).__name__})")
+                else:
+                    log.exception("delivery: %s sender crashed", row.platform)
+                    result = SendResult(SendStatus.UNCERTAIN, error=f"sender error ({type(exc).__name__})")
             self._record(row, result, gate)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("delivery: could not record the outcome of delivery %d", row.id)
         finally:
             self._in_flight.discard(row.id)
-            limiter.release()
+            self._limiter.release()
 
     def _record(self, row: Delivery, result: SendResult, gate: RateGate) -> None:
         now = self.clock()
         where = f"{row.platform} chat {row.address}"
+        error = result.error or result.status.value
         if result.status is SendStatus.SENT:
             mark_sent(self.db, row.id, iso_utc(now))
+        elif result.status is SendStatus.THROTTLED:
+            wait = max(1.0, result.retry_after if result.retry_after is not None else 5.0)
+            gate.pause_chat(row.address, wait)
+            mark_retry(self.db, row.id, iso_utc(now + timedelta(seconds=wait)), error, count=False)
+            self.failures.note(
+                logging.INFO, f"{row.platform}:429", f"delivery: {row.platform}: {error}; waiting as told"
+            )
         elif result.status is SendStatus.RETRY and row.attempts + 1 < MAX_ATTEMPTS:
             wait = (
                 result.retry_after
@@ -225,28 +319,27 @@ class DeliveryWorker:
                 else min(600.0, 2.0 ** (row.attempts + 1))
             )
             gate.pause_chat(row.address, wait)
-            mark_retry(self.db, row.id, iso_utc(now + timedelta(seconds=wait)), result.error)
-            log.info("delivery: %s: %s; retrying in %.0f s", where, result.error or "retry", wait)
+            mark_retry(self.db, row.id, iso_utc(now + timedelta(seconds=wait)), error)
+            self.failures.note(
+                logging.WARNING, f"{row.platform}:{error}", f"delivery: {row.platform}: {error}; retrying"
+            )
         elif result.status is SendStatus.RETRY or result.status is SendStatus.FAILED:
-            mark_final(self.db, row.id, "failed", result.error)
-            log.warning("delivery: %s: giving up on %s: %s", where, row.event_key, result.error)
+            mark_final(self.db, row.id, "failed", error)
+            log.warning("delivery: %s: giving up on %s: %s", where, row.event_key, error)
         elif result.status is SendStatus.GONE:
-            mark_final(self.db, row.id, "dropped", result.error)
-            deactivate_chat(self.db, row.chat_id, result.error)
-            dropped = drop_for_chat(self.db, row.chat_id, result.error)
+            mark_final(self.db, row.id, "dropped", error)
+            deactivate_chat(self.db, row.chat_id, error)
+            dropped = drop_for_chat(self.db, row.chat_id, error)
             log.warning(
-                "delivery: %s is gone (%s); subscriptions paused, %d queued dropped",
-                where,
-                result.error,
-                dropped,
+                "delivery: %s is gone (%s); subscriptions paused, %d queued dropped", where, error, dropped
             )
         elif result.status is SendStatus.MIGRATED and result.new_address:
             migrate_chat(self.db, row.chat_id, result.new_address)
-            mark_retry(self.db, row.id, iso_utc(now), f"moved to {result.new_address}")
+            mark_retry(self.db, row.id, iso_utc(now), f"moved to {result.new_address}", count=False)
             log.info("delivery: %s moved to %s; subscriptions follow, resending", where, result.new_address)
         else:
-            mark_final(self.db, row.id, "uncertain", result.error)
-            log.warning("delivery: %s: outcome unknown (%s); not resending", where, result.error)
+            mark_final(self.db, row.id, "uncertain", error)
+            log.warning("delivery: %s: outcome unknown (%s); not resending", where, error)
 
     async def _message(self, row: Delivery) -> OutMessage:
         reply, chart = reply_from_json(row.payload)

@@ -18,7 +18,7 @@ from discord.http import Route
 
 from bot.core.clock import Clock, utcnow
 from bot.core.config import Settings
-from bot.delivery.worker import OutMessage, SendResult, SendStatus
+from bot.delivery.worker import OutMessage, SendResult, SendStatus, never_sent
 from bot.frontends.ratelimit import ChatRateLimiter
 from bot.render.charts import render_png_async
 from bot.render.text import to_markdown
@@ -234,7 +234,7 @@ def _result_for(exc: discord.HTTPException) -> SendResult:
     if isinstance(exc, discord.Forbidden | discord.NotFound):
         return SendResult(SendStatus.GONE, error=f"{exc.status} {exc.text or ''} (code {exc.code})".strip())
     if exc.status == 429:
-        return SendResult(SendStatus.RETRY, retry_after=5.0, error="429 rate limited")
+        return SendResult(SendStatus.THROTTLED, retry_after=5.0, error="429 rate limited")
     if exc.status >= 500:
         return SendResult(SendStatus.RETRY, error=f"{exc.status} Discord server error")
     return SendResult(SendStatus.FAILED, error=f"{exc.status} {exc.text or ''}".strip())
@@ -300,10 +300,11 @@ class DiscordWebhookSender:
                     content=payload,
                     headers={"Content-Type": "application/json"},
                 )
-        except httpx.TimeoutException:
-            return SendResult(SendStatus.UNCERTAIN, error="timed out waiting for Discord")
         except httpx.HTTPError as exc:
-            return SendResult(SendStatus.RETRY, error=f"network: {type(exc).__name__}")
+            if never_sent(exc):
+                return SendResult(SendStatus.RETRY, error=f"not sent: {type(exc).__name__}")
+            # Read timeout or connection lost after the request went out: the post may have landed.
+            return SendResult(SendStatus.UNCERTAIN, error=f"no answer from Discord ({type(exc).__name__})")
         return _webhook_result(response)
 
 
@@ -313,7 +314,7 @@ def _webhook_result(response: httpx.Response) -> SendResult:
         return SendResult(SendStatus.SENT)
     if status == 429:
         retry_after = _retry_after(response)
-        return SendResult(SendStatus.RETRY, retry_after=retry_after, error="429 rate limited")
+        return SendResult(SendStatus.THROTTLED, retry_after=retry_after, error="429 rate limited")
     if status in (401, 403, 404):
         return SendResult(SendStatus.GONE, error=f"{status}: the webhook was deleted or is invalid")
     if status >= 500:
