@@ -1,4 +1,4 @@
-"""The `plumbline` command line: run, poll, backfill, status."""
+"""The `plumbline` command line: run, poll, backfill, status, outbox, backup, replay, ask."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ from bot.sources.http import RetryPolicy, configure_retries, make_client
 from bot.sources.poller import Poller, PollResult
 from storage.db import StorageError, open_db
 from storage.instance import InstanceLockedError
+from storage.outbox import outbox_counts, uncertain_sends
 
 log = logging.getLogger("plumbline")
 
@@ -49,6 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--since", type=_date, default=date(2000, 1, 1), help="first date to fetch (default 2000-01-01)"
     )
     sub.add_parser("status", help="latest value, age and fetch outcome of every series")
+    sub.add_parser(
+        "outbox", help="deliveries by status, and every send cut off in flight (it may not have arrived)"
+    )
     backup = sub.add_parser(
         "backup", help="write a consistent copy of the database (safe while the bot runs)"
     )
@@ -121,10 +125,42 @@ def format_status(settings: Settings) -> str:
     return "\n".join(lines)
 
 
+def format_outbox(settings: Settings) -> str:
+    """Counts by status, then each uncertain send: the only ones that may not have reached their chat."""
+    db = open_db(settings.database_path)
+    try:
+        counts = outbox_counts(db)
+        uncertain = uncertain_sends(db, limit=200)
+    finally:
+        db.close()
+    order = ("pending", "sending", "sent", "uncertain", "failed", "dropped")
+    lines = ["deliveries: " + (", ".join(f"{s} {counts[s]}" for s in order if s in counts) or "none")]
+    if not uncertain:
+        lines.append("no uncertain sends: every delivery is known to have arrived or is still queued")
+        return "\n".join(lines)
+    lines.append("")
+    lines.append(
+        f"{len(uncertain)} uncertain send(s): cut off in flight, they may or may not have arrived; "
+        "never resent automatically"
+    )
+    lines.append(f"{'id':>7}  {'queued':<21}{'platform':<17}{'chat':<22}{'event':<34}reason")
+    for u in uncertain:
+        chat = f"{u.address} {u.title}".strip()[:21]
+        lines.append(
+            f"{u.id:>7}  {u.created_at:<21}{u.platform:<17}{chat:<22}{u.event_key[:33]:<34}{u.error}"
+        )
+    return "\n".join(lines)
+
+
 def backup_database(settings: Settings, target: Path) -> int:
     """VACUUM INTO a new file: a consistent, compact snapshot even while `plumbline run` writes."""
     if target.exists():
         print(f"plumbline: {target} already exists; choose a new file name", file=sys.stderr)
+        return 2
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        print(f"plumbline: cannot create the folder {target.parent}: {exc.strerror}", file=sys.stderr)
         return 2
     db = open_db(settings.database_path)
     try:
@@ -152,10 +188,15 @@ def ask(settings: Settings, line: str, chart_path: Path | None) -> int:
     print(to_console(reply))
     if reply.chart is not None:
         target = chart_path or Path("plumbline-chart.png")
-        target.write_bytes(render_png(reply.chart))
+        try:
+            target.write_bytes(render_png(reply.chart))
+        except OSError as exc:
+            print(f"plumbline: could not write the chart to {target}: {exc.strerror}", file=sys.stderr)
+            return 1
         print(f"Chart saved to {target}")
     elif chart_path is not None:
-        print("plumbline: that reply has no chart; nothing saved", file=sys.stderr)
+        print(f"plumbline: that reply has no chart; nothing saved to {chart_path}", file=sys.stderr)
+        return 1
     return 1 if reply.level == "error" else 0
 
 
@@ -195,6 +236,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 1 if result.failed else 0
         elif args.command == "status":
             print(format_status(settings))
+        elif args.command == "outbox":
+            print(format_outbox(settings))
         elif args.command == "ask":
             return ask(settings, args.line, args.chart)
         elif args.command == "backup":

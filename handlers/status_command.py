@@ -9,7 +9,7 @@ from bot.market.freshness import series_status, source_status
 from bot.words.fmt import pct, usd_bn
 from bot.words.messages import t
 from bot.words.reply import Context, Mono, Reply, Text, UsageError
-from storage.outbox import outbox_counts
+from storage.outbox import outbox_counts, uncertain_sends
 
 
 def _et(stamp: str) -> str:
@@ -74,7 +74,23 @@ def _outbox_line(db: sqlite_utils.Database, ctx: Context) -> str:
         for k in ("pending", "sending", "uncertain", "failed", "dropped", "sent")
         if counts.get(k)
     ]
-    return t("status.outbox", ctx.lang, counts=", ".join(parts) or t("status.outbox_empty", ctx.lang))
+    line = t("status.outbox", ctx.lang, counts=", ".join(parts) or t("status.outbox_empty", ctx.lang))
+    if not counts.get("uncertain"):
+        return line
+    rows = [t("status.uncertain", ctx.lang, count=counts["uncertain"])]
+    for u in uncertain_sends(db, limit=5):
+        rows.append(
+            t(
+                "status.uncertain_row",
+                ctx.lang,
+                platform=u.platform,
+                chat=u.title or u.address,
+                event=u.event_key,
+                when=_et(u.created_at),
+                reason=u.error,
+            )
+        )
+    return "\n".join([line, *rows])
 
 
 def admin(args: list[str], ctx: Context, db: sqlite_utils.Database) -> Reply:

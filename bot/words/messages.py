@@ -167,6 +167,8 @@ EN: dict[str, str] = {
     "status.source_error": "{label}: last error: {error} ({failures} in a row)",
     "status.outbox": "Outbox: {counts}.",
     "status.outbox_empty": "empty",
+    "status.uncertain": "{count} send(s) were cut off in flight and may not have arrived (never resent; `plumbline outbox` lists them all):",
+    "status.uncertain_row": "• {platform} chat {chat}: {event}, queued {when} ({reason})",
     "admin.title": "Plumbline internals",
     "admin.refused": "That command is for this bot's operators (ADMIN_USER_IDS).",
     "admin.chats": "Chats: {total} known, {active} active",
