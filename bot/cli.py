@@ -24,7 +24,7 @@ from bot.render.charts import render_png
 from bot.render.text import to_console
 from bot.sources.http import RetryPolicy, configure_retries, make_client
 from bot.sources.poller import Poller, PollResult
-from storage.db import StorageError, open_db
+from storage.db import StorageError, explain, open_db
 from storage.instance import InstanceLockedError
 from storage.outbox import outbox_counts, uncertain_sends
 
@@ -96,7 +96,7 @@ def format_poll(result: PollResult) -> str:
 
 def format_status(settings: Settings) -> str:
     """Per series: latest date, value, age and source outcome; stale series flagged."""
-    db = open_db(settings.database_path)
+    db = open_db(settings.database_path, check=True)
     try:
         now = utcnow()
         rows = series_status(db, now, tuple(CATALOG))
@@ -225,7 +225,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_retries(RetryPolicy(attempts=settings.http_retry_attempts))
     try:
         if args.command == "run":
-            asyncio.run(App(settings).run_until_stopped())
+            return asyncio.run(App(settings).run_until_stopped())
         elif args.command == "poll":
             result = asyncio.run(_poll(settings, None))
             print(format_poll(result))
@@ -250,6 +250,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 db.close()
     except (StorageError, InstanceLockedError) as exc:
         print(f"plumbline: {exc}", file=sys.stderr)
+        return 2
+    except sqlite3.Error as exc:  # damaged page found mid-query, disk full, read-only: one line, no traceback
+        print(f"plumbline: {explain(settings.database_path, exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

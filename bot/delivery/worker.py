@@ -181,7 +181,8 @@ class DeliveryWorker:
         self.db = db
         self.senders = senders
         self.clock = clock
-        self.gates = {name: RateGate((limits or {}).get(name, TELEGRAM_LIMITS)) for name in senders}
+        self.limits = dict(limits or {})
+        self.gates = {name: RateGate(self.limits.get(name, TELEGRAM_LIMITS)) for name in senders}
         self.concurrency = concurrency
         self.wake = asyncio.Event()
         self._charts: OrderedDict[str, bytes | None] = OrderedDict()
@@ -189,6 +190,12 @@ class DeliveryWorker:
         self._tasks: set[asyncio.Task[None]] = set()
         self._limiter = asyncio.Semaphore(concurrency)
         self.failures = FailureLog()
+
+    def attach(self, sender: Sender) -> None:
+        """A platform connected (perhaps after an outage at start-up): drain its queue from now on."""
+        self.senders[sender.platform] = sender
+        self.gates.setdefault(sender.platform, RateGate(self.limits.get(sender.platform, TELEGRAM_LIMITS)))
+        self.wake.set()
 
     def recover(self) -> int:
         """Call once at startup: sends cut off by a crash become 'uncertain'."""
