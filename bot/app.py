@@ -128,7 +128,8 @@ class PollDriver:
             for hook in self.hooks:
                 await hook(result)
             return result
-        except PollerClosedError:
+        except (PollerClosedError, asyncio.CancelledError):
+            # Shutdown cut the tick off; the write in flight is shielded and finishes. Not an error.
             log.debug("poll tick ended by shutdown")
             return None
         except sqlite3.Error as exc:  # disk full, read-only, I/O: say which, in one line
@@ -203,7 +204,7 @@ class App:
             next_run_time=self.clock(),
         )
         self.scheduler.add_job(
-            self.watch_database,
+            self._watch_job,
             IntervalTrigger(seconds=WATCH_SECONDS, timezone=UTC),
             id="watch-database",
             max_instances=1,
@@ -234,6 +235,10 @@ class App:
             if interval
             else "polling on the release calendar (America/New_York)",
         )
+
+    async def _watch_job(self) -> None:
+        """On the event loop (a plain function would run in a thread and race the loop)."""
+        self.watch_database()
 
     def watch_database(self) -> bool:
         """False (and the bot stops, exit 3) when the file was deleted or replaced under the running bot.
@@ -270,7 +275,7 @@ class App:
             queued = await self.driver.poller.write(enqueue_summaries, self.clock())
             if queued:
                 self.worker.wake.set()
-        except PollerClosedError:
+        except (PollerClosedError, asyncio.CancelledError):
             log.debug("daily summary job ended by shutdown")
         except Exception:
             log.exception("daily summary job failed")
@@ -389,6 +394,8 @@ class App:
         self, name: str, make: Callable[[], Frontend], started: Callable[[Frontend], None], *, attempt: int
     ) -> bool:
         """One connection attempt; True when connected, or when trying again cannot help."""
+        if self.stop_event.is_set():
+            return True  # stopping (perhaps a rejected token already said why): do not connect anything
         frontend = make()
         try:
             await frontend.start()

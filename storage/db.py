@@ -69,7 +69,9 @@ def quick_check(db: sqlite_utils.Database) -> str | None:
     try:
         row = db.execute("PRAGMA quick_check").fetchone()
     except sqlite3.DatabaseError as exc:
-        return str(exc)
+        if "malformed" in str(exc).lower():
+            return str(exc)
+        raise  # disk full, I/O, read-only: named as such by the caller, not called damage
     if row and row[0] == "ok":
         return None
     return str(row[0]) if row else "no answer from quick_check"

@@ -66,6 +66,7 @@ class TelegramSender:
         request = HTTPXRequest(
             connection_pool_size=32, connect_timeout=10.0, read_timeout=read_timeout, write_timeout=30.0
         )
+        self._request = request
         self.bot = Bot(settings.telegram_bot_token, base_url=settings.telegram_api_base_url, request=request)
         quiet_ptb_html_errors()
 
@@ -74,6 +75,7 @@ class TelegramSender:
 
     async def stop(self) -> None:
         await self.bot.shutdown()
+        await self._request.shutdown()  # Bot.shutdown skips it when start failed before initialising
 
     async def send(self, address: str, message: OutMessage) -> SendResult:
         chat_id = int(address)

@@ -107,14 +107,19 @@ class TelegramFrontend:
         self.db = db
         self.clock = clock
         self.limiter = limiter or ChatRateLimiter()
+        # Kept so stop() can close them even when start failed before PTB initialised (it then skips them).
+        self._requests = (
+            HTTPXRequest(
+                connection_pool_size=32, connect_timeout=10.0, read_timeout=20.0, write_timeout=30.0
+            ),
+            HTTPXRequest(connect_timeout=10.0, read_timeout=35.0),
+        )
         bot = TolerantBot(
             settings.telegram_bot_token,
             base_url=settings.telegram_api_base_url,
             base_file_url=settings.telegram_api_base_url.removesuffix("/bot") + "/file/bot",
-            request=HTTPXRequest(
-                connection_pool_size=32, connect_timeout=10.0, read_timeout=20.0, write_timeout=30.0
-            ),
-            get_updates_request=HTTPXRequest(connect_timeout=10.0, read_timeout=35.0),
+            request=self._requests[0],
+            get_updates_request=self._requests[1],
             rate_limiter=AIORateLimiter(max_retries=3),
         )
         self.app: Application[Any, Any, Any, Any, Any, Any] = (
@@ -149,6 +154,8 @@ class TelegramFrontend:
         if self.app.running:
             await self.app.stop()
         await self.app.shutdown()
+        for request in self._requests:
+            await request.shutdown()
 
     def _allowed(self, chat_id: int) -> bool:
         allowed = self.settings.allowed_chat_ids
