@@ -16,12 +16,12 @@ from bot.app import WATCH_SECONDS, App, retry_delay
 from bot.core.config import Settings, load_settings
 from bot.sources.http import RetryPolicy, configure_retries
 from bot.sources.poller import PollerClosedError
-from storage.db import open_db
-from storage.instance import InstanceLock, InstanceLockedError
-from storage.observations import latest
 from bot.words.payload import reply_to_json
 from bot.words.reply import Reply, Text
 from storage.chats import ensure_chat
+from storage.db import open_db
+from storage.instance import InstanceLock, InstanceLockedError
+from storage.observations import latest
 from storage.outbox import add_event, enqueue
 from tests.fakes.sources import FakeSources
 from tests.fakes.telegram import FakeTelegram

@@ -189,9 +189,10 @@ class DiscordFrontend:
             return
         wait = self.limiter.check(f"discord:{channel_id}")
         if wait > 0:
-            await interaction.response.send_message(
-                t("error.rate_limited", seconds=max(1, round(wait))), ephemeral=True
-            )
+            if self.limiter.warn_once(f"discord:{channel_id}"):  # once per flood, then silence
+                await interaction.response.send_message(
+                    t("error.rate_limited", seconds=max(1, round(wait))), ephemeral=True
+                )
             return
         in_guild = interaction.guild_id is not None
         ctx = Context(

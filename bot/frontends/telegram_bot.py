@@ -182,6 +182,8 @@ class TelegramFrontend:
             return Reply(title=t("error.not_allowed"), level="error")
         wait = self.limiter.check(f"tg:{chat_id}")
         if wait > 0:
+            if not self.limiter.warn_once(f"tg:{chat_id}"):
+                return None  # told once in this flood; silence until the chat is under the limit
             return Reply(title=t("error.rate_limited", seconds=max(1, round(wait))), level="error")
         command = COMMANDS.get(parsed.name)
         needs_admin = command is not None and command.changes_subscriptions
