@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +17,8 @@ from handlers.table import dispatch
 from storage.chats import ensure_chat
 from storage.db import open_db
 from storage.outbox import add_event, enqueue, mark_sending, recover_in_flight
+from tests.e2e_support import calm_history
+from tests.fakes.sources import FakeSourcesThread
 from tests.seed import SCENARIOS, seeded
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -121,3 +125,35 @@ def test_scripts_run_keeps_the_callers_directory(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "here.db").is_file()
     assert not (ROOT / "here.db").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("after", [0.0, 0.3, 0.9, 1.7])
+async def test_sigterm_during_a_poll_stops_cleanly_without_an_error_line(
+    tmp_path: Path, after: float
+) -> None:
+    """SIGTERM mid-poll used to log an ERROR traceback (CancelledError) from the scheduler."""
+    with FakeSourcesThread(calm_history(), latency=0.4) as fake:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "DISCORD_"))}
+        env |= fake.env() | {
+            "DATABASE_PATH": str(tmp_path / "p.db"),
+            "POLL_INTERVAL_SECONDS": "1",
+            "PYTHONPATH": str(ROOT),
+        }
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot.cli", "run", env=env, cwd=tmp_path,
+            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        assert proc.stderr is not None
+        seen = b""
+        while b"Plumbline started" not in seen:
+            line = await asyncio.wait_for(proc.stderr.readline(), 60)
+            assert line, seen.decode()
+            seen += line
+        await asyncio.sleep(after)  # the first poll runs now, at 0.4 s a request
+        proc.send_signal(signal.SIGTERM)
+        _, err = await asyncio.wait_for(proc.communicate(), 30)
+    text = (seen + err).decode()
+    assert proc.returncode == 0, text
+    assert "Plumbline stopping" in text
+    assert " ERROR " not in text and "Traceback" not in text and "CancelledError" not in text, text
