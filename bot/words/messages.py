@@ -234,6 +234,8 @@ EN: dict[str, str] = {
     "sub.nothing": "This chat was not subscribed to {what}.",
     "sub.bad_time": "'{value}' is not a time. Use 24-hour HH:MM, e.g. 08:30.",
     "sub.bad_zone": "'{value}' is not a time zone. Use an IANA name such as America/New_York, Europe/London or Asia/Taipei.",
+    "sub.bad_zone_abbreviation": "'{value}' is an abbreviation, not a time zone. Use {zone}: it follows daylight saving for you.",
+    "sub.zone_abbreviation": "⚠ {value} is a fixed offset that never follows daylight saving, so this summary will move by an hour twice a year. To follow local time, use /subscribe daily with {zone} instead.",
     "sub.threshold_srf": "SRF alerts now fire when take-up exceeds {threshold}.",
     "sub.threshold_near": "You will be told when SOFR comes within {bp} of the ceiling.",
     "sub.threshold_near_off": "Near-ceiling alerts are off.",
