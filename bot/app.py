@@ -22,6 +22,7 @@ from bot.alerts.engine import AlertEngine
 from bot.alerts.summary import enqueue_summaries
 from bot.core.clock import Clock, iso_utc, parse_iso_utc, utcnow
 from bot.core.config import Settings
+from bot.core.logs import log_to_file
 from bot.delivery.worker import TELEGRAM_LIMITS, DeliveryWorker, Limits, Sender
 from bot.render import charts
 from bot.sources.http import make_client
@@ -349,6 +350,9 @@ class App:
 
         want_console = self.console if self.console is not None else (not has_chat and stdin_is_terminal())
         if want_console:
+            logfile = settings.database_path.with_suffix(".log")
+            if log_to_file(logfile) is not None:
+                print(f"Logs go to {logfile} while the console runs.")
             self._console_task = asyncio.create_task(run_console(settings, db, self.stop_event))
         elif not has_chat:
             log.info("no chat token set and no terminal: running headless (poller only)")
