@@ -293,11 +293,11 @@ class App:
             settings = self.settings
             await self._connect("telegram delivery", lambda: TelegramSender(settings), self._attach_sender)
         if self.settings.discord_bot_token:
-            from bot.frontends.discord_bot import DiscordChannelSender, DiscordFrontend
+            from bot.frontends.discord_bot import DiscordFrontend
 
             assert self.db is not None
+            # Its sender joins the worker once the bot has logged in (see _start_frontends).
             self._discord = DiscordFrontend(self.settings, self.db, clock=self.clock)
-            senders["discord"] = DiscordChannelSender(self._discord)
         elif self.settings.discord_webhook_url:
             from bot.frontends.discord_bot import DiscordWebhookSender
 
@@ -307,6 +307,12 @@ class App:
             assert self.writer_db is not None
             webhook_channel(self.writer_db, self.clock())
         return senders
+
+    def _attach_sender_only(self, sender: Sender) -> None:
+        if self.worker is not None:
+            self.worker.attach(sender)
+        else:
+            self._early_senders.append(sender)
 
     def _attach_sender(self, sender: Frontend) -> None:
         """A delivery channel connected: the worker drains its queue from now on."""
@@ -333,18 +339,21 @@ class App:
             first: Frontend | None = self._discord
 
             def discord_frontend() -> Frontend:
-                """The frontend built with the worker's sender first; a fresh client for each retry."""
+                """The frontend built at start first; a fresh client for each retry."""
                 nonlocal first
                 if first is not None:
                     made, first = first, None
                     return made
                 made = DiscordFrontend(settings, db, clock=clock)
                 self._discord = made
-                if self.worker is not None:
-                    self.worker.attach(DiscordChannelSender(made))
                 return made
 
-            await self._connect("discord", discord_frontend, self.frontends.append)
+            def discord_started(frontend: Frontend) -> None:
+                self.frontends.append(frontend)
+                assert isinstance(frontend, DiscordFrontend)
+                self._attach_sender_only(DiscordChannelSender(frontend))
+
+            await self._connect("discord", discord_frontend, discord_started)
         has_chat = bool(settings.telegram_bot_token or settings.discord_bot_token)
         from bot.frontends.console import run_console, stdin_is_terminal
 
