@@ -70,6 +70,9 @@ _NEVER_SENT: tuple[type[BaseException], ...] = (
     httpx.ConnectError,
     httpx.ConnectTimeout,
     httpx.PoolTimeout,
+    # The request was not fully written: the platform cannot act on half a request.
+    httpx.WriteError,
+    httpx.WriteTimeout,
     ConnectionRefusedError,
 )
 
