@@ -123,7 +123,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
         raise ConfigError(f"LOG_LEVEL must be one of {', '.join(_LOG_LEVELS)}, got {level!r}")
 
     interval = _number(merged, "POLL_INTERVAL_SECONDS", None, 1, 86_400, whole=True)
-    timeout = _number(merged, "HTTP_TIMEOUT_SECONDS", 15.0, 0.5, 300)
+    timeout = _number(merged, "HTTP_TIMEOUT_SECONDS", 15.0, 0.1, 300)
     tight = _number(merged, "CORRIDOR_TIGHT_BP", 5.0, 0.1, 100)
     attempts = _number(merged, "HTTP_RETRY_ATTEMPTS", 4, 1, 20, whole=True)
     db_raw = merged.get("DATABASE_PATH", "").strip()
