@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlite_utils
 
 from bot.core.clock import iso_utc
-from bot.core.series import CATALOG
 from bot.market.readings import changes, corridor_on, total_between
 from bot.words.fmt import bp, pct, usd_bn, usd_bn_delta, weekday_date
 from bot.words.messages import t
@@ -27,9 +27,10 @@ log = logging.getLogger(__name__)
 LATE_LIMIT = timedelta(hours=3)
 
 
-def open_episodes(db: sqlite_utils.Database, lang: str = "en") -> list[str]:
-    """Episodes still open, from the alert marks: a trailing run of flagged days or operations."""
-    found: list[str] = []
+def open_episode_facts(db: sqlite_utils.Database) -> list[tuple[str, str]]:
+    """Episodes still open, from the alert marks (a trailing run of flagged days or operations), as
+    (message key, first date)."""
+    found: list[tuple[str, str]] = []
     for rule, key in (("sofr_breach", "episode.sofr_breach"), ("srf_positive@0", "episode.srf")):
         marks = sorted(load_marks(db, rule).values(), key=lambda m: m.ord)
         run = []
@@ -38,74 +39,125 @@ def open_episodes(db: sqlite_utils.Database, lang: str = "en") -> list[str]:
                 break
             run.append(mark)
         if run:
-            since = run[-1].ord.split("|", 1)[0]
-            found.append(t(key, lang, since=since))
+            found.append((key, run[-1].ord.split("|", 1)[0]))
     return found
+
+
+def open_episodes(db: sqlite_utils.Database, lang: str = "en") -> list[str]:
+    """Episodes still open, in words."""
+    return [t(key, lang, since=since) for key, since in open_episode_facts(db)]
+
+
+def _point(db: sqlite_utils.Database, series: str) -> dict[str, Any] | None:
+    point = latest(db, series)
+    return None if point is None else {"value": point.value, "date": point.date}
+
+
+def daily_facts(
+    db: sqlite_utils.Database, now: datetime, tight_bp: float = 5.0, day: date | None = None
+) -> dict[str, Any]:
+    """Everything the morning briefing says, as numbers and dates (JSON-ready): stored once with the
+    event and put into words per chat language when it is sent.
+
+    day is the subscriber's local date (the title's date); New York's by default."""
+    today = day or now.astimezone(ZoneInfo("America/New_York")).date()
+    facts: dict[str, Any] = {"day": today.isoformat(), "level": "info"}
+    c = corridor_on(db)
+    if c is not None and c.ceiling is not None:
+        verdict = c.verdict(tight_bp)
+        facts["corridor"] = {
+            "date": c.date,
+            "sofr": c.sofr,
+            "ceiling": c.ceiling,
+            "spread_bp": c.spread_bp(c.sofr, c.ceiling),
+            "verdict": verdict,
+        }
+        facts["level"] = verdict
+    srf = latest(db, "srf")
+    if srf is not None:
+        month_start = date.fromisoformat(srf.date).replace(day=1).isoformat()
+        mtd, _ = total_between(db, "srf", month_start, srf.date)
+        facts["srf"] = {"value": srf.value, "date": srf.date, "mtd": mtd}
+    for series in ("rrp", "tga", "reserves"):
+        facts[series] = _point(db, series)
+    net = latest(db, "net_liquidity")
+    if net is not None:
+        week = changes(db, "net_liquidity", net, {"1w": 7})
+        facts["net_liquidity"] = {
+            "value": net.value,
+            "date": net.date,
+            "delta": week[0].delta if week else None,
+        }
+    facts["episodes"] = [list(e) for e in open_episode_facts(db)]
+    return facts
+
+
+def daily_reply(facts: dict[str, Any], lang: str = "en") -> Reply:
+    """The morning briefing in one language, from daily_facts()."""
+    lines: list[str] = []
+    c = facts.get("corridor")
+    if c:
+        lines.append(
+            t(
+                "daily.corridor",
+                lang,
+                date=c["date"],
+                sofr=pct(c["sofr"], lang=lang),
+                ceiling=pct(c["ceiling"], lang=lang),
+                spread=bp(c["spread_bp"], lang=lang),
+                verdict=t(f"verdict.{c['verdict']}", lang),
+            )
+        )
+    else:
+        lines.append(t("daily.missing", lang, name=t("series.sofr", lang)))
+    srf = facts.get("srf")
+    if srf:
+        yesterday = usd_bn(srf["value"], 3, lang=lang)
+        lines.append(
+            t("daily.srf", lang, yesterday=yesterday, date=srf["date"], mtd=usd_bn(srf["mtd"], 3, lang=lang))
+        )
+    else:
+        lines.append(t("daily.missing", lang, name=t("series.srf", lang)))
+    lines.append(_amount_line(facts, "rrp", "daily.rrp", lang))
+    tga = facts.get("tga")
+    if tga:
+        vs = usd_bn_delta(tga["value"] - TGA_TARGET_BN, lang=lang)
+        lines.append(t("daily.tga", lang, amount=usd_bn(tga["value"], lang=lang), vs=vs, date=tga["date"]))
+    else:
+        lines.append(t("daily.missing", lang, name=t("series.tga", lang)))
+    lines.append(_amount_line(facts, "reserves", "daily.reserves", lang))
+    net = facts.get("net_liquidity")
+    if net:
+        delta = net.get("delta")
+        change = usd_bn_delta(delta, lang=lang) if delta is not None else t("na", lang)
+        amount = usd_bn(net["value"], lang=lang)
+        lines.append(t("daily.liquidity", lang, amount=amount, change=change, date=net["date"]))
+    else:
+        lines.append(t("daily.missing", lang, name=t("series.net_liquidity", lang)))
+    episodes = [t(key, lang, since=since) for key, since in facts.get("episodes", [])]
+    if episodes:
+        lines.append(t("daily.open", lang, episodes=t("list.semi", lang).join(episodes)))
+    else:
+        lines.append(t("daily.none_open", lang))
+    return Reply(
+        title=t("daily.title", lang, date=weekday_date(facts["day"], lang=lang)),
+        blocks=[Text("\n".join(lines))],
+        level=facts.get("level", "info"),
+    )
 
 
 def daily_summary(
     db: sqlite_utils.Database, now: datetime, lang: str = "en", tight_bp: float = 5.0, day: date | None = None
 ) -> Reply:
-    """The morning briefing: corridor, SRF, ON RRP, TGA, reserves, net liquidity and open episodes.
-
-    day is the subscriber's local date (the title's date); New York's by default."""
-    today = day or now.astimezone(ZoneInfo("America/New_York")).date()
-    lines: list[str] = []
-    c = corridor_on(db)
-    if c is not None and c.ceiling is not None:
-        verdict = c.verdict(tight_bp)
-        lines.append(
-            t(
-                "daily.corridor",
-                lang,
-                date=c.date,
-                sofr=pct(c.sofr),
-                ceiling=pct(c.ceiling),
-                spread=bp(c.spread_bp(c.sofr, c.ceiling)),
-                verdict=t(f"verdict.{verdict}", lang),
-            )
-        )
-    else:
-        lines.append(t("daily.missing", lang, name="SOFR"))
-    srf = latest(db, "srf")
-    if srf is not None:
-        month_start = date.fromisoformat(srf.date).replace(day=1).isoformat()
-        mtd, _ = total_between(db, "srf", month_start, srf.date)
-        lines.append(t("daily.srf", lang, yesterday=usd_bn(srf.value, 3), date=srf.date, mtd=usd_bn(mtd, 3)))
-    else:
-        lines.append(t("daily.missing", lang, name=CATALOG["srf"].name))
-    lines.append(_amount_line(db, "rrp", "daily.rrp", lang))
-    tga = latest(db, "tga")
-    if tga is not None:
-        vs = usd_bn_delta(tga.value - TGA_TARGET_BN)
-        lines.append(t("daily.tga", lang, amount=usd_bn(tga.value), vs=vs, date=tga.date))
-    else:
-        lines.append(t("daily.missing", lang, name=CATALOG["tga"].name))
-    lines.append(_amount_line(db, "reserves", "daily.reserves", lang))
-    net = latest(db, "net_liquidity")
-    if net is not None:
-        week = changes(db, "net_liquidity", net, {"1w": 7})
-        change = usd_bn_delta(week[0].delta) if week else "n/a"
-        lines.append(t("daily.liquidity", lang, amount=usd_bn(net.value), change=change, date=net.date))
-    else:
-        lines.append(t("daily.missing", lang, name=CATALOG["net_liquidity"].name))
-    episodes = open_episodes(db, lang)
-    lines.append(
-        t("daily.open", lang, episodes="; ".join(episodes)) if episodes else t("daily.none_open", lang)
-    )
-    level = c.verdict(tight_bp) if c is not None and c.ceiling is not None else "info"
-    return Reply(
-        title=t("daily.title", lang, date=weekday_date(today.isoformat())),
-        blocks=[Text("\n".join(lines))],
-        level=level,
-    )
+    """The morning briefing: corridor, SRF, ON RRP, TGA, reserves, net liquidity and open episodes."""
+    return daily_reply(daily_facts(db, now, tight_bp, day), lang)
 
 
-def _amount_line(db: sqlite_utils.Database, series: str, key: str, lang: str) -> str:
-    point = latest(db, series)
-    if point is None:
-        return t("daily.missing", lang, name=CATALOG[series].name)
-    return t(key, lang, amount=usd_bn(point.value), date=point.date)
+def _amount_line(facts: dict[str, Any], series: str, key: str, lang: str) -> str:
+    point = facts.get(series)
+    if not point:
+        return t("daily.missing", lang, name=t(f"series.{series}", lang))
+    return t(key, lang, amount=usd_bn(point["value"], lang=lang), date=point["date"])
 
 
 def due_date(subscription: Subscription, now: datetime) -> date | None:
@@ -123,23 +175,26 @@ def due_date(subscription: Subscription, now: datetime) -> date | None:
 
 
 def enqueue_summaries(db: sqlite_utils.Database, now: datetime) -> int:
-    """Queue every summary that is due. Chats sharing a schedule share one event; the outbox's unique
-    (chat, event) key means each chat gets it once however often this runs."""
+    """Queue every summary that is due. Chats sharing a schedule share one event, whatever their languages
+    (each chat's copy is put into its words at send time); the outbox's unique (chat, event) key means each
+    chat gets it once however often this runs."""
     stamp = iso_utc(now)
-    groups: dict[tuple[str, str, str, str], list[int]] = {}
+    groups: dict[tuple[str, str, str], list[int]] = {}
     for chat, subscription in daily_subscribers(db):
         day = due_date(subscription, now)
         if day is None or chat.muted(stamp):
             continue
-        schedule = (day.isoformat(), subscription.tz or "", subscription.daily_time or "", chat.lang)
+        schedule = (day.isoformat(), subscription.tz or "", subscription.daily_time or "")
         groups.setdefault(schedule, []).append(chat.id)
     queued = 0
-    for (local_day, zone, at, lang), chat_ids in groups.items():
-        key = f"daily:{local_day}:{zone}:{at}:{lang}"
+    for (local_day, zone, at), chat_ids in groups.items():
+        key = f"daily:{local_day}:{zone}:{at}"
         with db.atomic():
             if not event_exists(db, key):
-                summary = daily_summary(db, now, lang, day=date.fromisoformat(local_day))
-                payload = reply_to_json(summary, chart="corridor 1m")
+                facts = daily_facts(db, now, day=date.fromisoformat(local_day))
+                payload = reply_to_json(
+                    daily_reply(facts), chart="corridor 1m", render={"kind": "daily", "facts": facts}
+                )
                 add_event(
                     db,
                     key=key,
