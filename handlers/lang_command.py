@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite_utils
 
 from bot.core.clock import iso_utc
-from bot.words.lang import parse_lang, pick_lang
+from bot.core.lang import parse_lang, pick_lang
 from bot.words.messages import t
 from bot.words.reply import Context, Reply, UsageError
 from storage.chats import chosen_lang, ensure_chat, set_lang

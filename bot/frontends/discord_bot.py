@@ -24,6 +24,7 @@ from bot.render.charts import render_png_async
 from bot.render.text import to_markdown
 from bot.words.messages import t
 from bot.words.reply import Context, Reply
+from handlers.lang_command import chat_lang
 from handlers.table import COMMANDS, Command, run_command
 from storage.meta import get_meta, set_meta
 
@@ -184,13 +185,20 @@ class DiscordFrontend:
             log.info("discord: ignoring unknown command %r", data.get("name"))
             return
         channel_id = interaction.channel_id or 0
+        lang = chat_lang(
+            self.db,
+            "discord",
+            str(channel_id),
+            _locale(interaction.locale),
+            _locale(interaction.guild_locale),
+        )
         if not self._allowed(interaction.channel_id, interaction.guild_id):
-            await interaction.response.send_message(t("error.not_allowed"), ephemeral=True)
+            await interaction.response.send_message(t("error.not_allowed", lang), ephemeral=True)
             return
         wait = self.limiter.check(f"discord:{channel_id}")
         if wait > 0:
             await interaction.response.send_message(
-                t("error.rate_limited", seconds=max(1, round(wait))), ephemeral=True
+                t("error.rate_limited", lang, seconds=max(1, round(wait))), ephemeral=True
             )
             return
         in_guild = interaction.guild_id is not None
@@ -202,6 +210,7 @@ class DiscordFrontend:
             is_group=in_guild,
             is_chat_admin=(not in_guild) or interaction.permissions.manage_channels,
             is_operator=interaction.user.id in self.settings.admin_user_ids,
+            lang=lang,
             tight_bp=self.settings.tight_bp,
             chat_title=getattr(interaction.channel, "name", "") or "",
         )
@@ -223,6 +232,11 @@ class DiscordFrontend:
         if png is not None:
             embed.set_image(url="attachment://chart.png")
         return embed
+
+
+def _locale(locale: discord.Locale | None) -> str | None:
+    """A Discord locale ("zh-TW", "en-US") as a plain tag."""
+    return None if locale is None else str(getattr(locale, "value", locale))
 
 
 def _file_kwargs(png: bytes | None) -> dict[str, Any]:

@@ -278,6 +278,8 @@ EN: dict[str, str] = {
     "usage.subscribe": "/subscribe alerts | /subscribe daily [HH:MM] [Area/City] [weekdays|weekends]",
     "usage.threshold": "/threshold srf <amount, e.g. 5B> | /threshold near <bp, e.g. 3bp | off>",
     "usage.lang": "/lang en | /lang zh-TW",
+    "console.welcome": "Plumbline console. Type /help for commands, quit to exit.",
+    "console.chart_saved": "Chart saved to {name}",
     "console.try": "Try: {commands}",
     # Numbers and dates
     "na": "n/a",

@@ -273,6 +273,8 @@ ZH_TW: dict[str, str] = {
     "usage.subscribe": "/subscribe alerts | /subscribe daily [HH:MM] [時區，例如 Asia/Taipei] [weekdays|weekends]",
     "usage.threshold": "/threshold srf <金額，例如 5B> | /threshold near <基點，例如 3bp | off>",
     "usage.lang": "/lang en | /lang zh-TW",
+    "console.welcome": "Plumbline 主控台。輸入 /help 查看指令，輸入 quit 離開。",
+    "console.chart_saved": "圖表已存到 {name}",
     "console.try": "試試：{commands}",
     # Numbers and dates
     "na": "無資料",
