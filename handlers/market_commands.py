@@ -141,7 +141,11 @@ def srf(args: list[str], ctx: Context, db: sqlite_utils.Database) -> Reply:
             t(
                 "srf.op",
                 ctx.lang,
-                session=op.session or "\u2014",
+                session=(
+                    t(f"session.label.{op.session}", ctx.lang)
+                    if op.session in ("AM", "PM")
+                    else op.session or "\u2014"
+                ),
                 window=_op_window(op.release_time, op.close_time),
             ),
             usd_bn(op.total_accepted, 3, lang=ctx.lang),

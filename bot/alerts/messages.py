@@ -19,6 +19,12 @@ def _session(facts: dict[str, float | str | int | None], lang: str) -> str:
     return t(f"session.{session}", lang) if session in ("AM", "PM") else t("session.other", lang)
 
 
+def _session_label(facts: dict[str, float | str | int | None], lang: str) -> str:
+    """The operation's short label: AM or PM (上午, 下午), or its code when it is neither."""
+    session = str(facts.get("session") or "")
+    return t(f"session.label.{session}", lang) if session in ("AM", "PM") else session
+
+
 def _where(sofr: float | None, ceiling: float | None, lang: str) -> str:
     """'at' the ceiling, or 'N bp under' it."""
     gap = round(((ceiling or 0.0) - (sofr or 0.0)) * 100)
@@ -131,9 +137,7 @@ def _srf_reply(alert: Alert, lang: str, footer: Text) -> Reply:
         return Reply(title, [Text(body), footer], level="warning")
     blocks: list[Text] = []
     if alert.kind == "start":
-        title = t(
-            "alert.srf.title", lang, amount=amount, date=alert.date, session=str(f.get("session") or "")
-        )
+        title = t("alert.srf.title", lang, amount=amount, date=alert.date, session=_session_label(f, lang))
         rate = _num(f, "rate")
         blocks.append(
             Text(t("alert.srf.body", lang, amount=amount, session=session, rate=pct(rate, lang=lang)))

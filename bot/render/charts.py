@@ -103,7 +103,7 @@ def _with_fonts(draw: Callable[[ChartData], bytes]) -> Callable[[ChartData], byt
     def drawn(data: ChartData) -> bytes:
         family = cjk_font_family()
         fonts = ["DejaVu Sans", family] if family else ["DejaVu Sans"]
-        with _FONT_LOCK, matplotlib.rc_context({"font.family": "sans-serif", "font.sans-serif": fonts}):
+        with _FONT_LOCK, matplotlib.rc_context({"font.family": fonts}):
             return draw(data)
 
     return drawn

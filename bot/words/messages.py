@@ -204,6 +204,8 @@ EN: dict[str, str] = {
     "alert.srf_fix.body": "The NY Fed revised the take-up to {amount} (was {old}), at or below your threshold of {threshold}. The alert for it is withdrawn.",
     "alert.range.title": "\U0001f3db FOMC moved the target range, effective {date}",
     "alert.range.body": "The fed funds target range is now {lower}\u2013{upper} ({move}), from {old_lower}\u2013{old_upper}. The corridor floor and ceiling move with it.",
+    "session.label.AM": "AM",
+    "session.label.PM": "PM",
     "session.AM": "morning",
     "session.PM": "afternoon",
     "session.other": "additional",

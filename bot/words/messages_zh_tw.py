@@ -199,6 +199,8 @@ ZH_TW: dict[str, str] = {
     "alert.srf_fix.body": "紐約聯準銀行將承作量修正為 {amount}（原為 {old}），未超過你的門檻 {threshold}。相關警示撤回。",
     "alert.range.title": "\U0001f3db 聯邦公開市場委員會（FOMC）調整目標區間，{date} 生效",
     "alert.range.body": "聯邦基金利率目標區間現為 {lower}\u2013{upper}（{move}），原為 {old_lower}\u2013{old_upper}。利率走廊的下限與上限隨之調整。",
+    "session.label.AM": "上午",
+    "session.label.PM": "下午",
     "session.AM": "上午",
     "session.PM": "下午",
     "session.other": "額外",
