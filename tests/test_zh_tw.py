@@ -36,8 +36,11 @@ from storage.chats import chat_by_id, ensure_chat, subscribe
 from storage.db import open_db
 from storage.marks import save_marks
 from storage.outbox import add_event, enqueue, outbox_counts
+from tests.fakes.discord import FakeDiscord
 from tests.fakes.telegram import FakeTelegram
 from tests.seed import SCENARIOS, seeded
+from tests.test_discord_e2e import ADMIN, GUILD, MACRO, MANAGE_CHANNELS, MEMBER, OTHER
+from tests.test_discord_e2e import start_frontend as start_discord
 
 PNG = b"\x89PNG\r\n\x1a\n"
 ZH = "zh-TW"
@@ -269,7 +272,8 @@ def test_breach_alert_of_2025_10_31_in_both_languages() -> None:
     assert en.title == "\U0001f6a8 SOFR above the ceiling \u2014 2025-10-31"
     assert zh.title == "\U0001f6a8 SOFR 突破利率走廊上限 \u2014 2025年10月31日"
     assert [getattr(b, "text", "") for b in zh.blocks] == [
-        "擔保隔夜融資利率（SOFR）報 4.22%，高於走廊上限 4.00% 達 22個基點。回購資金短缺：預料交易商將動用常設回購機制（SRF）。",
+        "擔保隔夜融資利率（SOFR）報 4.22%，高於走廊上限 4.00% 達 22個基點。"
+        "回購資金短缺：預料交易商將動用常設回購機制（SRF）。",
         "第 99 百分位 4.50%；成交量 3.033兆美元。",
         "Plumbline 警示。/mute 6h 暫停，/settings 變更設定。",
     ]
@@ -552,3 +556,56 @@ def test_english_replies_are_unchanged_by_the_chinese_catalog() -> None:
     assert english_words(reply.plain_text())  # English, of course
     zh = dispatch("/corridor", ctx(ZH), db)
     assert zh is not None and zh.fields[0] == ("上限（SRF）", "4.00%")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Discord with locale zh-TW
+# ---------------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def dc() -> AsyncIterator[FakeDiscord]:
+    async with FakeDiscord() as fake:
+        fake.add_guild(GUILD, "Macro desk", [(MACRO, "macro"), (OTHER, "general")])
+        fake.add_member(GUILD, ADMIN, MANAGE_CHANNELS)
+        fake.add_member(GUILD, MEMBER, 0)
+        yield fake
+
+
+async def test_discord_zh_tw_locale_gets_chinese_embeds(dc: FakeDiscord, tmp_path: Path) -> None:
+    db = seeded("month_end_2025", tmp_path / "d.db")
+    frontend = await start_discord(dc, db, tmp_path / "d.db", SCENARIOS["month_end_2025"].now)
+    try:
+        sent = await dc.dispatch_interaction(
+            "corridor", user_id=MEMBER, guild_id=GUILD, channel_id=MACRO, locale="zh-TW"
+        )
+        zh = await dc.wait_for_response(sent.id, "callback")
+        sent = await dc.dispatch_interaction(
+            "lang", {"language": "en"}, user_id=MEMBER, guild_id=GUILD, channel_id=MACRO, locale="zh-TW"
+        )
+        refused = await dc.wait_for_response(sent.id, "callback")
+        sent = await dc.dispatch_interaction(
+            "corridor", user_id=MEMBER, guild_id=GUILD, channel_id=OTHER, locale="en-US"
+        )
+        en = await dc.wait_for_response(sent.id, "callback")
+    finally:
+        await frontend.stop()
+    (embed,) = zh.data["embeds"]
+    assert embed["title"] == "聯邦基金利率走廊 \u2014 2025年10月31日（週五）"
+    fields = {f["name"]: f["value"] for f in embed["fields"]}
+    assert fields["上限（SRF）"] == "`4.00%`" and fields["SOFR \u2212 上限"] == "`+22個基點`"
+    assert embed["footer"]["text"] == "資料日期：2025年10月31日。"
+    assert english_words(embed["title"] + embed["description"]) == []
+    # /lang in a channel needs Manage Channels, like subscriptions; the refusal is in the member's language.
+    assert refused.data["embeds"][0]["title"] == "你需要「管理頻道」權限才能變更此頻道的語言。"
+    assert en.data["embeds"][0]["title"] == "Fed funds corridor \u2014 Fri 2025-10-31"
+
+
+def test_discord_command_descriptions_and_choices_have_chinese_entries() -> None:
+    """What the Discord translator (issue 17) reads: every description and choice, in both languages."""
+    for command in COMMANDS.values():
+        assert ZH_TW[f"cmd.{command.name}"]
+        for param in command.params:
+            for choice in param.choices:
+                assert ZH_TW[f"choice.{choice}"] and EN[f"choice.{choice}"], choice
+    assert ZH_TW["param.chart.series"] == "要畫的數列"
