@@ -84,7 +84,7 @@ def status(args: list[str], ctx: Context, db: sqlite_utils.Database) -> Reply:
 def _outbox_line(db: sqlite_utils.Database, ctx: Context) -> str:
     counts = outbox_counts(db)
     parts = [
-        f"{counts[k]} {k}"
+        t("status.outbox_count", ctx.lang, count=counts[k], state=t(f"outbox.{k}", ctx.lang))
         for k in ("pending", "sending", "uncertain", "failed", "dropped", "sent")
         if counts.get(k)
     ]
