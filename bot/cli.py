@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import sqlite3
 import sys
 from collections.abc import Sequence
 from datetime import date
@@ -24,7 +23,7 @@ from bot.render.charts import render_png
 from bot.render.text import to_console
 from bot.sources.http import RetryPolicy, configure_retries, make_client
 from bot.sources.poller import Poller, PollResult
-from storage.db import StorageError, open_db
+from storage.db import StorageError, backup_to, open_db
 from storage.instance import InstanceLockedError
 
 log = logging.getLogger("plumbline")
@@ -126,13 +125,7 @@ def backup_database(settings: Settings, target: Path) -> int:
     if target.exists():
         print(f"plumbline: {target} already exists; choose a new file name", file=sys.stderr)
         return 2
-    db = open_db(settings.database_path)
-    try:
-        db.execute("VACUUM INTO ?", (str(target),))
-    finally:
-        db.close()
-    with sqlite3.connect(target) as check:
-        ok = check.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    ok = backup_to(settings.database_path, target)
     size = target.stat().st_size
     verdict = "ok" if ok else "FAILED"
     print(f"Backed up {settings.database_path} to {target} ({size:,} bytes, integrity {verdict})")

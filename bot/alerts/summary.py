@@ -10,15 +10,15 @@ import sqlite_utils
 
 from bot.core.clock import iso_utc
 from bot.core.series import CATALOG
-from bot.market.readings import changes, corridor_on, total_between
+from bot.market.episodes import open_episodes as open_episode_starts
+from bot.market.levels import TGA_TARGET_BN
+from bot.market.readings import changes, corridor_on
 from bot.words.fmt import bp, pct, usd_bn, usd_bn_delta, weekday_date
 from bot.words.messages import t
 from bot.words.payload import reply_to_json
 from bot.words.reply import Reply, Text
-from handlers.market_commands import TGA_TARGET_BN
 from storage.chats import Subscription, daily_subscribers
-from storage.marks import load_marks
-from storage.observations import latest
+from storage.observations import latest, total_between
 from storage.outbox import add_event, enqueue, event_exists
 
 log = logging.getLogger(__name__)
@@ -27,20 +27,12 @@ log = logging.getLogger(__name__)
 LATE_LIMIT = timedelta(hours=3)
 
 
+_EPISODE_WORDS = {"sofr_breach": "episode.sofr_breach", "srf_positive@0": "episode.srf"}
+
+
 def open_episodes(db: sqlite_utils.Database, lang: str = "en") -> list[str]:
-    """Episodes still open, from the alert marks: a trailing run of flagged days or operations."""
-    found: list[str] = []
-    for rule, key in (("sofr_breach", "episode.sofr_breach"), ("srf_positive@0", "episode.srf")):
-        marks = sorted(load_marks(db, rule).values(), key=lambda m: m.ord)
-        run = []
-        for mark in reversed(marks):
-            if not mark.flag:
-                break
-            run.append(mark)
-        if run:
-            since = run[-1].ord.split("|", 1)[0]
-            found.append(t(key, lang, since=since))
-    return found
+    """Episodes still open, in words."""
+    return [t(_EPISODE_WORDS[rule], lang, since=since) for rule, since in open_episode_starts(db).items()]
 
 
 def daily_summary(

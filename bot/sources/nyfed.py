@@ -13,7 +13,7 @@ from typing import Literal
 import httpx
 
 from bot.core.models import Observation, Operation, SourceBatch, SourceError
-from bot.core.series import SRF_START
+from bot.core.series import is_srf
 from bot.sources.http import RetryPolicy, get_json
 
 SOURCE = "nyfed"
@@ -104,19 +104,6 @@ def parse_operations(payload: object) -> list[Operation]:
         if operation is not None:
             operations.append(operation)
     return operations
-
-
-def is_srf(op: Operation) -> bool:
-    """A Standing Repo Facility operation: overnight Repo since the SRF began, never an SVE.
-
-    Identified by type, term and date, never by method: it became Full Allotment on 2025-12-11.
-    """
-    return (
-        op.operation_type == "Repo"
-        and op.term.strip().lower() == "overnight"
-        and op.operation_date >= SRF_START
-        and not op.is_sve
-    )
 
 
 def daily_series(ops: Sequence[Operation]) -> list[Observation]:
