@@ -13,7 +13,7 @@ from pathlib import Path
 from bot.alerts.engine import AlertEngine
 from bot.alerts.replay import format_episodes, replay
 from bot.app import App
-from bot.core.clock import utcnow
+from bot.core.clock import is_iso_date, utcnow
 from bot.core.config import ConfigError, Settings, load_settings
 from bot.core.logs import setup_logging
 from bot.core.series import CATALOG
@@ -30,10 +30,9 @@ log = logging.getLogger("plumbline")
 
 
 def _date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {text!r}") from None
+    if not is_iso_date(text):
+        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {text!r}")
+    return date.fromisoformat(text)
 
 
 def build_parser() -> argparse.ArgumentParser:
