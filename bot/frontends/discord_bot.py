@@ -19,10 +19,10 @@ from discord.http import Route
 from bot.core.clock import Clock, utcnow
 from bot.core.config import Settings
 from bot.delivery.worker import OutMessage, SendResult, SendStatus
+from bot.frontends.gate import Gate
 from bot.frontends.ratelimit import ChatRateLimiter
 from bot.render.charts import render_png_async
 from bot.render.text import to_markdown
-from bot.words.messages import t
 from bot.words.reply import Context, Reply
 from handlers.table import COMMANDS, Command, run_command
 from storage.meta import get_meta, set_meta
@@ -131,7 +131,7 @@ class DiscordFrontend:
         self.settings = settings
         self.db = db
         self.clock = clock
-        self.limiter = limiter or ChatRateLimiter()
+        self.gate = Gate(settings, limiter)
         self.client = PlumblineClient(self)
         self._task: asyncio.Task[None] | None = None
 
@@ -170,9 +170,13 @@ class DiscordFrontend:
         set_meta(self.db, _COMMANDS_HASH_KEY, digest)
         log.info("discord: %d slash commands registered", len(payload))
 
-    def _allowed(self, channel_id: int | None, guild_id: int | None) -> bool:
-        allowed = self.settings.allowed_chat_ids
-        return not allowed or channel_id in allowed or guild_id in allowed
+    @property
+    def limiter(self) -> ChatRateLimiter:
+        return self.gate.limiter
+
+    @limiter.setter
+    def limiter(self, limiter: ChatRateLimiter) -> None:
+        self.gate.limiter = limiter
 
     async def on_interaction(self, interaction: discord.Interaction) -> None:
         """A slash command: run it through the table and answer with an embed (and a chart file)."""
@@ -184,14 +188,9 @@ class DiscordFrontend:
             log.info("discord: ignoring unknown command %r", data.get("name"))
             return
         channel_id = interaction.channel_id or 0
-        if not self._allowed(interaction.channel_id, interaction.guild_id):
-            await interaction.response.send_message(t("error.not_allowed"), ephemeral=True)
-            return
-        wait = self.limiter.check(f"discord:{channel_id}")
-        if wait > 0:
-            await interaction.response.send_message(
-                t("error.rate_limited", seconds=max(1, round(wait))), ephemeral=True
-            )
+        refusal = self.gate.check("discord", str(channel_id), interaction.channel_id, interaction.guild_id)
+        if refusal is not None:
+            await interaction.response.send_message(refusal.text, ephemeral=True)
             return
         in_guild = interaction.guild_id is not None
         ctx = Context(
@@ -201,7 +200,7 @@ class DiscordFrontend:
             now=self.clock(),
             is_group=in_guild,
             is_chat_admin=(not in_guild) or interaction.permissions.manage_channels,
-            is_operator=interaction.user.id in self.settings.admin_user_ids,
+            is_operator=self.gate.is_operator(interaction.user.id),
             tight_bp=self.settings.tight_bp,
             chat_title=getattr(interaction.channel, "name", "") or "",
         )
