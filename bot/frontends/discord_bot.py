@@ -268,29 +268,30 @@ class DiscordWebhookSender:
 
     platform = "discord_webhook"
 
-    def __init__(self, settings: Settings, timeout: float = 30.0) -> None:
+    def __init__(self, settings: Settings, client: httpx.AsyncClient, timeout: float = 30.0) -> None:
         assert settings.discord_webhook_url
         self.url = settings.discord_webhook_url
-        self.timeout = timeout
-        self._client: httpx.AsyncClient | None = None
+        self.timeout = httpx.Timeout(timeout, connect=10.0)
+        self._client = client  # the app's shared client, opened and closed by the app
 
     async def start(self) -> None:
-        self._client = httpx.AsyncClient(timeout=httpx.Timeout(self.timeout, connect=10.0))
+        """Nothing to open: the shared client is the app's."""
 
     async def stop(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        """Nothing to close: the shared client is the app's."""
 
     async def send(self, address: str, message: OutMessage) -> SendResult:
-        assert self._client is not None
         embed = DiscordFrontend._embed(message.reply, message.png).to_dict()
         payload = json.dumps({"embeds": [embed], "allowed_mentions": {"parse": []}})
         try:
             if message.png is not None:
                 files = {"files[0]": ("chart.png", message.png, "image/png")}
                 response = await self._client.post(
-                    self.url, params={"wait": "true"}, data={"payload_json": payload}, files=files
+                    self.url,
+                    params={"wait": "true"},
+                    data={"payload_json": payload},
+                    files=files,
+                    timeout=self.timeout,
                 )
             else:
                 response = await self._client.post(
@@ -298,6 +299,7 @@ class DiscordWebhookSender:
                     params={"wait": "true"},
                     content=payload,
                     headers={"Content-Type": "application/json"},
+                    timeout=self.timeout,
                 )
         except httpx.TimeoutException:
             return SendResult(SendStatus.UNCERTAIN, error="timed out waiting for Discord")
