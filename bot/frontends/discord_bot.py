@@ -19,7 +19,7 @@ from discord.http import Route
 from bot.core.clock import Clock, utcnow
 from bot.core.config import Settings
 from bot.delivery.worker import OutMessage, SendResult, SendStatus
-from bot.frontends.gate import Gate
+from bot.frontends.gate import Gate, Gated
 from bot.frontends.ratelimit import ChatRateLimiter
 from bot.render.charts import render_png_async
 from bot.render.text import to_markdown
@@ -114,7 +114,7 @@ class PlumblineClient(discord.Client):
         await self.frontend.on_interaction(interaction)
 
 
-class DiscordFrontend:
+class DiscordFrontend(Gated):
     """Owns the discord.py client; started in the background so a failed login never blocks the bot."""
 
     def __init__(
@@ -169,14 +169,6 @@ class DiscordFrontend:
         await client.http.bulk_upsert_global_commands(client.application_id, payload)
         set_meta(self.db, _COMMANDS_HASH_KEY, digest)
         log.info("discord: %d slash commands registered", len(payload))
-
-    @property
-    def limiter(self) -> ChatRateLimiter:
-        return self.gate.limiter
-
-    @limiter.setter
-    def limiter(self, limiter: ChatRateLimiter) -> None:
-        self.gate.limiter = limiter
 
     async def on_interaction(self, interaction: discord.Interaction) -> None:
         """A slash command: run it through the table and answer with an embed (and a chart file)."""

@@ -40,3 +40,17 @@ class Gate:
     def is_operator(self, user_id: int) -> bool:
         """In ADMIN_USER_IDS: may see internals and run /admin."""
         return user_id in self.settings.admin_user_ids
+
+
+class Gated:
+    """A front-end that passes commands through a Gate; its limiter can be swapped (tests, operators)."""
+
+    gate: Gate
+
+    @property
+    def limiter(self) -> ChatRateLimiter:
+        return self.gate.limiter
+
+    @limiter.setter
+    def limiter(self, limiter: ChatRateLimiter) -> None:
+        self.gate.limiter = limiter

@@ -23,7 +23,7 @@ from telegram.request import HTTPXRequest
 from bot.core.clock import Clock, utcnow
 from bot.core.config import Settings
 from bot.delivery.telegram_sender import opt_in_timedelta, send_reply
-from bot.frontends.gate import Gate
+from bot.frontends.gate import Gate, Gated
 from bot.frontends.ratelimit import ChatRateLimiter
 from bot.render.charts import render_png_async
 from bot.words.messages import t
@@ -73,7 +73,7 @@ def menu_commands() -> list[BotCommand]:
     return [BotCommand(c.name, c.help[:256]) for c in COMMANDS.values() if not c.hidden]
 
 
-class TelegramFrontend:
+class TelegramFrontend(Gated):
     """Owns the PTB Application; started and stopped by hand inside the bot's one event loop."""
 
     def __init__(
@@ -133,14 +133,6 @@ class TelegramFrontend:
         if self.app.running:
             await self.app.stop()
         await self.app.shutdown()
-
-    @property
-    def limiter(self) -> ChatRateLimiter:
-        return self.gate.limiter
-
-    @limiter.setter
-    def limiter(self, limiter: ChatRateLimiter) -> None:
-        self.gate.limiter = limiter
 
     async def _is_chat_admin(self, chat_id: int, chat_type: str, user_id: int) -> bool:
         if chat_type not in _GROUP_TYPES:
