@@ -10,15 +10,15 @@ from zoneinfo import ZoneInfo
 import sqlite_utils
 
 from bot.core.clock import iso_utc
-from bot.market.readings import changes, corridor_on, total_between
+from bot.market.episodes import open_episodes as open_episode_starts
+from bot.market.levels import TGA_TARGET_BN
+from bot.market.snapshot import Snapshot, read_snapshot
 from bot.words.fmt import bp, pct, usd_bn, usd_bn_delta, weekday_date
 from bot.words.messages import t
 from bot.words.payload import reply_to_json
 from bot.words.reply import Reply, Text
-from handlers.market_commands import TGA_TARGET_BN
 from storage.chats import Subscription, daily_subscribers
-from storage.marks import load_marks
-from storage.observations import latest
+from storage.observations import Point
 from storage.outbox import add_event, enqueue, event_exists
 
 log = logging.getLogger(__name__)
@@ -27,42 +27,29 @@ log = logging.getLogger(__name__)
 LATE_LIMIT = timedelta(hours=3)
 
 
-def open_episode_facts(db: sqlite_utils.Database) -> list[tuple[str, str]]:
-    """Episodes still open, from the alert marks (a trailing run of flagged days or operations), as
-    (message key, first date)."""
-    found: list[tuple[str, str]] = []
-    for rule, key in (("sofr_breach", "episode.sofr_breach"), ("srf_positive@0", "episode.srf")):
-        marks = sorted(load_marks(db, rule).values(), key=lambda m: m.ord)
-        run = []
-        for mark in reversed(marks):
-            if not mark.flag:
-                break
-            run.append(mark)
-        if run:
-            found.append((key, run[-1].ord.split("|", 1)[0]))
-    return found
+_EPISODE_WORDS = {"sofr_breach": "episode.sofr_breach", "srf_positive@0": "episode.srf"}
 
 
 def open_episodes(db: sqlite_utils.Database, lang: str = "en") -> list[str]:
     """Episodes still open, in words."""
-    return [t(key, lang, since=since) for key, since in open_episode_facts(db)]
+    return _episode_words(open_episode_starts(db), lang)
 
 
-def _point(db: sqlite_utils.Database, series: str) -> dict[str, Any] | None:
-    point = latest(db, series)
+def _episode_words(starts: dict[str, str], lang: str) -> list[str]:
+    return [
+        t(_EPISODE_WORDS[rule], lang, since=since) for rule, since in starts.items() if rule in _EPISODE_WORDS
+    ]
+
+
+def _point(point: Point | None) -> dict[str, Any] | None:
     return None if point is None else {"value": point.value, "date": point.date}
 
 
-def daily_facts(
-    db: sqlite_utils.Database, now: datetime, tight_bp: float = 5.0, day: date | None = None
-) -> dict[str, Any]:
+def snapshot_facts(snap: Snapshot, today: date, tight_bp: float = 5.0) -> dict[str, Any]:
     """Everything the morning briefing says, as numbers and dates (JSON-ready): stored once with the
-    event and put into words per chat language when it is sent.
-
-    day is the subscriber's local date (the title's date); New York's by default."""
-    today = day or now.astimezone(ZoneInfo("America/New_York")).date()
+    event and put into words per chat language when it is sent."""
     facts: dict[str, Any] = {"day": today.isoformat(), "level": "info"}
-    c = corridor_on(db)
+    c = snap.corridor
     if c is not None and c.ceiling is not None:
         verdict = c.verdict(tight_bp)
         facts["corridor"] = {
@@ -73,27 +60,34 @@ def daily_facts(
             "verdict": verdict,
         }
         facts["level"] = verdict
-    srf = latest(db, "srf")
-    if srf is not None:
-        month_start = date.fromisoformat(srf.date).replace(day=1).isoformat()
-        mtd, _ = total_between(db, "srf", month_start, srf.date)
-        facts["srf"] = {"value": srf.value, "date": srf.date, "mtd": mtd}
-    for series in ("rrp", "tga", "reserves"):
-        facts[series] = _point(db, series)
-    net = latest(db, "net_liquidity")
-    if net is not None:
-        week = changes(db, "net_liquidity", net, {"1w": 7})
-        facts["net_liquidity"] = {
-            "value": net.value,
-            "date": net.date,
-            "delta": week[0].delta if week else None,
-        }
-    facts["episodes"] = [list(e) for e in open_episode_facts(db)]
+    if snap.srf is not None:
+        facts["srf"] = {"value": snap.srf.value, "date": snap.srf.date, "mtd": snap.srf_month_to_date}
+    facts["rrp"], facts["tga"], facts["reserves"] = _point(snap.rrp), _point(snap.tga), _point(snap.reserves)
+    if snap.net_liquidity is not None:
+        net = snap.net_liquidity
+        delta = snap.net_liquidity_week_change
+        facts["net_liquidity"] = {"value": net.value, "date": net.date, "delta": delta}
+    facts["episodes"] = [[rule, since] for rule, since in snap.open_episodes.items()]
     return facts
 
 
+def daily_summary(
+    db: sqlite_utils.Database, now: datetime, lang: str = "en", tight_bp: float = 5.0, day: date | None = None
+) -> Reply:
+    """The morning briefing: corridor, SRF, ON RRP, TGA, reserves, net liquidity and open episodes.
+
+    day is the subscriber's local date (the title's date); New York's by default."""
+    today = day or now.astimezone(ZoneInfo("America/New_York")).date()
+    return summary_reply(read_snapshot(db), today, lang, tight_bp)
+
+
+def summary_reply(snap: Snapshot, today: date, lang: str = "en", tight_bp: float = 5.0) -> Reply:
+    """The briefing in words, from one snapshot of the gauges."""
+    return daily_reply(snapshot_facts(snap, today, tight_bp), lang)
+
+
 def daily_reply(facts: dict[str, Any], lang: str = "en") -> Reply:
-    """The morning briefing in one language, from daily_facts()."""
+    """The morning briefing in one language, from snapshot_facts()."""
     lines: list[str] = []
     c = facts.get("corridor")
     if c:
@@ -113,9 +107,8 @@ def daily_reply(facts: dict[str, Any], lang: str = "en") -> Reply:
     srf = facts.get("srf")
     if srf:
         yesterday = usd_bn(srf["value"], 3, lang=lang)
-        lines.append(
-            t("daily.srf", lang, yesterday=yesterday, date=srf["date"], mtd=usd_bn(srf["mtd"], 3, lang=lang))
-        )
+        mtd = usd_bn(srf["mtd"], 3, lang=lang)
+        lines.append(t("daily.srf", lang, yesterday=yesterday, date=srf["date"], mtd=mtd))
     else:
         lines.append(t("daily.missing", lang, name=t("series.srf", lang)))
     lines.append(_amount_line(facts, "rrp", "daily.rrp", lang))
@@ -134,7 +127,7 @@ def daily_reply(facts: dict[str, Any], lang: str = "en") -> Reply:
         lines.append(t("daily.liquidity", lang, amount=amount, change=change, date=net["date"]))
     else:
         lines.append(t("daily.missing", lang, name=t("series.net_liquidity", lang)))
-    episodes = [t(key, lang, since=since) for key, since in facts.get("episodes", [])]
+    episodes = _episode_words(dict(facts.get("episodes", [])), lang)
     if episodes:
         lines.append(t("daily.open", lang, episodes=t("list.semi", lang).join(episodes)))
     else:
@@ -144,13 +137,6 @@ def daily_reply(facts: dict[str, Any], lang: str = "en") -> Reply:
         blocks=[Text("\n".join(lines))],
         level=facts.get("level", "info"),
     )
-
-
-def daily_summary(
-    db: sqlite_utils.Database, now: datetime, lang: str = "en", tight_bp: float = 5.0, day: date | None = None
-) -> Reply:
-    """The morning briefing: corridor, SRF, ON RRP, TGA, reserves, net liquidity and open episodes."""
-    return daily_reply(daily_facts(db, now, tight_bp, day), lang)
 
 
 def _amount_line(facts: dict[str, Any], series: str, key: str, lang: str) -> str:
@@ -187,11 +173,13 @@ def enqueue_summaries(db: sqlite_utils.Database, now: datetime) -> int:
         schedule = (day.isoformat(), subscription.tz or "", subscription.daily_time or "")
         groups.setdefault(schedule, []).append(chat.id)
     queued = 0
+    snap: Snapshot | None = None  # read once, and only if some summary is new
     for (local_day, zone, at), chat_ids in groups.items():
         key = f"daily:{local_day}:{zone}:{at}"
         with db.atomic():
             if not event_exists(db, key):
-                facts = daily_facts(db, now, day=date.fromisoformat(local_day))
+                snap = snap or read_snapshot(db)
+                facts = snapshot_facts(snap, date.fromisoformat(local_day))
                 payload = reply_to_json(
                     daily_reply(facts), chart="corridor 1m", render={"kind": "daily", "facts": facts}
                 )
