@@ -21,7 +21,9 @@ from bot.core.config import Settings
 from bot.market.freshness import source_status
 from bot.render.charts import render_png_async
 from bot.render.text import to_console
+from bot.words.messages import t
 from bot.words.reply import Context, Reply
+from handlers.lang_command import chat_lang
 from handlers.table import dispatch
 
 log = logging.getLogger(__name__)
@@ -31,7 +33,7 @@ HISTORY_FILE = Path.home() / ".plumbline_history"
 HISTORY_LENGTH = 1000
 
 
-def offline_banner(db: sqlite_utils.Database) -> str | None:
+def offline_banner(db: sqlite_utils.Database, lang: str = "en") -> str | None:
     """One plain line when sources are failing: the console still answers from what is stored."""
     failing = [s for s in source_status(db) if s.degraded]
     if not failing:
@@ -39,9 +41,9 @@ def offline_banner(db: sqlite_utils.Database) -> str | None:
     parts = []
     for src in failing:
         since = src.last_ok or (src.last.started_at if src.last else None)
-        when = parse_iso_utc(since).astimezone(NEW_YORK).strftime("%Y-%m-%d %H:%M ET") if since else "start"
-        parts.append(f"{src.label} unreachable since {when}")
-    return "working offline on stored data; " + "; ".join(parts)
+        when = parse_iso_utc(since).astimezone(NEW_YORK).strftime("%Y-%m-%d %H:%M ET") if since else "-"
+        parts.append(t("console.offline_source", lang, label=src.label, when=when))
+    return t("console.offline", lang, sources="; ".join(parts))
 
 
 def _enable_line_editing() -> Callable[[], None]:
@@ -105,9 +107,10 @@ async def _read_on_daemon_thread(read_line: Callable[[str], str], prompt: str) -
     return await done
 
 
-def console_context(settings: Settings, clock: Clock = utcnow) -> Context:
+def console_context(settings: Settings, clock: Clock = utcnow, lang: str = "en") -> Context:
     """The console user is the operator: they see everything /status has."""
     return Context(
+        lang=lang,
         platform="console",
         chat_id="console",
         user_id="console",
@@ -117,14 +120,28 @@ def console_context(settings: Settings, clock: Clock = utcnow) -> Context:
     )
 
 
-def answer(line: str, settings: Settings, db: sqlite_utils.Database, clock: Clock = utcnow) -> Reply | None:
-    """Dispatch one console line; bare words work too ("corridor" is "/corridor")."""
+def console_lang(settings: Settings, db: sqlite_utils.Database) -> str:
+    """The console's language: what /lang chose there, else PLUMBLINE_LANG."""
+    return chat_lang(db, "console", "console", default=settings.lang)
+
+
+def answer(
+    line: str,
+    settings: Settings,
+    db: sqlite_utils.Database,
+    clock: Clock = utcnow,
+    lang: str | None = None,
+) -> Reply | None:
+    """Dispatch one console line; bare words work too ("corridor" is "/corridor").
+
+    lang answers in that language this once (plumbline ask --lang); otherwise the console's language."""
     text = line.strip()
     if not text:
         return None
     if not text.startswith("/"):
         text = "/" + text
-    return dispatch(text, console_context(settings, clock), db)
+    chosen = lang or console_lang(settings, db)
+    return dispatch(text, console_context(settings, clock, chosen), db)
 
 
 async def run_console(
@@ -140,16 +157,16 @@ async def run_console(
     interactive = read_line is input
     save_history = _enable_line_editing() if interactive else (lambda: None)
     restore_terminal = _terminal_restorer() if interactive else (lambda: None)
-    write("Plumbline console. Type /help for commands, quit to exit.")
+    write(t("console.welcome", console_lang(settings, db)))
     shown: str | None = None
     try:
         while not stop.is_set():
-            banner = offline_banner(db)
+            banner = offline_banner(db, console_lang(settings, db))
             if banner != shown:
                 if banner is not None:
                     write(banner)
                 elif shown is not None:
-                    write("sources reachable again: data is live")
+                    write(t("console.online", console_lang(settings, db)))
                 shown = banner
             reading = asyncio.ensure_future(_read_on_daemon_thread(read_line, PROMPT))
             stopping = asyncio.ensure_future(stop.wait())
@@ -167,12 +184,13 @@ async def run_console(
             reply = answer(line, settings, db, clock)
             if reply is None:
                 continue
-            write(to_console(reply))
+            lang = console_lang(settings, db)
+            write(to_console(reply, lang))
             if reply.chart is not None:
                 png = await render_png_async(reply.chart)
                 name = Path(f"plumbline-chart-{clock().strftime('%Y%m%d-%H%M%S')}.png")
                 await asyncio.to_thread(name.write_bytes, png)
-                write(f"Chart saved to {name}")
+                write(t("console.chart_saved", lang, name=str(name)))
     finally:
         save_history()
         restore_terminal()

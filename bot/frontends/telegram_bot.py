@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import logging
-import os
 from typing import Any
 
 import sqlite_utils
-from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.constants import ChatAction, ChatMemberStatus, ChatType, ParseMode
+from telegram import BotCommand, Update
+from telegram.constants import ChatAction, ChatMemberStatus, ChatType
 from telegram.error import TelegramError
 from telegram.ext import (
     AIORateLimiter,
@@ -23,22 +22,22 @@ from telegram.request import HTTPXRequest
 
 from bot.core.clock import Clock, utcnow
 from bot.core.config import Settings
+from bot.core.lang import pick_lang
+from bot.delivery.telegram_sender import opt_in_timedelta, send_reply
+from bot.frontends.gate import Gate, Gated
 from bot.frontends.ratelimit import ChatRateLimiter
 from bot.render.charts import render_png_async
-from bot.render.text import TELEGRAM_CAPTION_LIMIT, to_telegram_html
 from bot.words.messages import t
 from bot.words.reply import Context, Reply
+from handlers.lang_command import chat_lang
 from handlers.table import COMMANDS, dispatch, parse_command
 
 log = logging.getLogger(__name__)
 JSONDict = dict[str, Any]
 
-# Opt in to PTB's future behaviour (retry_after and friends as timedelta) instead of a deprecation warning.
-os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 _ADMIN_STATUSES = {ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR}
 _GROUP_TYPES = {ChatType.GROUP, ChatType.SUPERGROUP}
-_CALLBACK_DATA_LIMIT = 64
 
 
 class TolerantBot(ExtBot[Any]):
@@ -71,26 +70,17 @@ class TolerantBot(ExtBot[Any]):
         return raw
 
 
-def menu_commands() -> list[BotCommand]:
-    """The command menu for setMyCommands, straight from the command table."""
-    return [BotCommand(c.name, c.help[:256]) for c in COMMANDS.values() if not c.hidden]
+def menu_commands(lang: str = "en") -> list[BotCommand]:
+    """The command menu for setMyCommands, straight from the command table, in one language."""
+    return [BotCommand(c.name, t(f"cmd.{c.name}", lang)[:256]) for c in COMMANDS.values() if not c.hidden]
 
 
-def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
-    """Inline buttons whose callback data is the command line they run."""
-    rows = [
-        [
-            InlineKeyboardButton(b.label, callback_data=b.command)
-            for b in row
-            if len(b.command.encode()) <= _CALLBACK_DATA_LIMIT
-        ]
-        for row in reply.buttons
-    ]
-    rows = [r for r in rows if r]
-    return InlineKeyboardMarkup(rows) if rows else None
+# setMyCommands takes two-letter codes only, so "zh" cannot tell Traditional from Simplified: the bot's
+# Chinese is Traditional, and so is its menu.
+MENU_LANGUAGES: dict[str | None, str] = {None: "en", "zh": "zh-TW"}
 
 
-class TelegramFrontend:
+class TelegramFrontend(Gated):
     """Owns the PTB Application; started and stopped by hand inside the bot's one event loop."""
 
     def __init__(
@@ -103,10 +93,11 @@ class TelegramFrontend:
     ) -> None:
         if not settings.telegram_bot_token:
             raise ValueError("TelegramFrontend needs TELEGRAM_BOT_TOKEN")
+        opt_in_timedelta()
         self.settings = settings
         self.db = db
         self.clock = clock
-        self.limiter = limiter or ChatRateLimiter()
+        self.gate = Gate(settings, limiter)
         # Kept so stop() can close them even when start failed before PTB initialised (it then skips them).
         self._requests = (
             HTTPXRequest(
@@ -137,7 +128,8 @@ class TelegramFrontend:
         """Initialise, register the command menu and start long polling."""
         await self.app.initialize()
         try:
-            await self.app.bot.set_my_commands(menu_commands())
+            for code, lang in MENU_LANGUAGES.items():
+                await self.app.bot.set_my_commands(menu_commands(lang), language_code=code)
         except TelegramError as exc:
             log.warning("telegram: could not register the command menu: %s", exc)
         await self.app.start()
@@ -157,10 +149,6 @@ class TelegramFrontend:
         for request in self._requests:
             await request.shutdown()
 
-    def _allowed(self, chat_id: int) -> bool:
-        allowed = self.settings.allowed_chat_ids
-        return not allowed or chat_id in allowed
-
     async def _is_chat_admin(self, chat_id: int, chat_type: str, user_id: int) -> bool:
         if chat_type not in _GROUP_TYPES:
             return True
@@ -172,19 +160,26 @@ class TelegramFrontend:
         return member.status in _ADMIN_STATUSES
 
     async def handle_text(
-        self, chat_id: int, chat_type: str, user_id: int, text: str, chat_title: str = ""
+        self,
+        chat_id: int,
+        chat_type: str,
+        user_id: int,
+        text: str,
+        chat_title: str = "",
+        language_code: str | None = None,
     ) -> Reply | None:
-        """Turn one command line from a chat into a reply (None when it is not for this bot)."""
+        """Turn one command line from a chat into a reply (None when it is not for this bot).
+
+        language_code is the sender's Telegram client language: the reply's unless /lang chose one."""
         parsed = parse_command(text, self.username)
         if parsed is None:
             return None
-        if not self._allowed(chat_id):
-            return Reply(title=t("error.not_allowed"), level="error")
-        wait = self.limiter.check(f"tg:{chat_id}")
-        if wait > 0:
-            if not self.limiter.warn_once(f"tg:{chat_id}"):
-                return None  # told once in this flood; silence until the chat is under the limit
-            return Reply(title=t("error.rate_limited", seconds=max(1, round(wait))), level="error")
+        lang = chat_lang(self.db, "telegram", str(chat_id), language_code)
+        refusal = self.gate.check("tg", str(chat_id), chat_id, lang=lang)
+        if refusal is not None:
+            if refusal.silent:
+                return None  # told once in this flood
+            return Reply(title=refusal.text, level="error")
         command = COMMANDS.get(parsed.name)
         needs_admin = command is not None and command.changes_subscriptions
         ctx = Context(
@@ -194,7 +189,8 @@ class TelegramFrontend:
             now=self.clock(),
             is_group=chat_type in _GROUP_TYPES,
             is_chat_admin=await self._is_chat_admin(chat_id, chat_type, user_id) if needs_admin else False,
-            is_operator=user_id in self.settings.admin_user_ids,
+            is_operator=self.gate.is_operator(user_id),
+            lang=lang,
             tight_bp=self.settings.tight_bp,
             bot_username=self.username,
             chat_title=chat_title,
@@ -203,27 +199,11 @@ class TelegramFrontend:
 
     async def send_reply(self, chat_id: int, reply: Reply, reply_to: int | None = None) -> None:
         """Send a reply as HTML, or as a photo with an HTML caption when it carries a chart."""
-        markup = keyboard(reply)
+        png = None
         if reply.chart is not None:
             await self.app.bot.send_chat_action(chat_id, ChatAction.UPLOAD_PHOTO)
             png = await render_png_async(reply.chart)
-            await self.app.bot.send_photo(
-                chat_id,
-                photo=png,
-                caption=to_telegram_html(reply, limit=TELEGRAM_CAPTION_LIMIT),
-                parse_mode=ParseMode.HTML,
-                reply_markup=markup,
-                reply_to_message_id=reply_to,
-            )
-            return
-        await self.app.bot.send_message(
-            chat_id,
-            to_telegram_html(reply),
-            parse_mode=ParseMode.HTML,
-            reply_markup=markup,
-            reply_to_message_id=reply_to,
-            disable_web_page_preview=True,
-        )
+        await send_reply(self.app.bot, chat_id, reply, png, reply_to=reply_to)
 
     async def on_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A message starting with a bot command."""
@@ -236,7 +216,7 @@ class TelegramFrontend:
             )
             return
         title = chat.title or chat.full_name or ""
-        reply = await self.handle_text(chat.id, chat.type, user.id, message.text, title)
+        reply = await self.handle_text(chat.id, chat.type, user.id, message.text, title, user.language_code)
         if reply is not None:
             await self.send_reply(
                 chat.id, reply, reply_to=message.message_id if chat.type in _GROUP_TYPES else None
@@ -256,7 +236,9 @@ class TelegramFrontend:
             log.info("telegram: ignoring a callback without chat or data")
             return
         title = chat.title or chat.full_name or ""
-        reply = await self.handle_text(chat.id, chat.type, query.from_user.id, query.data, title)
+        reply = await self.handle_text(
+            chat.id, chat.type, query.from_user.id, query.data, title, query.from_user.language_code
+        )
         if reply is not None:
             await self.send_reply(chat.id, reply)
 
@@ -265,6 +247,8 @@ class TelegramFrontend:
         log.error("telegram: error while handling an update", exc_info=context.error)
         if isinstance(update, Update) and update.effective_chat is not None:
             try:
-                await self.app.bot.send_message(update.effective_chat.id, t("error.internal"))
+                user = update.effective_user
+                lang = pick_lang(None, user.language_code if user else None)
+                await self.app.bot.send_message(update.effective_chat.id, t("error.internal", lang))
             except TelegramError:
                 log.warning("telegram: could not send the apology either")
