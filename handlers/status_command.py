@@ -92,7 +92,7 @@ def _outbox_line(db: sqlite_utils.Database, ctx: Context) -> str:
     line = t("status.outbox", ctx.lang, counts=", ".join(parts) or t("status.outbox_empty", ctx.lang))
     if not counts.get("uncertain"):
         return line
-    rows = [t("status.uncertain", ctx.lang, count=counts["uncertain"])]
+    rows = [t("status.uncertain", ctx.lang, count=counts["uncertain"], command="`plumbline outbox`")]
     for u in uncertain_sends(db, limit=5):
         rows.append(
             t(

@@ -170,7 +170,7 @@ EN: dict[str, str] = {
     "status.source_error": "{label}: last error: {error} ({failures} in a row)",
     "status.outbox": "Outbox: {counts}.",
     "status.outbox_empty": "empty",
-    "status.uncertain": "{count} send(s) were cut off in flight and may not have arrived (never resent; `plumbline outbox` lists them all):",
+    "status.uncertain": "{count} send(s) were cut off in flight and may not have arrived (never resent; {command} lists them all):",
     "status.uncertain_row": "• {platform} chat {chat}: {event}, queued {when} ({reason})",
     "status.outbox_count": "{count} {state}",
     "outbox.pending": "pending",

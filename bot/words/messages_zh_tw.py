@@ -165,7 +165,7 @@ ZH_TW: dict[str, str] = {
     "status.source_error": "{label}：最近錯誤：{error}（連續 {failures} 次）",
     "status.outbox": "發送佇列：{counts}。",
     "status.outbox_empty": "空",
-    "status.uncertain": "有 {count} 則訊息在發送途中被中斷，可能未送達（不會自動重送；`plumbline outbox` 列出全部）：",
+    "status.uncertain": "有 {count} 則訊息在發送途中被中斷，可能未送達（不會自動重送；{command} 列出全部）：",
     "status.uncertain_row": "• {platform} 聊天室 {chat}：{event}，排入時間 {when}（{reason}）",
     "status.outbox_count": "{state} {count}",
     "outbox.pending": "待送",
