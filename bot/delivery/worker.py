@@ -84,6 +84,13 @@ class Limits:
 
 
 TELEGRAM_LIMITS = Limits(per_second=28.5, private_interval=1.05, group_interval=3.05)
+# Paid broadcasts (allow_paid_broadcast) lift the overall limit to 1000 msg/s; the per-chat limits stay.
+TELEGRAM_PAID_LIMITS = Limits(per_second=1000.0, private_interval=1.05, group_interval=3.05)
+
+
+def telegram_limits(paid_broadcast: bool) -> Limits:
+    """The pace for Telegram: the free ~30 msg/s, or 1000 msg/s when paid broadcasts are on."""
+    return TELEGRAM_PAID_LIMITS if paid_broadcast else TELEGRAM_LIMITS
 
 
 class RateGate:

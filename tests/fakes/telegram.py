@@ -41,6 +41,8 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
 GLOBAL_SENDS_PER_SECOND = 30
+# allow_paid_broadcast=True: up to 1000 messages/s overall, 0.1 Telegram Stars each beyond the free 30/s.
+PAID_SENDS_PER_SECOND = 1000
 GROUP_SENDS_PER_MINUTE = 20
 SEND_METHODS = frozenset({"sendMessage", "sendPhoto"})
 
@@ -503,6 +505,7 @@ class FakeTelegram:
         self.calls: list[Call] = []
         self.blocked_chats: set[int] = set()
         self.rejected_429 = 0
+        self.paid_sends = 0  # sends that carried allow_paid_broadcast=True
         self.webhook_url = ""
         self.callback_answers: list[JSONDict] = []
 
@@ -720,6 +723,10 @@ class FakeTelegram:
                 body=body,
             )
         )
+
+    def forget_files(self) -> None:
+        """Every file_id handed out so far stops working, as when Telegram expires them."""
+        self._files.clear()
 
     def clear_faults(self) -> None:
         """Forget every pending fault, delay and drop: the API is healthy again."""
@@ -1036,13 +1043,18 @@ class FakeTelegram:
         if isinstance(chat_id, int) and chat_id in self.blocked_chats:
             raise ApiError(403, self._forbidden_text(chat_id))
 
-    def _check_limits(self, chat_id: ChatId) -> None:
-        if not self.enforce_limits:
-            return
+    def _check_limits(self, chat_id: ChatId, params: dict[str, object]) -> None:
+        paid = params.get("allow_paid_broadcast") is True
+        if self.enforce_limits:
+            self._enforce(chat_id, PAID_SENDS_PER_SECOND if paid else GLOBAL_SENDS_PER_SECOND)
+        if paid:
+            self.paid_sends += 1
+
+    def _enforce(self, chat_id: ChatId, per_second: int) -> None:
         now = time.monotonic()
         waits: list[float] = []
         _prune(self._global_sends, now - 1.0)
-        if len(self._global_sends) >= GLOBAL_SENDS_PER_SECOND:
+        if len(self._global_sends) >= per_second:
             waits.append(self._global_sends[0] + 1.0 - now)
         history = self._chat_sends.get(chat_id)
         if history is not None:
@@ -1252,7 +1264,7 @@ class FakeTelegram:
         if utf16_len(text) > MAX_TEXT:
             raise bad_request("message is too long")
         markup = self._reply_markup(params)
-        self._check_limits(chat_id)
+        self._check_limits(chat_id, params)
         self._count_send(chat_id)
         body: JSONDict = {"text": text}
         if entities:
@@ -1287,7 +1299,7 @@ class FakeTelegram:
             if utf16_len(caption) > MAX_CAPTION:
                 raise bad_request("message caption is too long")
         markup = self._reply_markup(params)
-        self._check_limits(chat_id)
+        self._check_limits(chat_id, params)
         self._count_send(chat_id)
         body: JSONDict = {"photo": self._photo_sizes(data, width, height)}
         if caption:
