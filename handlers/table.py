@@ -54,6 +54,7 @@ class Command:
     slow: bool = False  # renders a chart: front-ends defer and work off the event loop
     hidden: bool = False  # kept out of platform menus (e.g. /start)
     changes_subscriptions: bool = False  # in groups, only chat administrators may run it
+    operator_only: bool = False  # for ADMIN_USER_IDS alone; shown only in their own command menus
 
 
 def _no_args(handler: Handler, usage: str) -> Handler:
@@ -170,7 +171,7 @@ def _build() -> dict[str, Command]:
     )
     for command in _subscription_commands():
         table[command.name] = command
-    table["admin"] = Command("admin", admin, t("cmd.admin"), "/admin", hidden=True)
+    table["admin"] = Command("admin", admin, t("cmd.admin"), "/admin", hidden=True, operator_only=True)
     return table
 
 
