@@ -163,6 +163,17 @@ _UPDATE_TYPES = (
 )
 # What the server delivers when allowed_updates was never set or set to []: everything but these three.
 _OPT_IN_UPDATES = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
+_SCOPE_TYPES = frozenset(
+    {
+        "default",
+        "all_private_chats",
+        "all_group_chats",
+        "all_chat_administrators",
+        "chat",
+        "chat_administrators",
+        "chat_member",
+    }
+)
 _COMMAND_RE = re.compile(r"[a-z0-9_]{1,32}")
 _NOT_MODIFIED = (
     "Bad Request: message is not modified: specified new message content and reply markup are exactly "
@@ -781,6 +792,23 @@ class FakeTelegram:
         self._messages[(chat_id, message["message_id"])] = message
         return self._enqueue({"message": copy.deepcopy(message)})
 
+    def push_channel_post(self, chat_id: int, text: str, *, title: str = "Rates desk") -> int:
+        """Queue a post in a channel where the bot is an administrator: no `from`, the channel signs it."""
+        chat = {"id": chat_id, "type": "channel", "title": title}
+        self._chats[chat_id] = chat
+        post: JSONDict = {
+            "message_id": self._next_message_id(chat_id),
+            "sender_chat": copy.deepcopy(chat),
+            "chat": copy.deepcopy(chat),
+            "date": int(time.time()),
+            "text": text,
+        }
+        if text.startswith("/"):
+            command = text.split(maxsplit=1)[0]
+            post["entities"] = [{"type": "bot_command", "offset": 0, "length": utf16_len(command)}]
+        self._messages[(chat_id, post["message_id"])] = post
+        return self._enqueue({"channel_post": copy.deepcopy(post)})
+
     def push_callback(
         self,
         chat_id: int,
@@ -1217,6 +1245,12 @@ class FakeTelegram:
         scope = params.get("scope")
         if scope is not None and not isinstance(scope, dict):
             raise bad_request("can't parse BotCommandScope JSON object")
+        if scope is not None:
+            if scope.get("type") not in _SCOPE_TYPES:
+                raise bad_request("unsupported bot command scope type specified")
+            chat_scoped = scope["type"] in ("chat", "chat_administrators", "chat_member")
+            if chat_scoped and scope.get("chat_id") not in self._chats:
+                raise bad_request("chat not found")  # a user who never opened the bot
         language = params.get("language_code", "")
         if not isinstance(language, str) or (language and not re.fullmatch(r"[a-z]{2}", language)):
             raise bad_request("invalid language code specified")
