@@ -185,7 +185,8 @@ def report(name: str, tally: dict[str, Any], goal: float, limit: float | None) -
     verdict = "ok" if rate >= goal and lost == 0 and tally["duplicated"] == 0 else "MISSED"
     print(
         f"{name}: {tally['sent']:,} messages in {tally['elapsed']:.1f} s ({overall:,.0f} msg/s overall); "
-        f"sustained {rate:,.0f} msg/s{ratio} (median per second, goal >= {goal:,.0f}); lost {lost}, duplicated {tally['duplicated']}, "
+        f"sustained {rate:,.0f} msg/s{ratio} (median per second, goal >= {goal:,.0f}); "
+        f"lost {lost}, duplicated {tally['duplicated']}, "
         f"429s {tally['rejected_429']}, paid {tally['paid']:,}; outbox {tally['outbox']}  [{verdict}]"
     )
 

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
 
+import discord
 import pytest
 import sqlite_utils
 
@@ -146,6 +147,32 @@ async def test_commands_are_synced_once_and_only_when_the_table_changes(
     frontend = await start_frontend(dc, db, tmp_path / "d.db", now)
     await frontend.stop()
     assert len(dc.command_puts) == 2
+
+
+async def test_a_database_moved_to_another_bot_registers_its_commands_there(tmp_path: Path) -> None:
+    """The sync record names the application: the same database under a second bot syncs again."""
+    db = seeded("empty", tmp_path / "d.db")
+    now = SCENARIOS["empty"].now
+    async with FakeDiscord() as first:
+        frontend = await start_frontend(first, db, tmp_path / "d.db", now)
+        await frontend.stop()
+    async with FakeDiscord(application_id=900000000000000777, bot_user_id=900000000000000777) as second:
+        frontend = await start_frontend(second, db, tmp_path / "d.db", now)
+        await frontend.stop()
+        frontend = await start_frontend(second, db, tmp_path / "d.db", now)
+        await frontend.stop()
+    assert len(first.command_puts) == 1 and len(second.command_puts) == 1
+    assert {c["name"] for c in second.commands} == {n for n, c in COMMANDS.items() if not c.hidden}
+
+
+async def test_subscription_commands_default_to_channel_managers(dc: FakeDiscord, tmp_path: Path) -> None:
+    db = seeded("empty", tmp_path / "d.db")
+    frontend = await start_frontend(dc, db, tmp_path / "d.db", SCENARIOS["empty"].now)
+    await frontend.stop()
+    managing = {n for n, c in COMMANDS.items() if c.changes_subscriptions}
+    restricted = {c["name"]: c.get("default_member_permissions") for c in dc.commands}
+    assert {n for n, p in restricted.items() if p is not None} == managing
+    assert all(int(str(restricted[n])) == discord.Permissions(manage_channels=True).value for n in managing)
 
 
 def queue(db: sqlite_utils.Database, address: int, key: str) -> int:

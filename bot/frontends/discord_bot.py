@@ -39,6 +39,9 @@ _COLORS = {
 }
 _COMMANDS_HASH_KEY = "discord_commands_hash"
 _STRING_OPTION = 3
+# Commands that change a channel's subscriptions are hidden from members without Manage Channels
+# (server admins can still grant them per role in Server Settings > Integrations).
+_ADMIN_PERMISSIONS = str(discord.Permissions(manage_channels=True).value)
 
 
 def point_at(settings: Settings) -> None:
@@ -64,14 +67,22 @@ def command_payload() -> list[dict[str, Any]]:
             if param.choices:
                 option["choices"] = [{"name": c, "value": c} for c in param.choices[:25]]
             options.append(option)
-        payload.append(
-            {"type": 1, "name": command.name, "description": command.help[:100], "options": options}
-        )
+        entry: dict[str, Any] = {
+            "type": 1,
+            "name": command.name,
+            "description": command.help[:100],
+            "options": options,
+        }
+        if command.changes_subscriptions:
+            entry["default_member_permissions"] = _ADMIN_PERMISSIONS
+        payload.append(entry)
     return payload
 
 
-def payload_hash(payload: list[dict[str, Any]]) -> str:
-    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+def payload_hash(payload: list[dict[str, Any]], application_id: int) -> str:
+    """What was registered, and for which bot: a database moved to another bot registers again."""
+    keyed = {"application_id": application_id, "commands": payload}
+    return hashlib.sha256(json.dumps(keyed, sort_keys=True).encode()).hexdigest()
 
 
 def to_embed(reply: Reply) -> discord.Embed:
@@ -162,9 +173,11 @@ class DiscordFrontend:
 
     async def sync_commands(self, client: discord.Client) -> None:
         """Register the slash commands only when the table changed since the last sync; never in on_ready."""
+        if client.application_id is None:
+            return
         payload = command_payload()
-        digest = payload_hash(payload)
-        if get_meta(self.db, _COMMANDS_HASH_KEY) == digest or client.application_id is None:
+        digest = payload_hash(payload, client.application_id)
+        if get_meta(self.db, _COMMANDS_HASH_KEY) == digest:
             return
         await client.http.bulk_upsert_global_commands(client.application_id, payload)
         set_meta(self.db, _COMMANDS_HASH_KEY, digest)
