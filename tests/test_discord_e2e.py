@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import discord
@@ -26,7 +26,7 @@ from tests.e2e_support import calm_history, publish_breach, wait_until
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.sources import FakeSources
 from tests.fakes.telegram import FakeTelegram
-from tests.seed import SCENARIOS, seeded
+from tests.seed import SCENARIOS, every_day, seeded, store
 
 GUILD, MACRO, OTHER = 700000000000000001, 700000000000000002, 700000000000000003
 ADMIN, MEMBER = 810000000000000001, 810000000000000002
@@ -333,3 +333,34 @@ async def test_faults_during_a_channel_fan_out(dc: FakeDiscord, tmp_path: Path) 
     gone = get_chat(db, "discord", str(channels[3]))
     assert gone is not None and not gone.active
     assert outbox_counts(db) == {"sent": 7, "dropped": 1}
+
+
+async def test_a_chart_fan_out_uploads_the_picture_once(dc: FakeDiscord, tmp_path: Path) -> None:
+    """Six channels get the 2025-10-31 alert's chart: one upload, five embeds pointing at its CDN URL."""
+    channels = [700000000000000200 + n for n in range(6)]
+    dc.add_guild(700000000000000199, "Rates", [(c, f"rates-{n}") for n, c in enumerate(channels)])
+    db = open_db(tmp_path / "d.db")
+    when = datetime(2025, 11, 3, 14, 0, tzinfo=UTC)
+    store(db, "sofr", every_day("2025-10-01", "2025-10-31", 4.22), "nyfed", when)
+    reply = Reply("SRF take-up $50.35B \u2014 2025-10-31", [Text("A month-end record.")])
+    add_event(
+        db, key="srf_record:2025-10-31", rule="srf_record", kind="start", data_date="2025-10-31",
+        audience="all", payload=reply_to_json(reply, chart="sofr 1m"), now="2025-11-03T13:05:00Z",
+    )  # fmt: skip
+    ids = [
+        ensure_chat(db, "discord", str(c), title="rates", is_group=True, now="2025-11-03T13:00:00Z").id
+        for c in channels
+    ]
+    enqueue(db, ids, "srf_record:2025-10-31", "2025-11-03T13:05:00Z")
+    frontend = await start_frontend(dc, db, tmp_path / "d.db", SCENARIOS["empty"].now)
+    sender = DiscordChannelSender(frontend)
+    try:
+        await drain(DeliveryWorker(db, {"discord": sender}, clock=lambda: when), within=60)
+    finally:
+        await frontend.stop()
+    posted = [m for c in channels for m in dc.channel_messages(c)]
+    assert len(posted) == 6 and outbox_counts(db) == {"sent": 6}
+    uploaded = [m for m in posted if m.files]
+    assert len(uploaded) == 1 and sender.uploads == 1
+    url = uploaded[0].data["attachments"][0]["url"]
+    assert {m.data["embeds"][0]["image"]["url"] for m in posted} == {url}
