@@ -22,6 +22,8 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from bot.core.config import load_settings
 from bot.delivery.telegram_sender import TelegramSender
 from bot.delivery.worker import DeliveryWorker, OutMessage, SendResult, SendStatus, telegram_limits
@@ -177,6 +179,33 @@ def sustained(times: list[float]) -> float:
     return float(statistics.median(whole)) if whole else float(len(times))
 
 
+async def raw_client(messages: int, concurrency: int = 48) -> dict[str, Any]:
+    """The transport alone: bare httpx POSTs of the same sendMessage body to the same fake, no bot."""
+    parent, child = multiprocessing.Pipe()
+    server = multiprocessing.get_context("spawn").Process(target=_serve, args=(False, child))
+    server.start()
+    base_url, token = parent.recv()
+    body = {"text": "<b>SOFR above the ceiling</b>", "parse_mode": "HTML"}
+    gate = asyncio.Semaphore(concurrency)
+    async with httpx.AsyncClient(limits=httpx.Limits(max_connections=64)) as client:
+
+        async def post(n: int) -> None:
+            async with gate:
+                response = await client.post(
+                    f"{base_url}{token}/sendMessage", json={**body, "chat_id": 10_000_000 + n}
+                )
+                response.raise_for_status()
+
+        started = time.monotonic()
+        await asyncio.gather(*(post(n) for n in range(messages)))
+        elapsed = time.monotonic() - started
+    parent.send("stop")
+    tally: dict[str, Any] = parent.recv()
+    server.join(10)
+    tally.update(elapsed=elapsed, outbox={}, chats_queued=messages)
+    return tally
+
+
 def report(name: str, tally: dict[str, Any], goal: float, limit: float | None) -> None:
     rate = sustained(tally["times"])
     overall = tally["sent"] / tally["elapsed"]
@@ -196,7 +225,18 @@ def main() -> None:
     parser.add_argument("--chats", type=int, default=100_000, help="paid run against the unlimited fake")
     parser.add_argument("--worker-chats", type=int, default=100_000, help="the worker alone (0: skip)")
     parser.add_argument("--limited-chats", type=int, default=10_000, help="free run at 30 msg/s (0: skip)")
+    parser.add_argument("--ratio", type=int, default=0, help="N messages: bot vs bare httpx, side by side")
     args = parser.parse_args()
+    if args.ratio:
+        ours = asyncio.run(broadcast(args.ratio, paid=True, enforce_limits=False))
+        bare = asyncio.run(raw_client(args.ratio))
+        ours_rate, bare_rate = ours["sent"] / ours["elapsed"], bare["sent"] / bare["elapsed"]
+        print(
+            f"side by side, {args.ratio:,} messages to the unlimited fake: the bot {ours_rate:,.0f} msg/s, "
+            f"bare httpx {bare_rate:,.0f} req/s: ratio {ours_rate / bare_rate:.2f} "
+            f"(lost {args.ratio - ours['chats']}, duplicated {ours['duplicated']})"
+        )
+        return
     if args.worker_chats:
         tally = asyncio.run(worker_alone(args.worker_chats))
         report(f"worker alone, {args.worker_chats:,} chats at the paid pace", tally, 1000, 1000)
