@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import sqlite3
 import sys
 from collections.abc import Sequence
 from datetime import date
@@ -14,27 +13,27 @@ from pathlib import Path
 from bot.alerts.engine import AlertEngine
 from bot.alerts.replay import format_episodes, replay
 from bot.app import App
-from bot.core.clock import utcnow
+from bot.core.clock import is_iso_date, utcnow
 from bot.core.config import ConfigError, Settings, load_settings
+from bot.core.lang import SUPPORTED_LANGS, parse_lang
 from bot.core.logs import setup_logging
 from bot.core.series import CATALOG
-from bot.frontends.console import answer
+from bot.frontends.console import answer, console_lang
 from bot.market.freshness import series_status, source_status
 from bot.render.charts import render_png
 from bot.render.text import to_console
-from bot.sources.http import RetryPolicy, configure_retries, make_client
+from bot.sources.http import make_client, retry_policy
 from bot.sources.poller import Poller, PollResult
-from storage.db import StorageError, open_db
+from storage.db import StorageError, backup_to, open_db
 from storage.instance import InstanceLockedError
 
 log = logging.getLogger("plumbline")
 
 
 def _date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {text!r}") from None
+    if not is_iso_date(text):
+        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {text!r}")
+    return date.fromisoformat(text)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -65,6 +64,12 @@ def build_parser() -> argparse.ArgumentParser:
     ask = sub.add_parser("ask", help='answer one chat command and exit, e.g. plumbline ask "/corridor"')
     ask.add_argument("line", help="the command, e.g. /corridor or '/chart srf 1y'")
     ask.add_argument("--chart", type=Path, metavar="FILE", help="save the chart PNG (for /chart) to FILE")
+    ask.add_argument(
+        "--lang",
+        type=_lang,
+        metavar="LANG",
+        help="answer in en or zh-TW this once (default: PLUMBLINE_LANG, or what /lang chose in the console)",
+    )
     return parser
 
 
@@ -126,30 +131,34 @@ def backup_database(settings: Settings, target: Path) -> int:
     if target.exists():
         print(f"plumbline: {target} already exists; choose a new file name", file=sys.stderr)
         return 2
-    db = open_db(settings.database_path)
-    try:
-        db.execute("VACUUM INTO ?", (str(target),))
-    finally:
-        db.close()
-    with sqlite3.connect(target) as check:
-        ok = check.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    ok = backup_to(settings.database_path, target)
     size = target.stat().st_size
     verdict = "ok" if ok else "FAILED"
     print(f"Backed up {settings.database_path} to {target} ({size:,} bytes, integrity {verdict})")
     return 0 if ok else 1
 
 
-def ask(settings: Settings, line: str, chart_path: Path | None) -> int:
+def _lang(value: str) -> str:
+    lang = parse_lang(value)
+    if lang is None:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a language; use one of {', '.join(SUPPORTED_LANGS)}"
+        )
+    return lang
+
+
+def ask(settings: Settings, line: str, chart_path: Path | None, lang: str | None = None) -> int:
     """Print one reply; exit status 1 when the command was refused."""
     db = open_db(settings.database_path)
     try:
-        reply = answer(line, settings, db)
+        reply = answer(line, settings, db, lang=lang)
+        lang = lang or console_lang(settings, db)
     finally:
         db.close()
     if reply is None:
         print("plumbline: not a command", file=sys.stderr)
         return 2
-    print(to_console(reply))
+    print(to_console(reply, lang))
     if reply.chart is not None:
         target = chart_path or Path("plumbline-chart.png")
         target.write_bytes(render_png(reply.chart))
@@ -164,7 +173,7 @@ async def _poll(settings: Settings, since: date | None) -> PollResult:
     so a backfill or a manual poll never fires alerts on history."""
     db = open_db(settings.database_path)
     try:
-        async with make_client(settings.http_timeout_seconds) as client:
+        async with make_client(settings.http_timeout_seconds, retry_policy(settings)) as client:
             poller = Poller(settings, client, db)
             result = await poller.poll(since=since)
             await poller.write(lambda _db: AlertEngine(db).evaluate(silent=True))
@@ -181,7 +190,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"plumbline: configuration error: {exc}", file=sys.stderr)
         return 2
     setup_logging(settings.log_level, settings.secrets())
-    configure_retries(RetryPolicy(attempts=settings.http_retry_attempts))
     try:
         if args.command == "run":
             asyncio.run(App(settings).run_until_stopped())
@@ -196,7 +204,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "status":
             print(format_status(settings))
         elif args.command == "ask":
-            return ask(settings, args.line, args.chart)
+            return ask(settings, args.line, args.chart, args.lang)
         elif args.command == "backup":
             return backup_database(settings, args.target)
         elif args.command == "replay":

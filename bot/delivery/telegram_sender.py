@@ -8,7 +8,7 @@ import os
 from collections import OrderedDict
 from datetime import timedelta
 
-from telegram import Bot, InlineKeyboardMarkup, Message
+from telegram import Bot, Message
 from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
@@ -23,11 +23,60 @@ from telegram.request import HTTPXRequest
 
 from bot.core.config import Settings
 from bot.delivery.worker import OutMessage, SendResult, SendStatus
-from bot.frontends.telegram_bot import keyboard
-from bot.render.text import TELEGRAM_CAPTION_LIMIT, to_telegram_html
+from bot.render.telegram import keyboard
+from bot.render.text import TELEGRAM_CAPTION_LIMIT, split_telegram_html, to_telegram_html
+from bot.words.reply import Reply
 
-os.environ.setdefault("PTB_TIMEDELTA", "true")
 
+def opt_in_timedelta() -> None:
+    """Take PTB's future behaviour (retry_after and friends as timedelta) instead of a deprecation warning.
+
+    PTB reads the variable when it builds an error, so setting it before the first Bot exists is enough."""
+    os.environ.setdefault("PTB_TIMEDELTA", "true")
+
+
+async def send_reply(
+    bot: Bot,
+    chat_id: int,
+    reply: Reply,
+    photo: bytes | str | None = None,
+    *,
+    reply_to: int | None = None,
+    paid_broadcast: bool = False,
+) -> Message:
+    """The one way a reply reaches Telegram: HTML text (cut at line breaks into messages of at most 4096
+    characters, the buttons on the last), or a photo (the PNG, or the file_id of one already uploaded)
+    with an HTML caption. Returns the last message sent."""
+    markup = keyboard(reply)
+    paid = True if paid_broadcast else None  # left out of the request unless paid broadcasts are on
+    if photo is not None:
+        return await bot.send_photo(
+            chat_id,
+            photo=photo,
+            caption=to_telegram_html(reply, limit=TELEGRAM_CAPTION_LIMIT),
+            parse_mode=ParseMode.HTML,
+            reply_markup=markup,
+            reply_to_message_id=reply_to,
+            allow_paid_broadcast=paid,
+        )
+    parts = split_telegram_html(to_telegram_html(reply, limit=_WHOLE))
+    sent: Message | None = None
+    for index, part in enumerate(parts):
+        sent = await bot.send_message(
+            chat_id,
+            part,
+            parse_mode=ParseMode.HTML,
+            reply_markup=markup if index == len(parts) - 1 else None,
+            reply_to_message_id=reply_to if index == 0 else None,
+            disable_web_page_preview=True,
+            allow_paid_broadcast=paid,
+        )
+    assert sent is not None  # a reply always has at least its title
+    return sent
+
+
+# No cut when rendering: split_telegram_html does the cutting, at line breaks.
+_WHOLE = 1 << 20
 # How many charts' file_ids to remember: one per alert or summary in flight is plenty.
 _FILE_ID_CACHE = 32
 _STALE_FILE_ID = "wrong file identifier"
@@ -50,6 +99,7 @@ class TelegramSender:
 
     def __init__(self, settings: Settings, *, read_timeout: float = 20.0, pool_size: int = 32) -> None:
         assert settings.telegram_bot_token
+        opt_in_timedelta()
         request = HTTPXRequest(
             connection_pool_size=pool_size,
             connect_timeout=10.0,
@@ -68,22 +118,15 @@ class TelegramSender:
     async def stop(self) -> None:
         await self.bot.shutdown()
 
-    @property
-    def _paid(self) -> bool | None:
-        """allow_paid_broadcast=True when paid broadcasts are on; left out of the request otherwise."""
-        return True if self.paid_broadcast else None
-
-    async def _send_photo(
-        self, chat_id: int, png: bytes, caption: str, markup: InlineKeyboardMarkup | None
-    ) -> None:
+    async def _send_photo(self, chat_id: int, reply: Reply, png: bytes) -> None:
         digest = hashlib.sha256(png).hexdigest()
-        if await self._reuse(digest, chat_id, caption, markup):
+        if await self._reuse(digest, chat_id, reply):
             return
         lock = self._uploading.setdefault(digest, asyncio.Lock())
         async with lock:  # one upload at a time per picture; the others wait, then reuse its file_id
-            if await self._reuse(digest, chat_id, caption, markup):
+            if await self._reuse(digest, chat_id, reply):
                 return
-            sent = await self._photo(chat_id, png, caption, markup)
+            sent = await send_reply(self.bot, chat_id, reply, png, paid_broadcast=self.paid_broadcast)
             self.uploads += 1
             if sent.photo:
                 self._file_ids[digest] = sent.photo[-1].file_id
@@ -91,15 +134,13 @@ class TelegramSender:
                     self._file_ids.popitem(last=False)
                 self._uploading.pop(digest, None)
 
-    async def _reuse(
-        self, digest: str, chat_id: int, caption: str, markup: InlineKeyboardMarkup | None
-    ) -> bool:
+    async def _reuse(self, digest: str, chat_id: int, reply: Reply) -> bool:
         """Send by file_id if this picture was uploaded already; False when it must be uploaded."""
         file_id = self._file_ids.get(digest)
         if file_id is None:
             return False
         try:
-            await self._photo(chat_id, file_id, caption, markup)
+            await send_reply(self.bot, chat_id, reply, file_id, paid_broadcast=self.paid_broadcast)
         except BadRequest as exc:
             if _STALE_FILE_ID not in exc.message.lower():
                 raise
@@ -107,34 +148,13 @@ class TelegramSender:
             return False
         return True
 
-    async def _photo(
-        self, chat_id: int, photo: bytes | str, caption: str, markup: InlineKeyboardMarkup | None
-    ) -> Message:
-        return await self.bot.send_photo(
-            chat_id,
-            photo=photo,
-            caption=caption,
-            parse_mode=ParseMode.HTML,
-            reply_markup=markup,
-            allow_paid_broadcast=self._paid,
-        )
-
     async def send(self, address: str, message: OutMessage) -> SendResult:
         chat_id = int(address)
-        markup = keyboard(message.reply)
         try:
             if message.png is not None:
-                caption = to_telegram_html(message.reply, limit=TELEGRAM_CAPTION_LIMIT)
-                await self._send_photo(chat_id, message.png, caption, markup)
+                await self._send_photo(chat_id, message.reply, message.png)
             else:
-                await self.bot.send_message(
-                    chat_id,
-                    to_telegram_html(message.reply),
-                    parse_mode=ParseMode.HTML,
-                    reply_markup=markup,
-                    disable_web_page_preview=True,
-                    allow_paid_broadcast=self._paid,
-                )
+                await send_reply(self.bot, chat_id, message.reply, paid_broadcast=self.paid_broadcast)
         except RetryAfter as exc:
             return SendResult(
                 SendStatus.RETRY, retry_after=_seconds(exc.retry_after), error="429 flood control"

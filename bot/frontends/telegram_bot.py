@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from typing import Any
 
 import sqlite_utils
@@ -17,8 +16,6 @@ from telegram import (
     BotCommandScopeDefault,
     CallbackQuery,
     Chat,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
     Message,
     Update,
 )
@@ -38,23 +35,24 @@ from telegram.request import HTTPXRequest
 
 from bot.core.clock import Clock, utcnow
 from bot.core.config import Settings
+from bot.core.lang import pick_lang
+from bot.delivery.telegram_sender import opt_in_timedelta, send_reply
+from bot.frontends.gate import Gate, Gated
 from bot.frontends.ratelimit import ChatRateLimiter
 from bot.render.charts import render_png_async
-from bot.render.text import TELEGRAM_CAPTION_LIMIT, split_telegram_html, to_telegram_html
+from bot.render.telegram import keyboard
+from bot.render.text import to_telegram_html
 from bot.words.messages import t
 from bot.words.reply import Context, Reply
+from handlers.lang_command import chat_lang
 from handlers.table import COMMANDS, Command, dispatch, parse_command, run_command
 
 log = logging.getLogger(__name__)
 JSONDict = dict[str, Any]
 
-# Opt in to PTB's future behaviour (retry_after and friends as timedelta) instead of a deprecation warning.
-os.environ.setdefault("PTB_TIMEDELTA", "true")
-
 _ADMIN_STATUSES = {ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR}
 _GROUP_TYPES = {ChatType.GROUP, ChatType.SUPERGROUP}
 _SHARED_TYPES = {ChatType.GROUP, ChatType.SUPERGROUP, ChatType.CHANNEL}
-_CALLBACK_DATA_LIMIT = 64
 _POPUP_LIMIT = 200  # answerCallbackQuery text
 # The user id Telegram shows for an anonymous group administrator (posting as the group itself).
 _ANONYMOUS_ADMIN_ID = 1087968824
@@ -93,45 +91,36 @@ class TolerantBot(ExtBot[Any]):
         return raw
 
 
-def _menu(commands: list[Command]) -> list[BotCommand]:
-    return [BotCommand(c.name, c.help[:256]) for c in commands]
+def _menu(commands: list[Command], lang: str) -> list[BotCommand]:
+    return [BotCommand(c.name, t(f"cmd.{c.name}", lang)[:256]) for c in commands]
 
 
-def menu_commands() -> list[BotCommand]:
-    """The menu in private chats and for group administrators: every visible command."""
-    return _menu([c for c in COMMANDS.values() if not c.hidden])
+def menu_commands(lang: str = "en") -> list[BotCommand]:
+    """The menu in private chats and for group administrators: every visible command, in one language."""
+    return _menu([c for c in COMMANDS.values() if not c.hidden], lang)
 
 
-def menu_scopes(settings: Settings) -> list[tuple[BotCommandScope, list[BotCommand]]]:
+# setMyCommands takes two-letter codes only, so "zh" cannot tell Traditional from Simplified: the bot's
+# Chinese is Traditional, and so is its menu.
+MENU_LANGUAGES: dict[str | None, str] = {None: "en", "zh": "zh-TW"}
+
+
+def menu_scopes(settings: Settings, lang: str = "en") -> list[tuple[BotCommandScope, list[BotCommand]]]:
     """Command menus by scope: members of a group see no subscription commands (they cannot run them),
     administrators and private chats see them all, and each operator's own chat adds /admin."""
     visible = [c for c in COMMANDS.values() if not c.hidden]
     members = [c for c in visible if not c.changes_subscriptions]
     operators = visible + [c for c in COMMANDS.values() if c.operator_only]
     scopes: list[tuple[BotCommandScope, list[BotCommand]]] = [
-        (BotCommandScopeDefault(), _menu(visible)),
-        (BotCommandScopeAllPrivateChats(), _menu(visible)),
-        (BotCommandScopeAllGroupChats(), _menu(members)),
-        (BotCommandScopeAllChatAdministrators(), _menu(visible)),
+        (BotCommandScopeDefault(), _menu(visible, lang)),
+        (BotCommandScopeAllPrivateChats(), _menu(visible, lang)),
+        (BotCommandScopeAllGroupChats(), _menu(members, lang)),
+        (BotCommandScopeAllChatAdministrators(), _menu(visible, lang)),
     ]
     scopes += [
-        (BotCommandScopeChat(user_id), _menu(operators)) for user_id in sorted(settings.admin_user_ids)
+        (BotCommandScopeChat(user_id), _menu(operators, lang)) for user_id in sorted(settings.admin_user_ids)
     ]
     return scopes
-
-
-def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
-    """Inline buttons whose callback data is the command line they run."""
-    rows = [
-        [
-            InlineKeyboardButton(b.label, callback_data=b.command)
-            for b in row
-            if len(b.command.encode()) <= _CALLBACK_DATA_LIMIT
-        ]
-        for row in reply.buttons
-    ]
-    rows = [r for r in rows if r]
-    return InlineKeyboardMarkup(rows) if rows else None
 
 
 def _popup(reply: Reply) -> str:
@@ -142,7 +131,7 @@ def _popup(reply: Reply) -> str:
     return text
 
 
-class TelegramFrontend:
+class TelegramFrontend(Gated):
     """Owns the PTB Application; started and stopped by hand inside the bot's one event loop.
 
     Commands go through PTB's CommandHandler, which leaves alone a command addressed to another bot
@@ -161,10 +150,11 @@ class TelegramFrontend:
     ) -> None:
         if not settings.telegram_bot_token:
             raise ValueError("TelegramFrontend needs TELEGRAM_BOT_TOKEN")
+        opt_in_timedelta()
         self.settings = settings
         self.db = db
         self.clock = clock
-        self.limiter = limiter or ChatRateLimiter()
+        self.gate = Gate(settings, limiter)
         bot = TolerantBot(
             settings.telegram_bot_token,
             base_url=settings.telegram_api_base_url,
@@ -198,12 +188,14 @@ class TelegramFrontend:
         log.info("telegram: polling as @%s", self.username)
 
     async def register_menus(self) -> None:
-        """setMyCommands for each scope; one failing (an operator who never opened the bot) skips only it."""
-        for scope, commands in menu_scopes(self.settings):
-            try:
-                await self.app.bot.set_my_commands(commands, scope=scope)
-            except TelegramError as exc:
-                log.warning("telegram: could not register the %s command menu: %s", scope.type, exc)
+        """setMyCommands for each scope and language; one failing (an operator who never opened the bot)
+        skips only it."""
+        for code, lang in MENU_LANGUAGES.items():
+            for scope, commands in menu_scopes(self.settings, lang):
+                try:
+                    await self.app.bot.set_my_commands(commands, scope=scope, language_code=code)
+                except TelegramError as exc:
+                    log.warning("telegram: could not register the %s command menu: %s", scope.type, exc)
 
     async def stop(self) -> None:
         """Stop polling and shut the application down; safe if start failed half-way."""
@@ -212,10 +204,6 @@ class TelegramFrontend:
         if self.app.running:
             await self.app.stop()
         await self.app.shutdown()
-
-    def _allowed(self, chat_id: int) -> bool:
-        allowed = self.settings.allowed_chat_ids
-        return not allowed or chat_id in allowed
 
     async def _is_chat_admin(self, chat: Chat, user_id: int) -> bool:
         if chat.type == ChatType.CHANNEL or chat.type not in _GROUP_TYPES:
@@ -229,16 +217,16 @@ class TelegramFrontend:
             return False
         return member.status in _ADMIN_STATUSES
 
-    def _refusal(self, chat_id: int) -> Reply | None:
+    def _refusal(self, chat_id: int, lang: str) -> Reply | None:
         """Not this deployment's chat, or a chat sending too fast: the reply that says so."""
-        if not self._allowed(chat_id):
-            return Reply(title=t("error.not_allowed"), level="error")
-        wait = self.limiter.check(f"tg:{chat_id}")
-        if wait > 0:
-            return Reply(title=t("error.rate_limited", seconds=max(1, round(wait))), level="error")
-        return None
+        refusal = self.gate.check("tg", str(chat_id), chat_id, lang=lang)
+        return None if refusal is None else Reply(title=refusal.text, level="error")
 
-    async def _context(self, chat: Chat, user_id: int, needs_admin: bool) -> Context:
+    def _lang(self, chat: Chat, language_code: str | None) -> str:
+        """The chat's /lang choice, else the sender's Telegram client language."""
+        return chat_lang(self.db, "telegram", str(chat.id), language_code)
+
+    async def _context(self, chat: Chat, user_id: int, needs_admin: bool, lang: str) -> Context:
         return Context(
             platform="telegram",
             chat_id=str(chat.id),
@@ -246,57 +234,49 @@ class TelegramFrontend:
             now=self.clock(),
             is_group=chat.type in _SHARED_TYPES,
             is_chat_admin=await self._is_chat_admin(chat, user_id) if needs_admin else False,
-            is_operator=user_id in self.settings.admin_user_ids,
+            is_operator=self.gate.is_operator(user_id),
+            lang=lang,
             tight_bp=self.settings.tight_bp,
             bot_username=self.username,
             chat_title=chat.title or chat.full_name or "",
         )
 
-    async def handle_text(self, chat: Chat, user_id: int, text: str) -> Reply | None:
-        """Turn one command line from a chat into a reply (None when it is not for this bot)."""
+    async def handle_text(
+        self, chat: Chat, user_id: int, text: str, language_code: str | None = None
+    ) -> Reply | None:
+        """Turn one command line from a chat into a reply (None when it is not for this bot).
+
+        language_code is the sender's Telegram client language: the reply's unless /lang chose one."""
         parsed = parse_command(text, self.username)
         if parsed is None:
             return None
-        refused = self._refusal(chat.id)
+        lang = self._lang(chat, language_code)
+        refused = self._refusal(chat.id, lang)
         if refused is not None:
             return refused
         command = COMMANDS.get(parsed.name)
         needs_admin = command is not None and command.changes_subscriptions
-        return dispatch(text, await self._context(chat, user_id, needs_admin), self.db)
+        return dispatch(text, await self._context(chat, user_id, needs_admin, lang), self.db)
 
     async def send_reply(self, chat_id: int, reply: Reply, reply_to: int | None = None) -> None:
-        """Send a reply as HTML (split at line breaks past 4096 characters), or as a photo with an HTML
-        caption when it carries a chart. Buttons go on the last part."""
-        markup = keyboard(reply)
+        """Send a reply through the one Telegram send path (a long text arrives in parts, cut at line
+        breaks), or as a photo with an HTML caption when it carries a chart."""
+        png = None
         if reply.chart is not None:
             await self.app.bot.send_chat_action(chat_id, ChatAction.UPLOAD_PHOTO)
             png = await render_png_async(reply.chart)
-            await self.app.bot.send_photo(
-                chat_id,
-                photo=png,
-                caption=to_telegram_html(reply, limit=TELEGRAM_CAPTION_LIMIT),
-                parse_mode=ParseMode.HTML,
-                reply_markup=markup,
-                reply_to_message_id=reply_to,
-            )
-            return
-        parts = split_telegram_html(to_telegram_html(reply, limit=10**6))
-        for index, part in enumerate(parts):
-            last = index == len(parts) - 1
-            await self.app.bot.send_message(
-                chat_id,
-                part,
-                parse_mode=ParseMode.HTML,
-                reply_markup=markup if last else None,
-                reply_to_message_id=reply_to if index == 0 else None,
-                disable_web_page_preview=True,
-            )
+        await send_reply(self.app.bot, chat_id, reply, png, reply_to=reply_to)
 
     @staticmethod
     def _sender_id(update: Update, chat: Chat) -> int:
         """Who sent it: the user, or for a channel post (no user) the channel itself."""
         user = update.effective_user
         return user.id if user is not None else chat.id
+
+    @staticmethod
+    def _language_code(update: Update) -> str | None:
+        user = update.effective_user
+        return user.language_code if user is not None else None
 
     async def on_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A command from the table, addressed to this bot (PTB checks the @username)."""
@@ -308,7 +288,9 @@ class TelegramFrontend:
         if update.effective_user is None and chat.type != ChatType.CHANNEL:
             log.info("telegram: ignoring a command without a sender (update %s)", update.update_id)
             return
-        reply = await self.handle_text(chat, self._sender_id(update, chat), message.text)
+        reply = await self.handle_text(
+            chat, self._sender_id(update, chat), message.text, self._language_code(update)
+        )
         if reply is not None:
             await self.send_reply(chat.id, reply, reply_to=self._reply_to(chat, message))
 
@@ -329,7 +311,9 @@ class TelegramFrontend:
         named = bool(self.username) and head.lower().endswith("@" + self.username.lower())
         if chat.type in _SHARED_TYPES and parsed.name not in COMMANDS and not named:
             return
-        reply = await self.handle_text(chat, self._sender_id(update, chat), message.text)
+        reply = await self.handle_text(
+            chat, self._sender_id(update, chat), message.text, self._language_code(update)
+        )
         if reply is not None:
             await self.send_reply(chat.id, reply, reply_to=self._reply_to(chat, message))
 
@@ -353,14 +337,15 @@ class TelegramFrontend:
             await self._answer(query)
             return
         command = COMMANDS.get(parsed.name)
-        refused = self._refusal(chat.id)
+        lang = self._lang(chat, query.from_user.language_code)
+        refused = self._refusal(chat.id, lang)
         if refused is not None or command is None:
-            shown = refused or dispatch(str(query.data), await self._context(chat, 0, False), self.db)
+            shown = refused or dispatch(str(query.data), await self._context(chat, 0, False, lang), self.db)
             await self._answer(query, _popup(shown) if shown else None, alert=True)
             return
         if command.slow:
             await self._answer(query)  # stop the spinner now: a chart takes a moment
-        ctx = await self._context(chat, query.from_user.id, command.changes_subscriptions)
+        ctx = await self._context(chat, query.from_user.id, command.changes_subscriptions, lang)
         reply = run_command(command, parsed.args, ctx, self.db)
         if command.slow:
             await self.send_reply(chat.id, reply)
@@ -406,6 +391,7 @@ class TelegramFrontend:
         log.error("telegram: error while handling an update", exc_info=context.error)
         if isinstance(update, Update) and update.effective_chat is not None:
             try:
-                await self.app.bot.send_message(update.effective_chat.id, t("error.internal"))
+                lang = pick_lang(None, self._language_code(update))
+                await self.app.bot.send_message(update.effective_chat.id, t("error.internal", lang))
             except TelegramError:
                 log.warning("telegram: could not send the apology either")
