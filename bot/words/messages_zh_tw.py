@@ -17,7 +17,7 @@ ZH_TW: dict[str, str] = {
     ),
     "start.title": "歡迎使用 Plumbline",
     "start.watches": (
-        "它監看利率走廊中的擔保隔夜融資利率（SOFR）與有效聯邦基金利率（EFFR）、常設回購機制（SRF）承作量、"
+        "它監看利率走廊中的 SOFR 與有效聯邦基金利率（EFFR）、SRF 承作量、"
         "隔夜逆回購（ON RRP）、財政部一般帳戶（TGA）、銀行準備金、聯準會資產負債表與淨流動性。"
     ),
     "start.try": "先試試：\n{commands}\n傳送 /help 查看所有指令。",
