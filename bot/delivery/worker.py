@@ -240,11 +240,12 @@ class DeliveryWorker:
                 # Wait for any one send to finish (what it records may be due at once), or for new
                 # rows: never for all of them, so one hung send delays only itself.
                 self.wake.clear()
-                waker = asyncio.create_task(self.wake.wait())
+                waits = {asyncio.create_task(self.wake.wait()), asyncio.create_task(stop.wait())}
                 await asyncio.wait(
-                    {*self._tasks, waker}, timeout=self._idle_timeout(), return_when=asyncio.FIRST_COMPLETED
+                    {*self._tasks, *waits}, timeout=self._idle_timeout(), return_when=asyncio.FIRST_COMPLETED
                 )
-                waker.cancel()
+                for waiter in waits:
+                    waiter.cancel()
                 continue
             self.wake.clear()
             timeout = self._idle_timeout()
