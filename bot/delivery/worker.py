@@ -240,11 +240,13 @@ class DeliveryWorker:
                 # Wait for any one send to finish (what it records may be due at once), or for new
                 # rows: never for all of them, so one hung send delays only itself.
                 self.wake.clear()
-                waits = {asyncio.create_task(self.wake.wait()), asyncio.create_task(stop.wait())}
+                waiters = {asyncio.create_task(self.wake.wait()), asyncio.create_task(stop.wait())}
                 await asyncio.wait(
-                    {*self._tasks, *waits}, timeout=self._idle_timeout(), return_when=asyncio.FIRST_COMPLETED
+                    {*self._tasks, *waiters},
+                    timeout=self._idle_timeout(),
+                    return_when=asyncio.FIRST_COMPLETED,
                 )
-                for waiter in waits:
+                for waiter in waiters:
                     waiter.cancel()
                 continue
             self.wake.clear()
