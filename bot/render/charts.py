@@ -1,4 +1,5 @@
-"""PNG charts with matplotlib's Agg backend; pure (ChartData in, bytes out), safe in a worker thread."""
+"""PNG charts in one house style with matplotlib's Agg backend; pure (ChartData in, bytes out), safe in a
+worker thread. Every word drawn comes in the ChartData, already in the chat's language."""
 
 from __future__ import annotations
 
@@ -7,7 +8,10 @@ import ctypes
 import ctypes.util
 import io
 import threading
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import date, timedelta
+from typing import Any
 
 import matplotlib
 import numpy as np
@@ -16,26 +20,48 @@ import numpy.typing as npt
 matplotlib.use("Agg")
 
 import matplotlib.dates as mdates
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import Formatter, MaxNLocator
 
-from bot.words.reply import ChartData, ChartSeries
+from bot.words.reply import ChartBand, ChartData, ChartPanel, ChartSeries
 
 # pyplot's global state is not thread-safe; Figure objects are, but font caches warm up under a lock.
 _RENDER_LOCK = threading.Lock()
 
-_COLORS = {
-    "SOFR": "#c0392b",
-    "EFFR": "#2c3e50",
-    "IORB": "#7f8c8d",
+# 1280 x 720 px: 8 x 4.5 in at 160 dpi, so 9 pt text is 20 px tall and still reads on a phone.
+WIDTH_IN, HEIGHT_IN, DPI = 8.0, 4.5, 160
+_LEFT, _RIGHT, _TOP, _BOTTOM = 0.085, 0.875, 0.845, 0.215
+_EPOCH = np.datetime64("1970-01-01", "D")  # matplotlib's default date epoch: x is days since it
+
+COLORS: dict[str, str] = {
+    "sofr": "#c0392b",
+    "effr": "#2c3e50",
+    "iorb": "#7f8c8d",
+    "ceiling": "#1f4e79",
+    "floor": "#2e86c1",
+    "band": "#a9cce3",
+    "percentile": "#f5b7b1",
+    "quartile": "#ec7063",
+    "breach": "#e74c3c",
+    "spread": "#922b21",
+    "am": "#f0b27a",
+    "pm": "#c0392b",
+    "volume": "#95a5a6",
+    "tga": "#1e8449",
+    "target": "#7f8c8d",
+    "rrp": "#7d3c98",
+    "assets": "#2471a3",
+    "liquidity": "#17202a",
 }
 _PALETTE = ("#1f77b4", "#7f8c8d", "#2ca02c", "#9467bd")
-_BAND = "#a9cce3"
-_WIDTH_IN, _HEIGHT_IN, _DPI = 8.0, 4.5, 110
-_MAX_BARS = 250
+_BAND_ALPHA = {"band": 0.45, "percentile": 0.45, "quartile": 0.35, "breach": 0.35}
+_GREY = "#5d6d7e"
 
 
-def _dates(series: ChartSeries) -> npt.NDArray[np.datetime64]:
-    return np.array(series.dates, dtype="datetime64[D]")
+def _days(dates: Sequence[str]) -> npt.NDArray[np.float64]:
+    """ISO dates as matplotlib date numbers (days since the epoch)."""
+    return (np.array(dates, dtype="datetime64[D]") - _EPOCH).astype(np.float64)
 
 
 # One rendering thread: matplotlib is happier single-threaded, and every extra thread would keep its own
@@ -66,61 +92,225 @@ async def render_png_async(data: ChartData) -> bytes:
 
 def render_png(data: ChartData) -> bytes:
     """Draw the chart and return PNG bytes."""
-    fig = Figure(figsize=(_WIDTH_IN, _HEIGHT_IN), dpi=_DPI, layout="constrained")
-    ax = fig.add_subplot()
-    if data.band is not None:
-        floor, ceiling = data.band
-        ax.fill_between(
-            _dates(floor),
-            floor.values,
-            _align(ceiling, floor),
-            step="post" if floor.style == "step" else None,
-            color=_BAND,
-            alpha=0.45,
-            linewidth=0,
-            label=data.subtitle or "floor \u2013 ceiling",
-        )
-        if floor.style == "step":
-            ax.step(_dates(ceiling), ceiling.values, where="post", color="#2471a3", linewidth=1.0)
-            ax.step(_dates(floor), floor.values, where="post", color="#2471a3", linewidth=1.0)
-    for i, series in enumerate(data.series):
-        color = _COLORS.get(series.label, _PALETTE[i % len(_PALETTE)])
-        xs = _dates(series)
-        if series.style == "bars" and len(xs) <= _MAX_BARS:
-            width = max(0.8, min(3.0, 300 / max(len(xs), 1)))
-            ax.bar(xs, series.values, width=width, color="#c0392b", label=series.label)
-        elif series.style == "bars":
-            # One line collection instead of a thousand rectangles: same picture, a tenth of the time.
-            ax.vlines(xs, 0, series.values, color="#c0392b", linewidth=1.0, label=series.label)
-        elif series.style == "dashed":
-            ax.plot(xs, series.values, linestyle="--", linewidth=1.2, color=color, label=series.label)
-        elif series.style == "step":
-            ax.step(xs, series.values, where="post", linewidth=1.2, color=color, label=series.label)
-        else:
-            ax.plot(xs, series.values, linewidth=1.4, color=color, label=series.label)
-    ax.set_title(data.title, fontsize=12, loc="left")
-    ax.set_ylabel(data.unit)
-    ax.grid(True, linewidth=0.4, alpha=0.5)
-    locator = mdates.AutoDateLocator(minticks=3, maxticks=8)  # type: ignore[no-untyped-call]
-    ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
-    # Below the plot, so the legend never hides the last weeks of data.
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=4, fontsize=8, frameon=False)
-    fig.text(0.995, 0.005, "Plumbline", ha="right", va="bottom", fontsize=7, color="#95a5a6")
+    fig = build_figure(data)
     buffer = io.BytesIO()
     with _RENDER_LOCK:
-        fig.savefig(buffer, format="png", dpi=_DPI)
+        fig.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
     return buffer.getvalue()
 
 
-def _align(upper: ChartSeries, lower: ChartSeries) -> list[float]:
-    """The upper band values at the lower band's dates (as-of), so fill_between gets equal lengths."""
-    out: list[float] = []
-    j = 0
-    current = upper.values[0] if upper.values else 0.0
-    for d in lower.dates:
-        while j < len(upper.dates) and upper.dates[j] <= d:
-            current = upper.values[j]
-            j += 1
-        out.append(current)
-    return out
+def tick_labels(days: Sequence[date], months: Sequence[str], day_tick: str) -> list[str]:
+    """Labels for date ticks: years alone when every tick is a new year, month names when every tick starts
+    a month, else days; the first tick and each new year carry the year, so no tick leaves it unsaid."""
+    if not days:
+        return []
+    if all(d.month == 1 and d.day == 1 for d in days):
+        return [str(d.year) for d in days]
+    monthly = all(d.day == 1 for d in days)
+    labels: list[str] = []
+    for i, d in enumerate(days):
+        month = months[d.month - 1]
+        text = month if monthly else day_tick.format(month=month, day=d.day)
+        if i == 0 or d.year != days[i - 1].year:
+            text += f"\n{d.year}"
+        labels.append(text)
+    return labels
+
+
+class _DateTicks(Formatter):
+    def __init__(self, months: Sequence[str], day_tick: str) -> None:
+        self.months = months
+        self.day_tick = day_tick
+
+    def __call__(self, x: float, pos: int | None = None) -> str:
+        return self.format_ticks([x])[0]
+
+    def format_ticks(self, values: Any) -> list[str]:
+        days = [date(1970, 1, 1) + timedelta(days=round(float(v))) for v in values]
+        return tick_labels(days, self.months, self.day_tick)
+
+
+def build_figure(data: ChartData) -> Figure:
+    """The whole picture as a matplotlib Figure (tests read what is drawn where from it)."""
+    fig = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=DPI)
+    grid = fig.add_gridspec(
+        len(data.panels),
+        1,
+        height_ratios=[p.weight for p in data.panels],
+        left=_LEFT,
+        right=_RIGHT,
+        top=_TOP,
+        bottom=_BOTTOM,
+        hspace=0.12,
+    )
+    first = _days([data.since])[0] if data.since else None
+    last = _days([data.until])[0] if data.until else None
+    axes: list[Axes] = []
+    handles: dict[str, Any] = {}
+    for i, panel in enumerate(data.panels):
+        ax = fig.add_subplot(grid[i, 0], sharex=axes[0] if axes else None)
+        axes.append(ax)
+        _draw_panel(ax, panel, handles)
+        if first is not None and last is not None:
+            # Half a day of margin each side: the first and last days are whole days, bars and bands included.
+            ax.set_xlim(first - 0.5 - (last - first) * 0.01, last + 0.5 + (last - first) * 0.01)
+        _label_latest(ax, panel)
+    for ax in axes[:-1]:
+        ax.tick_params(labelbottom=False)
+    locator = mdates.AutoDateLocator(minticks=3, maxticks=7)  # type: ignore[no-untyped-call]
+    axes[-1].xaxis.set_major_locator(locator)
+    axes[-1].xaxis.set_major_formatter(_DateTicks(data.months, data.day_tick))
+    fig.text(_LEFT, 0.975, data.title, ha="left", va="top", fontsize=13, fontweight="bold", color="#17202a")
+    if data.subtitle:
+        fig.text(_LEFT, 0.905, data.subtitle, ha="left", va="top", fontsize=9.5, color=_GREY)
+    if handles:
+        fig.legend(
+            list(handles.values()),
+            list(handles),
+            loc="lower center",
+            bbox_to_anchor=(0.48, 0.03),
+            ncol=min(len(handles), 6),
+            fontsize=8.5,
+            frameon=False,
+            handlelength=1.6,
+            columnspacing=1.4,
+        )
+    if data.stamp:
+        fig.text(0.012, 0.012, data.stamp, ha="left", va="bottom", fontsize=7.5, color=_GREY)
+    return fig
+
+
+def _color(series: ChartSeries, i: int) -> str:
+    return COLORS.get(series.role, _PALETTE[i % len(_PALETTE)])
+
+
+def _draw_panel(ax: Axes, panel: ChartPanel, handles: dict[str, Any]) -> None:
+    for band in panel.bands:
+        _draw_band(ax, band, handles)
+    top = 0.0
+    for i, series in enumerate(panel.series):
+        if series.dates:
+            top = max(top, _draw_series(ax, series, _color(series, i), handles))
+    if panel.zero_line:
+        ax.axhline(0.0, color="#17202a", linewidth=0.9, zorder=1)
+    if any(s.style == "bars" for s in panel.series):
+        ax.set_ylim(0.0, top * 1.2 if top > 0 else 1.0)
+    ax.set_ylabel(panel.unit, fontsize=8.5, color=_GREY)
+    ax.tick_params(labelsize=8.5, length=3)
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=5 if panel.weight >= 2.5 else 3))
+    ax.grid(True, linewidth=0.5, alpha=0.45)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+
+
+def _draw_band(ax: Axes, band: ChartBand, handles: dict[str, Any]) -> None:
+    if not band.lower.dates:
+        return
+    color = COLORS.get(band.role, "#cccccc")
+    alpha = _BAND_ALPHA.get(band.role, 0.4)
+    x = _days(band.lower.dates)
+    low = np.array(band.lower.values)
+    high = np.array(band.upper.values)
+    if band.stepped:
+        # Each value covers its own day whole (from half a day before its date) until the next change.
+        end = _days([band.until or band.lower.dates[-1]])[0] + 0.5
+        x = np.append(x - 0.5, end)
+        low, high = np.append(low, low[-1]), np.append(high, high[-1])
+        artist = ax.fill_between(x, low, high, step="post", color=color, alpha=alpha, linewidth=0, zorder=0)
+        ax.step(x, high, where="post", color=COLORS["ceiling"], linewidth=1.0, zorder=1)
+        ax.step(x, low, where="post", color=COLORS["floor"], linewidth=0.8, zorder=1)
+    else:
+        artist = ax.fill_between(
+            x, low, high, where=high > low, interpolate=True, color=color, alpha=alpha, linewidth=0, zorder=0
+        )
+    artist.set_gid(f"band:{band.role}")
+    handles.setdefault(band.label, artist)
+
+
+def _draw_series(ax: Axes, series: ChartSeries, color: str, handles: dict[str, Any]) -> float:
+    """Draw one series; returns the highest value drawn (bars need the room for their labels)."""
+    x = _days(series.dates)
+    y = np.array(series.values, dtype=np.float64)
+    artist: Any
+    top = float(np.max(y)) if len(y) else 0.0
+    if series.style == "bars":
+        base = np.array(series.base) if series.base else np.zeros(len(y))
+        centre = x + (series.width / 2 - 0.5 if series.width > 1 else 0.0)
+        artist = ax.bar(centre, y, width=series.width * 0.8, bottom=base, color=color, linewidth=0, zorder=2)
+        totals = base + y
+        top = float(np.max(totals))
+        for i in series.notes:
+            ax.annotate(
+                series.fmt.format(totals[i]),
+                (centre[i], totals[i]),
+                xytext=(0, 3),
+                textcoords="offset points",
+                ha="center",
+                va="bottom",
+                fontsize=7.5,
+                color="#17202a",
+                fontweight="bold",
+            )
+    elif series.style == "gap":
+        span = (x[-1] - x[0]) if len(x) > 1 else 1.0
+        width = max(0.9, span / 400)  # a one-day gap stays visible on a 25-year chart
+        artist = ax.bar(x, y - np.array(series.base), width=width, bottom=series.base, color=color, alpha=0.35)
+        for patch in artist:
+            patch.set_gid("gap")
+        return top
+    elif series.style == "points":
+        artist = ax.scatter(x, y, s=16, color=color, zorder=5, linewidths=0)
+        artist.set_gid("breach")
+    elif series.style == "area":
+        artist = ax.fill_between(x, 0, y, color=color, alpha=0.6, linewidth=0)
+        ax.set_ylim(bottom=0)
+    elif series.style == "step":
+        xs = np.append(x - 0.5, x[-1] + 0.5)
+        (artist,) = ax.step(xs, np.append(y, y[-1]), where="post", linewidth=1.5, color=color, zorder=3)
+    elif series.style == "dashed":
+        (artist,) = ax.plot(x, y, linestyle="--", linewidth=1.3, color=color, zorder=3)
+    else:
+        (artist,) = ax.plot(x, y, linewidth=1.6, color=color, zorder=4)
+        if len(x) == 1:
+            ax.scatter(x, y, s=14, color=color, zorder=4)
+    handles.setdefault(series.label, artist)
+    return top
+
+
+def _label_latest(ax: Axes, panel: ChartPanel) -> None:
+    """The latest value of each flagged series in a coloured tag just right of the axes, nudged apart so
+    tags never overlap."""
+    tags = []
+    for i, series in enumerate(panel.series):
+        if series.latest and series.values:
+            value = series.values[-1] + (series.base[-1] if series.base else 0.0)
+            tags.append((value, series.fmt.format(value), _color(series, i)))
+    if not tags:
+        return
+    bottom, top = ax.get_ylim()
+    height = (top - bottom) or 1.0
+    placed = sorted(((min(max((v - bottom) / height, 0.0), 1.0), text, c) for v, text, c in tags), key=lambda t: t[0])
+    gap = 0.085 * 3.0 / max(panel.weight, 1.0)
+    ys = [p[0] for p in placed]
+    for k in range(1, len(ys)):
+        ys[k] = max(ys[k], ys[k - 1] + gap)
+    overflow = ys[-1] - 1.0
+    if overflow > 0:
+        ys = [y - overflow for y in ys]
+        for k in range(len(ys) - 2, -1, -1):
+            ys[k] = min(ys[k], ys[k + 1] - gap)
+    for y, (_, text, color) in zip(ys, placed, strict=True):
+        ax.text(
+            1.012,
+            y,
+            text,
+            transform=ax.transAxes,
+            ha="left",
+            va="center",
+            fontsize=8,
+            color="white",
+            fontweight="bold",
+            bbox={"boxstyle": "round,pad=0.25", "facecolor": color, "edgecolor": "none"},
+            clip_on=False,
+            gid="latest",
+        )
