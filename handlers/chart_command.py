@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
 
 import sqlite_utils
@@ -39,7 +39,7 @@ _MAX_POINTS = 2500
 # always a few pixels wide and `max` draws about as many bars as `1y`.
 _DAILY_DAYS = 190
 _WEEKLY_DAYS = 3 * 366
-_LABELLED_BARS = 3  # the largest SRF bars carry their amount
+_LABELLED_BARS = 3  # at most this many of the largest SRF bars carry their amount
 
 _MAIN_SERIES = {
     "corridor": "sofr",
@@ -107,7 +107,7 @@ def _series(
     role: str = "",
     *,
     latest: bool = False,
-    fmt: str = "{:.2f}",
+    fmt: Callable[[float], str] | None = None,
 ) -> ChartSeries:
     thinned = _thin(points) if style in ("line", "dashed", "step", "area") else points
     return ChartSeries(
@@ -116,8 +116,7 @@ def _series(
         tuple(p.value for p in thinned),
         style,
         role,
-        latest=latest,
-        fmt=fmt,
+        tag=fmt(points[-1].value) if latest and fmt is not None and points else "",
     )
 
 
@@ -128,9 +127,10 @@ def _asof(points: list[Point], days: Sequence[str], max_age: int | None = None) 
     for d in days:
         while j + 1 < len(points) and points[j + 1].date <= d:
             j += 1
-        if j < 0:
-            out.append(None)
-        elif max_age is not None and (date.fromisoformat(d) - date.fromisoformat(points[j].date)).days > max_age:
+        if j < 0 or (
+            max_age is not None
+            and (date.fromisoformat(d) - date.fromisoformat(points[j].date)).days > max_age
+        ):
             out.append(None)
         else:
             out.append(points[j].value)
@@ -157,12 +157,16 @@ def corridor_days(
     upper = _asof(_since_inclusive(db, "fed_upper", since, until), days, age)
     rrp_rate = _asof(_since_inclusive(db, "rrp_rate", since, until), days, age)
     lower = _asof(_since_inclusive(db, "fed_lower", since, until), days, age)
-    ceilings = [choose_ceiling(d, exact.get(d), u, r)[0] for d, u, r in zip(days, upper, recent_srf, strict=True)]
+    ceilings = [
+        choose_ceiling(d, exact.get(d), u, r)[0] for d, u, r in zip(days, upper, recent_srf, strict=True)
+    ]
     floors = [r if r is not None else low for r, low in zip(rrp_rate, lower, strict=True)]
     return floors, ceilings
 
 
-def _runs(days: Sequence[str], lows: Sequence[float], highs: Sequence[float]) -> tuple[list[Point], list[Point]]:
+def _runs(
+    days: Sequence[str], lows: Sequence[float], highs: Sequence[float]
+) -> tuple[list[Point], list[Point]]:
     """Keep only the days the (low, high) pair changes: a stepped band needs nothing else."""
     low_out: list[Point] = []
     high_out: list[Point] = []
@@ -178,17 +182,26 @@ def _stamp(kind: str, until: str, lang: str) -> str:
     return t("chart.stamp", lang, date=until, sources=sources)
 
 
-def _fmt(name: str, lang: str) -> str:
-    return t(f"chart.fmt.{name}", lang)
+_NUMBER_FORMATS = {"pct": "{:.2f}", "bn": "{:,.0f}", "bn2": "{:,.2f}", "bp": "{:+.0f}"}
 
 
-def _corridor_panel(db: sqlite_utils.Database, main: list[Point], since: str, until: str, lang: str) -> ChartPanel:
+def _fmt(name: str, lang: str) -> Callable[[float], str]:
+    """A value as the chart writes it, e.g. 4.22%, $50.35B, +22 bp (the unit from the catalog)."""
+    spec = _NUMBER_FORMATS[name]
+    return lambda value: t(f"chart.fmt.{name}", lang, value=spec.format(value))
+
+
+def _corridor_panel(
+    db: sqlite_utils.Database, main: list[Point], since: str, until: str, lang: str
+) -> ChartPanel:
     days = [p.date for p in main]
     floors, ceilings = corridor_days(db, days, since, until)
     bands: list[ChartBand] = []
-    known = [(d, f, c) for d, f, c in zip(days, floors, ceilings, strict=True) if f is not None and c is not None]
+    known = [
+        (d, f, c) for d, f, c in zip(days, floors, ceilings, strict=True) if f is not None and c is not None
+    ]
     if known:
-        lows, highs = _runs([k[0] for k in known], [k[1] for k in known], [k[2] for k in known])  # type: ignore[misc]
+        lows, highs = _runs([k[0] for k in known], [k[1] for k in known], [k[2] for k in known])
         bands.append(
             ChartBand(
                 t("chart.band", lang),
@@ -213,7 +226,9 @@ def _corridor_panel(db: sqlite_utils.Database, main: list[Point], since: str, un
         )
     breaches = [(p, c) for p, c in zip(main, ceilings, strict=True) if c is not None and p.value > c + 1e-9]
     pct = _fmt("pct", lang)
-    lines: list[ChartSeries] = [_series(t("chart.legend.sofr", lang), main, role="sofr", latest=True, fmt=pct)]
+    lines: list[ChartSeries] = [
+        _series(t("chart.legend.sofr", lang), main, role="sofr", latest=True, fmt=pct)
+    ]
     if breaches:
         label = t("chart.legend.breach", lang)
         lines.append(
@@ -266,12 +281,25 @@ def srf_bars(
     am_values = tuple(round(am[d], 6) for d in days)
     pm_values = tuple(round(pm[d], 6) for d in days)
     totals = [a + b for a, b in zip(am_values, pm_values, strict=True)]
-    largest = sorted((i for i, v in enumerate(totals) if v > 0), key=lambda i: (-totals[i], days[i]))
+    # A tag on a $0.01B day beside a $30B one is clutter: only bars of a tenth of the tallest or more.
+    tallest = max(totals, default=0.0)
+    largest = sorted(
+        (i for i, v in enumerate(totals) if v > 0 and v >= tallest / 10), key=lambda i: (-totals[i], days[i])
+    )
     notes = tuple(sorted(largest[:_LABELLED_BARS]))
     fmt = _fmt("bn2", lang)
     am_bars = ChartSeries(t("chart.legend.am", lang), days, am_values, "bars", "am", width=width)
     pm_bars = ChartSeries(
-        t("chart.legend.pm", lang), days, pm_values, "bars", "pm", base=am_values, width=width, notes=notes, fmt=fmt
+        t("chart.legend.pm", lang),
+        days,
+        pm_values,
+        "bars",
+        "pm",
+        base=am_values,
+        width=width,
+        notes=notes,
+        note_texts=tuple(fmt(totals[i]) for i in notes),
+        tag=fmt(totals[-1]) if totals else "",
     )
     note = "" if width == 1.0 else t("chart.weekly" if width == 7.0 else "chart.monthly", lang)
     return am_bars, pm_bars, note
@@ -298,7 +326,11 @@ def chart_data(db: sqlite_utils.Database, kind: str, since: str, until: str, lan
     elif kind == "spread":
         days = [p.date for p in main]
         _, ceilings = corridor_days(db, days, since, until)
-        spread = [Point(p.date, round((p.value - c) * 100, 1)) for p, c in zip(main, ceilings, strict=True) if c is not None]
+        spread = [
+            Point(p.date, round((p.value - c) * 100, 1))
+            for p, c in zip(main, ceilings, strict=True)
+            if c is not None
+        ]
         top: list[ChartSeries] = []
         bands: list[ChartBand] = []
         if spread:
@@ -345,7 +377,12 @@ def chart_data(db: sqlite_utils.Database, kind: str, since: str, until: str, lan
             pairs = [(p, Point(p.date, highs[p.date])) for p in lows if p.date in highs]
             if pairs:
                 bands.append(
-                    ChartBand(t(key, lang), _series(low, [a for a, _ in pairs]), _series(high, [b for _, b in pairs]), role)
+                    ChartBand(
+                        t(key, lang),
+                        _series(low, [a for a, _ in pairs]),
+                        _series(high, [b for _, b in pairs]),
+                        role,
+                    )
                 )
         panels = [
             ChartPanel(
@@ -378,7 +415,8 @@ def chart_data(db: sqlite_utils.Database, kind: str, since: str, until: str, lan
     elif kind == "rrp":
         panels = [
             ChartPanel(
-                t("chart.unit.bn", lang), (_series(t("chart.legend.rrp", lang), main, role="rrp", latest=True, fmt=bn),)
+                t("chart.unit.bn", lang),
+                (_series(t("chart.legend.rrp", lang), main, role="rrp", latest=True, fmt=bn),),
             )
         ]
     else:  # liquidity: the level beside Fed assets, and the two amounts subtracted below

@@ -389,7 +389,7 @@ def test_the_queued_summary_is_the_summary_with_the_corridor_chart(feb: sqlite_u
     expected = daily_summary(feb, utc(2026, 2, 19, 13, 35))
     assert payload["title"] == "\u2600\ufe0f Plumbline daily \u2014 Thu 2026-02-19"
     assert payload["level"] == "tight"
-    assert payload["chart"] == "corridor 1m"
+    assert payload["chart"] == "spread 1m"
     assert payload["blocks"] == [{"text": "\n".join(lines(expected))}]
     assert "SRF: $0.004B on 2026-02-18; month to date $30.612B" in payload["blocks"][0]["text"]
 

@@ -139,7 +139,7 @@ def enqueue_summaries(db: sqlite_utils.Database, now: datetime) -> int:
         with db.atomic():
             if not event_exists(db, key):
                 summary = daily_summary(db, now, lang, day=date.fromisoformat(local_day))
-                payload = reply_to_json(summary, chart="corridor 1m")
+                payload = reply_to_json(summary, chart="spread 1m")
                 add_event(
                     db,
                     key=key,

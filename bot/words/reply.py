@@ -39,8 +39,8 @@ ChartStyle = Literal["line", "dashed", "step", "bars", "points", "gap", "area"]
 class ChartSeries:
     """One drawn series. `role` picks its colour; `base` is the bottom of each bar (stacked bars) or of
     each gap (a breach: ceiling to SOFR); `width` is a bar's span in days (7 for weekly sums); `notes`
-    are the indexes whose amounts are written on the chart; `latest` labels the last value at the right
-    edge, formatted with `fmt`."""
+    are the indexes whose amounts are written on the chart, as `note_texts`; `tag` is the latest value's
+    label at the right edge ("" for none)."""
 
     label: str
     dates: tuple[str, ...]
@@ -50,8 +50,12 @@ class ChartSeries:
     base: tuple[float, ...] = ()
     width: float = 1.0
     notes: tuple[int, ...] = ()
-    latest: bool = False
-    fmt: str = "{:.2f}"
+    note_texts: tuple[str, ...] = ()
+    tag: str = ""
+
+    @property
+    def latest(self) -> bool:
+        return bool(self.tag)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +94,20 @@ class ChartData:
     until: str = ""
     stamp: str = ""  # the "as of ... · Source: ..." line drawn in the image
     subtitle: str = ""  # e.g. "weekly sums", beside the date range
-    months: tuple[str, ...] = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+    months: tuple[str, ...] = (
+        "Jan",
+        "Feb",
+        "Mar",
+        "Apr",
+        "May",
+        "Jun",
+        "Jul",
+        "Aug",
+        "Sep",
+        "Oct",
+        "Nov",
+        "Dec",
+    )
     day_tick: str = "{month} {day}"  # a tick on a day, e.g. "Oct 30"
 
     @property
