@@ -286,7 +286,18 @@ def srf_bars(
     largest = sorted(
         (i for i, v in enumerate(totals) if v > 0 and v >= tallest / 10), key=lambda i: (-totals[i], days[i])
     )
-    notes = tuple(sorted(largest[:_LABELLED_BARS]))
+    # Tags side by side would overlap, and the last bar already carries the latest-value tag.
+    min_gap = max(span_days / 12, width * 2)
+    picked: list[int] = []
+    for i in largest:
+        near = any(
+            abs((date.fromisoformat(days[i]) - date.fromisoformat(days[j])).days) < min_gap for j in picked
+        )
+        if i != len(days) - 1 and not near:
+            picked.append(i)
+        if len(picked) == _LABELLED_BARS:
+            break
+    notes = tuple(sorted(picked))
     fmt = _fmt("bn2", lang)
     am_bars = ChartSeries(t("chart.legend.am", lang), days, am_values, "bars", "am", width=width)
     pm_bars = ChartSeries(

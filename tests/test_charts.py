@@ -340,7 +340,7 @@ def test_the_month_end_record_is_labelled() -> None:
     assert data is not None
     am, pm = data.series
     assert am.dates == ("2025-10-31",) and am.values == (21.0,) and pm.values == (29.35,)
-    assert pm.notes == (0,)
+    assert pm.notes == () and pm.tag == "$50.35B"  # the last bar's amount is its latest-value tag
     assert "$50.35B" in [t.get_text() for t in build_figure(data).axes[0].texts]
     _check_png(render_png(data))
 
@@ -601,8 +601,9 @@ def test_srf_sums_keep_every_dollar_and_no_sve(since: str, until: str, width: fl
         assert width != 30.0 or start.day == 1
     positive = [i for i, (a, p) in enumerate(zip(am.values, pm.values, strict=True)) if a + p > 0]
     totals = [am.values[i] + pm.values[i] for i in range(len(am.values))]
-    assert 1 <= len(pm.notes) <= 3 and set(pm.notes) <= set(positive)
-    assert totals.index(max(totals)) in pm.notes
+    assert len(pm.notes) <= 3 and set(pm.notes) <= set(positive)
+    assert totals.index(max(totals)) in (*pm.notes, len(totals) - 1)
+    assert pm.tag == f"${totals[-1]:,.2f}B"
 
 
 def test_rendering_in_worker_threads() -> None:
