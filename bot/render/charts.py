@@ -263,8 +263,18 @@ def _draw_band(ax: Axes, band: ChartBand, handles: dict[str, LegendKey]) -> None
         ax.step(x, high, where="post", color=COLORS["ceiling"], linewidth=1.0, zorder=1)
         ax.step(x, low, where="post", color=COLORS["floor"], linewidth=0.8, zorder=1)
     else:
+        # Only a shading of "above zero" needs the crossing points found; a range's top is never below its floor.
+        where = high > low if band.role == "breach" else None
         artist = ax.fill_between(
-            x, low, high, where=high > low, interpolate=True, color=color, alpha=alpha, linewidth=0, zorder=0
+            x,
+            low,
+            high,
+            where=where,
+            interpolate=where is not None,
+            color=color,
+            alpha=alpha,
+            linewidth=0,
+            zorder=0,
         )
     artist.set_gid(f"band:{band.role}")
     handles.setdefault(band.label, ("patch", color, "", alpha))
