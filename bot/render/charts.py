@@ -263,7 +263,7 @@ def _draw_band(ax: Axes, band: ChartBand, handles: dict[str, LegendKey]) -> None
         ax.step(x, high, where="post", color=COLORS["ceiling"], linewidth=1.0, zorder=1)
         ax.step(x, low, where="post", color=COLORS["floor"], linewidth=0.8, zorder=1)
     else:
-        # Only a shading of "above zero" needs the crossing points found; a range's top is never below its floor.
+        # Only "above zero" shading needs the crossings found; a range's top is never below its floor.
         where = high > low if band.role == "breach" else None
         artist = ax.fill_between(
             x,
