@@ -8,9 +8,9 @@ from datetime import date, datetime, timedelta
 import sqlite_utils
 
 from bot.core.clock import ny_today
-from bot.core.series import CATALOG
+from bot.core.series import CATALOG, is_srf
+from bot.market.levels import TGA_TARGET_BN, gap_bp, is_breach
 from bot.market.readings import POLICY_RATE_MAX_AGE_DAYS, choose_ceiling
-from bot.sources.nyfed import is_srf
 from bot.words.messages import t
 from bot.words.reply import (
     ChartBand,
@@ -61,7 +61,6 @@ _SOURCES = {
     "tga": ("fiscaldata",),
     "liquidity": ("fred", "fiscaldata", "nyfed"),
 }
-TGA_TARGET_BN = 850.0
 
 
 def parse_chart_args(args: list[str]) -> tuple[str, str]:
@@ -224,7 +223,9 @@ def _corridor_panel(
                 role="percentile",
             )
         )
-    breaches = [(p, c) for p, c in zip(main, ceilings, strict=True) if c is not None and p.value > c + 1e-9]
+    breaches = [
+        (p, c) for p, c in zip(main, ceilings, strict=True) if c is not None and is_breach(p.value, c)
+    ]
     pct = _fmt("pct", lang)
     lines: list[ChartSeries] = [
         _series(t("chart.legend.sofr", lang), main, role="sofr", latest=True, fmt=pct)
@@ -338,7 +339,7 @@ def chart_data(db: sqlite_utils.Database, kind: str, since: str, until: str, lan
         days = [p.date for p in main]
         _, ceilings = corridor_days(db, days, since, until)
         spread = [
-            Point(p.date, round((p.value - c) * 100, 1))
+            Point(p.date, round(-gap_bp(p.value, c), 1))
             for p, c in zip(main, ceilings, strict=True)
             if c is not None
         ]
