@@ -168,23 +168,58 @@ def build_figure(data: ChartData) -> Figure:
     locator = mdates.AutoDateLocator(minticks=3, maxticks=7)  # type: ignore[no-untyped-call]
     axes[-1].xaxis.set_major_locator(locator)
     axes[-1].xaxis.set_major_formatter(_DateTicks(data.months, data.day_tick))
-    fig.text(_LEFT, 0.975, data.title, ha="left", va="top", fontsize=13, fontweight="bold", color="#17202a")
+    _put_text(fig, data.title, _LEFT, 0.975, "top", 13.0, "bold", "#17202a")
     if data.subtitle:
-        fig.text(_LEFT, 0.905, data.subtitle, ha="left", va="top", fontsize=9.5, color=_GREY)
+        _put_text(fig, data.subtitle, _LEFT, 0.905, "top", 9.5, "normal", _GREY)
     if handles:
         legend = _legend_image(tuple(handles.items()))
         # Centred under the plot; a rasterised legend costs a blit instead of a fifth of the render.
         x = max(0, (round(WIDTH_IN * DPI) - legend.shape[1]) // 2)
         fig.figimage(legend, xo=x, yo=round(0.055 * HEIGHT_IN * DPI), origin="upper", zorder=3)
     if data.stamp:
-        fig.text(0.012, 0.012, data.stamp, ha="left", va="bottom", fontsize=7.5, color=_GREY)
+        _put_text(fig, data.stamp, 0.012, 0.012, "bottom", 7.5, "normal", _GREY)
     return fig
+
+
+def _put_text(
+    fig: Figure, text: str, x: float, y: float, va: str, size: float, weight: str, color: str
+) -> None:
+    """A line of text at figure fraction (x, y), its left edge at x and its top or bottom at y, as pixels
+    rasterised once per string (titles, sources and stamps repeat on every chart of a kind and day)."""
+    image = _text_image(text, size, weight, color)
+    height = image.shape[0]
+    top = y * HEIGHT_IN * DPI + (0 if va == "top" else height)
+    fig.figimage(
+        image, xo=round(x * WIDTH_IN * DPI), yo=round(top - height), origin="upper", zorder=3
+    ).set_gid(text)
+
+
+@functools.lru_cache(maxsize=32)  # at most ~3 MB of pixels
+def _text_image(text: str, size: float, weight: str, color: str) -> npt.NDArray[np.uint8]:
+    fig = Figure(figsize=(WIDTH_IN, 0.6), dpi=DPI)
+    fig.patch.set_alpha(0.0)
+    fig.text(0.0, 0.5, text, ha="left", va="center", fontsize=size, fontweight=weight, color=color)
+    return _pixels(fig)
+
+
+def _pixels(fig: Figure) -> npt.NDArray[np.uint8]:
+    """A transparent figure drawn and cropped to what was drawn, read-only so a cached copy stays intact."""
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()  # type: ignore[no-untyped-call]
+    image = np.asarray(canvas.buffer_rgba())  # type: ignore[no-untyped-call]
+    rows = np.flatnonzero(image[:, :, 3].max(axis=1))
+    cols = np.flatnonzero(image[:, :, 3].max(axis=0))
+    if not len(rows):
+        return np.zeros((1, 1, 4), dtype=np.uint8)
+    cropped = image[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1].copy()
+    cropped.setflags(write=False)
+    return cropped
 
 
 LegendKey = tuple[str, str, str, float]  # (kind: line|patch|marker, colour, line style, width or alpha)
 
 
-@functools.lru_cache(maxsize=32)
+@functools.lru_cache(maxsize=16)  # at most ~3 MB of pixels
 def _legend_image(entries: tuple[tuple[str, LegendKey], ...]) -> npt.NDArray[np.uint8]:
     """The legend drawn once per set of entries and kept as pixels: its words and swatches are the same on
     every chart of a kind, and laying out and rasterising them was a fifth of a render."""
@@ -210,16 +245,7 @@ def _legend_image(entries: tuple[tuple[str, LegendKey], ...]) -> npt.NDArray[np.
         handlelength=1.6,
         columnspacing=1.4,
     )
-    canvas = FigureCanvasAgg(fig)
-    canvas.draw()  # type: ignore[no-untyped-call]
-    image = np.asarray(canvas.buffer_rgba())  # type: ignore[no-untyped-call]
-    rows = np.flatnonzero(image[:, :, 3].max(axis=1))
-    cols = np.flatnonzero(image[:, :, 3].max(axis=0))
-    if not len(rows):
-        return np.zeros((1, 1, 4), dtype=np.uint8)
-    cropped = image[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1].copy()
-    cropped.setflags(write=False)
-    return cropped
+    return _pixels(fig)
 
 
 def _color(series: ChartSeries, i: int) -> str:
