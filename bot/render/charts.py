@@ -205,7 +205,8 @@ def _text_image(text: str, size: float, weight: str, color: str) -> npt.NDArray[
 def _pixels(fig: Figure) -> npt.NDArray[np.uint8]:
     """A transparent figure drawn and cropped to what was drawn, read-only so a cached copy stays intact."""
     canvas = FigureCanvasAgg(fig)
-    canvas.draw()  # type: ignore[no-untyped-call]
+    with _RENDER_LOCK:
+        canvas.draw()  # type: ignore[no-untyped-call]
     image = np.asarray(canvas.buffer_rgba())  # type: ignore[no-untyped-call]
     rows = np.flatnonzero(image[:, :, 3].max(axis=1))
     cols = np.flatnonzero(image[:, :, 3].max(axis=0))
