@@ -11,6 +11,7 @@ from bot.core.clock import ny_today
 from bot.core.series import CATALOG, is_srf
 from bot.market.levels import TGA_TARGET_BN, gap_bp, is_breach
 from bot.market.readings import POLICY_RATE_MAX_AGE_DAYS, choose_ceiling
+from bot.words import fmt
 from bot.words.messages import t
 from bot.words.reply import (
     ChartBand,
@@ -181,13 +182,14 @@ def _stamp(kind: str, until: str, lang: str) -> str:
     return t("chart.stamp", lang, date=until, sources=sources)
 
 
-_NUMBER_FORMATS = {"pct": "{:.2f}", "bn": "{:,.0f}", "bn2": "{:,.2f}", "bp": "{:+.0f}"}
-
-
 def _fmt(name: str, lang: str) -> Callable[[float], str]:
-    """A value as the chart writes it, e.g. 4.22%, $50.35B, +22 bp (the unit from the catalog)."""
-    spec = _NUMBER_FORMATS[name]
-    return lambda value: t(f"chart.fmt.{name}", lang, value=spec.format(value))
+    """A value as the chart writes it, in the reader's language: 4.22%, +22 bp, $50.35B (503.5億美元)."""
+    if name == "pct":
+        return lambda value: fmt.pct(value, 2, lang)
+    if name == "bp":
+        return lambda value: fmt.bp(value, lang)
+    digits = 2 if name == "bn2" else None
+    return lambda value: fmt.usd_bn(value, digits, lang)
 
 
 def _corridor_panel(
@@ -454,6 +456,8 @@ def chart_data(db: sqlite_utils.Database, kind: str, since: str, until: str, lan
         subtitle=t("chart.range_sep", lang).join(x for x in (range_text, subtitle) if x),
         months=tuple(t("chart.months", lang).split()),
         day_tick=t("chart.day_tick", lang),
+        year_tick=t("chart.year_tick", lang),
+        lang=lang,
     )
 
 
@@ -485,7 +489,7 @@ def chart(args: list[str], ctx: Context, db: sqlite_utils.Database) -> Reply:
         text = t(
             "chart.empty",
             ctx.lang,
-            name=info.name,
+            name=t(f"series.{main}", ctx.lang),
             range=span,
             next_poll=next_poll_text(db, ctx, info.source),
         )

@@ -7,11 +7,13 @@ import asyncio
 import ctypes
 import ctypes.util
 import functools
+import importlib.util
 import io
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import matplotlib
@@ -21,6 +23,7 @@ import numpy.typing as npt
 matplotlib.use("Agg")
 
 import matplotlib.dates as mdates
+from matplotlib import font_manager
 from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -96,6 +99,46 @@ async def render_png_async(data: ChartData) -> bytes:
     return await asyncio.get_running_loop().run_in_executor(_EXECUTOR, _render_and_trim, data)
 
 
+# Noto Sans CJK TC: the pip package the project depends on, else Debian's fonts-noto-cjk (Dockerfile).
+_CJK_PACKAGE = "cvttf_NotoSansCJK_Regular"
+_CJK_SYSTEM = (
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/truetype/noto/NotoSansCJK-Regular.ttc",
+)
+_FONT_LOCK = threading.Lock()
+
+
+@functools.cache
+def cjk_font_family() -> str | None:
+    """Register the Traditional Chinese font with matplotlib once, and return its family name."""
+    candidates: list[Path] = []
+    spec = importlib.util.find_spec(_CJK_PACKAGE)
+    if spec is not None and spec.submodule_search_locations:
+        for folder in spec.submodule_search_locations:
+            candidates += sorted(Path(folder).glob("*.[ot]t[fc]"))
+    candidates += [Path(p) for p in _CJK_SYSTEM]
+    for path in candidates:
+        if path.is_file():
+            font_manager.fontManager.addfont(str(path))
+            return str(font_manager.FontProperties(fname=str(path)).get_name())
+    return None
+
+
+def _with_fonts(draw: Callable[[ChartData], bytes]) -> Callable[[ChartData], bytes]:
+    """Draw with DejaVu Sans for Latin text and the CJK font as the per-glyph fallback, so a Chinese
+    chart has real glyphs; a glyph missing from both still warns (an error under the test suite)."""
+
+    @functools.wraps(draw)
+    def drawn(data: ChartData) -> bytes:
+        family = cjk_font_family()
+        fonts = ["DejaVu Sans", family] if family else ["DejaVu Sans"]
+        with _FONT_LOCK, matplotlib.rc_context({"font.family": fonts}):
+            return draw(data)
+
+    return drawn
+
+
+@_with_fonts
 def render_png(data: ChartData) -> bytes:
     """Draw the chart and return PNG bytes."""
     fig = build_figure(data)
@@ -107,35 +150,38 @@ def render_png(data: ChartData) -> bytes:
     return buffer.getvalue()
 
 
-def tick_labels(days: Sequence[date], months: Sequence[str], day_tick: str) -> list[str]:
+def tick_labels(
+    days: Sequence[date], months: Sequence[str], day_tick: str, year_tick: str = "{year}"
+) -> list[str]:
     """Labels for date ticks: years alone when every tick is a new year, month names when every tick starts
     a month, else days; the first tick and each new year carry the year, so no tick leaves it unsaid."""
     if not days:
         return []
     if all(d.month == 1 and d.day == 1 for d in days):
-        return [str(d.year) for d in days]
+        return [year_tick.format(year=d.year) for d in days]
     monthly = all(d.day == 1 for d in days)
     labels: list[str] = []
     for i, d in enumerate(days):
         month = months[d.month - 1]
         text = month if monthly else day_tick.format(month=month, day=d.day)
         if i == 0 or d.year != days[i - 1].year:
-            text += f"\n{d.year}"
+            text += "\n" + year_tick.format(year=d.year)
         labels.append(text)
     return labels
 
 
 class _DateTicks(Formatter):
-    def __init__(self, months: Sequence[str], day_tick: str) -> None:
+    def __init__(self, months: Sequence[str], day_tick: str, year_tick: str) -> None:
         self.months = months
         self.day_tick = day_tick
+        self.year_tick = year_tick
 
     def __call__(self, x: float, pos: int | None = None) -> str:
         return self.format_ticks([x])[0]
 
     def format_ticks(self, values: Any) -> list[str]:
         days = [date(1970, 1, 1) + timedelta(days=round(float(v))) for v in values]
-        return tick_labels(days, self.months, self.day_tick)
+        return tick_labels(days, self.months, self.day_tick, self.year_tick)
 
 
 def build_figure(data: ChartData) -> Figure:
@@ -167,12 +213,12 @@ def build_figure(data: ChartData) -> Figure:
         ax.tick_params(labelbottom=False)
     locator = mdates.AutoDateLocator(minticks=3, maxticks=7)  # type: ignore[no-untyped-call]
     axes[-1].xaxis.set_major_locator(locator)
-    axes[-1].xaxis.set_major_formatter(_DateTicks(data.months, data.day_tick))
+    axes[-1].xaxis.set_major_formatter(_DateTicks(data.months, data.day_tick, data.year_tick))
     _put_text(fig, data.title, _LEFT, 0.975, "top", 13.0, "bold", "#17202a")
     if data.subtitle:
         _put_text(fig, data.subtitle, _LEFT, 0.905, "top", 9.5, "normal", _GREY)
     if handles:
-        legend = _legend_image(tuple(handles.items()))
+        legend = _legend_image(tuple(handles.items()), tuple(matplotlib.rcParams["font.family"]))
         # Centred under the plot; a rasterised legend costs a blit instead of a fifth of the render.
         x = max(0, (round(WIDTH_IN * DPI) - legend.shape[1]) // 2)
         fig.figimage(legend, xo=x, yo=round(0.055 * HEIGHT_IN * DPI), origin="upper", zorder=3)
@@ -186,7 +232,7 @@ def _put_text(
 ) -> None:
     """A line of text at figure fraction (x, y), its left edge at x and its top or bottom at y, as pixels
     rasterised once per string (titles, sources and stamps repeat on every chart of a kind and day)."""
-    image = _text_image(text, size, weight, color)
+    image = _text_image(text, size, weight, color, tuple(matplotlib.rcParams["font.family"]))
     height = image.shape[0]
     top = y * HEIGHT_IN * DPI + (0 if va == "top" else height)
     fig.figimage(
@@ -195,7 +241,9 @@ def _put_text(
 
 
 @functools.lru_cache(maxsize=32)  # at most ~3 MB of pixels
-def _text_image(text: str, size: float, weight: str, color: str) -> npt.NDArray[np.uint8]:
+def _text_image(
+    text: str, size: float, weight: str, color: str, fonts: tuple[str, ...]
+) -> npt.NDArray[np.uint8]:  # fonts: part of the key, so pixels drawn without the CJK fallback are not reused
     fig = Figure(figsize=(WIDTH_IN, 0.6), dpi=DPI)
     fig.patch.set_alpha(0.0)
     fig.text(0.0, 0.5, text, ha="left", va="center", fontsize=size, fontweight=weight, color=color)
@@ -221,7 +269,9 @@ LegendKey = tuple[str, str, str, float]  # (kind: line|patch|marker, colour, lin
 
 
 @functools.lru_cache(maxsize=16)  # at most ~3 MB of pixels
-def _legend_image(entries: tuple[tuple[str, LegendKey], ...]) -> npt.NDArray[np.uint8]:
+def _legend_image(
+    entries: tuple[tuple[str, LegendKey], ...], fonts: tuple[str, ...]
+) -> npt.NDArray[np.uint8]:
     """The legend drawn once per set of entries and kept as pixels: its words and swatches are the same on
     every chart of a kind, and laying out and rasterising them was a fifth of a render."""
     fig = Figure(figsize=(WIDTH_IN, 0.6), dpi=DPI)

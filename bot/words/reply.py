@@ -6,6 +6,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
+from bot.words.fmt import ljust
+from bot.words.fmt import width as display_width
+
 Level = Literal["info", "calm", "tight", "breach", "warning", "error"]
 
 
@@ -109,6 +112,8 @@ class ChartData:
         "Dec",
     )
     day_tick: str = "{month} {day}"  # a tick on a day, e.g. "Oct 30"
+    year_tick: str = "{year}"
+    lang: str = "en"  # the reader's language (every word above is already in it)
 
     @property
     def series(self) -> tuple[ChartSeries, ...]:
@@ -139,8 +144,8 @@ class Reply:
         """Everything the reply says, as plain text (console, logs, tests)."""
         parts = [self.title]
         if self.fields:
-            width = max(len(name) for name, _ in self.fields)
-            parts.append("\n".join(f"{name:<{width}}  {value}" for name, value in self.fields))
+            column = max(display_width(name) for name, _ in self.fields)
+            parts.append("\n".join(f"{ljust(name, column)}  {value}" for name, value in self.fields))
         for block in self.blocks:
             parts.append(block.text if isinstance(block, Text) else "\n".join(block.lines))
         if self.as_of:
