@@ -327,8 +327,8 @@ def test_usage_errors_in_both_languages() -> None:
     db = seeded("month_end_2025")
     cases = {
         "/chart corridor 7y": (
-            "Usage: /chart <corridor|srf|rrp|tga|liquidity|sofr> [1m|3m|1y|5y|max]",
-            "用法：/chart <corridor|srf|rrp|tga|liquidity|sofr> [1m|3m|1y|5y|max]",
+            "Usage: /chart <corridor|spread|ladder|srf|sofr|rrp|tga|liquidity> [1m|3m|1y|5y|max]",
+            "用法：/chart <corridor|spread|ladder|srf|sofr|rrp|tga|liquidity> [1m|3m|1y|5y|max]",
         ),
         "/threshold srf": (
             "Usage: /threshold srf <amount, e.g. 5B> | /threshold near <bp, e.g. 3bp | off>",

@@ -386,6 +386,8 @@ EN: dict[str, str] = {
     "choice.srf": "SRF",
     "choice.near": "near the ceiling",
     "choice.corridor": "corridor",
+    "choice.spread": "SOFR minus ceiling, with SRF",
+    "choice.ladder": "rate ladder",
     "choice.rrp": "ON RRP",
     "choice.tga": "TGA",
     "choice.liquidity": "net liquidity",
