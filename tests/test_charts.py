@@ -532,7 +532,7 @@ def _check_model(data: ChartData, since: str, until: str) -> None:
             assert len(s.dates) == len(s.values)
             assert not s.base or len(s.base) == len(s.values)
             assert list(s.dates) == sorted(s.dates)
-            assert all(since <= d <= until for d in s.dates) or s.style in ("step", "dashed")
+            assert all(since <= d <= until for d in s.dates)
             assert all(np.isfinite(s.values))
             assert len(s.dates) <= 2501
         for band in panel.bands:
