@@ -9,6 +9,7 @@ import ctypes.util
 import functools
 import importlib.util
 import io
+import logging
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -120,8 +121,23 @@ def cjk_font_family() -> str | None:
     for path in candidates:
         if path.is_file():
             font_manager.fontManager.addfont(str(path))
-            return str(font_manager.FontProperties(fname=str(path)).get_name())
+            family = str(font_manager.FontProperties(fname=str(path)).get_name())
+            logging.getLogger("matplotlib.font_manager").addFilter(_NoBoldWarning(family))
+            return family
     return None
+
+
+class _NoBoldWarning(logging.Filter):
+    """The CJK font ships one weight; matplotlib warns each time a bold title falls back to it. Only that
+    warning is dropped: a missing glyph still warns."""
+
+    def __init__(self, family: str) -> None:
+        super().__init__()
+        self.family = family
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not (message.startswith("findfont: Failed to find font weight") and self.family in message)
 
 
 def _with_fonts(draw: Callable[[ChartData], bytes]) -> Callable[[ChartData], bytes]:
