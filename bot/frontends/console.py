@@ -12,7 +12,6 @@ import sqlite_utils
 
 from bot.core.clock import Clock, utcnow
 from bot.core.config import Settings
-from bot.render.charts import render_png_async
 from bot.render.text import to_console
 from bot.words.reply import Context, Reply
 from handlers.table import dispatch
@@ -67,6 +66,9 @@ async def run_console(
             continue
         write(to_console(reply))
         if reply.chart is not None:
+            # matplotlib loads only when a chart is drawn: `plumbline ask "/corridor"` never pays for it.
+            from bot.render.charts import render_png_async
+
             png = await render_png_async(reply.chart)
             name = Path(f"plumbline-chart-{clock().strftime('%Y%m%d-%H%M%S')}.png")
             await asyncio.to_thread(name.write_bytes, png)

@@ -8,13 +8,16 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
-from typing import Literal
-
-import httpx
+from typing import TYPE_CHECKING, Literal
 
 from bot.core.models import Observation, Operation, SourceBatch, SourceError
 from bot.core.series import SRF_START
-from bot.sources.http import RetryPolicy, get_json
+
+if TYPE_CHECKING:
+    # The alert engine and /corridor use is_srf and the parsers without any HTTP: httpx loads on a fetch.
+    import httpx
+
+    from bot.sources.http import RetryPolicy
 
 SOURCE = "nyfed"
 
@@ -189,6 +192,8 @@ async def fetch_rates(
     policy: RetryPolicy | None = None,
 ) -> list[Observation]:
     """SOFR or EFFR observations for start..end, oldest date first, in windows of at most three years."""
+    from bot.sources.http import get_json
+
     url = rates_url(base_url, kind)
     observations: list[Observation] = []
     for low, high in date_windows(start, end, RATES_WINDOW_DAYS):
@@ -206,6 +211,8 @@ async def fetch_operations(
     policy: RetryPolicy | None = None,
 ) -> list[Operation]:
     """Completed operations for start..end, oldest date first, one request per year-long window."""
+    from bot.sources.http import get_json
+
     url = operations_url(base_url)
     operations: list[Operation] = []
     for low, high in date_windows(start, end, OPERATIONS_WINDOW_DAYS):
