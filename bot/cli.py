@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import sqlite3
 import sys
@@ -195,6 +194,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         configure_retries(RetryPolicy(attempts=settings.http_retry_attempts))
     try:
+        if args.command in {"run", "poll", "backfill"}:
+            import asyncio
         if args.command == "run":
             from bot.app import App
 

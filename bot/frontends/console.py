@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlite_utils
 
@@ -15,6 +15,9 @@ from bot.core.config import Settings
 from bot.render.text import to_console
 from bot.words.reply import Context, Reply
 from handlers.table import dispatch
+
+if TYPE_CHECKING:
+    import asyncio
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +56,8 @@ async def run_console(
     clock: Clock = utcnow,
 ) -> None:
     """Read commands until EOF, 'quit' or stop; charts are saved as PNG files in the working directory."""
+    import asyncio  # here, not at module level: one-shot `plumbline ask` never starts an event loop
+
     write("Plumbline console. Type /help for commands, quit to exit.")
     while not stop.is_set():
         try:

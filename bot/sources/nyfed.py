@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import html
 import math
 import re
@@ -230,6 +229,8 @@ async def fetch(
     policy: RetryPolicy | None = None,
 ) -> SourceBatch:
     """SOFR, EFFR and operations fetched concurrently; the first failure cancels the rest and is raised."""
+    import asyncio
+
     try:
         async with asyncio.TaskGroup() as group:
             sofr = group.create_task(fetch_rates(client, base_url, "sofr", start, end, policy=policy))
