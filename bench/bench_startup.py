@@ -49,7 +49,7 @@ def main() -> None:
         asyncio.run(build_database(db, years=args.years))
         env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "DISCORD_"))}
         env.update({"DATABASE_PATH": str(db), "PYTHONPATH": str(ROOT), "LOG_LEVEL": "WARNING"})
-        # As installed: byte-code cached (both sides in one prefix), whatever PYTHONDONTWRITEBYTECODE says here.
+        # As installed: byte-code cached (both sides in one prefix) whatever PYTHONDONTWRITEBYTECODE says.
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         env["PYTHONPYCACHEPREFIX"] = str(work / "pycache")
         py = sys.executable

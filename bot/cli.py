@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sqlite3
 import sys
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.core.clock import utcnow
+from bot.core.clock import is_iso_date, utcnow
 from bot.core.config import ConfigError, Settings, load_settings
 from bot.core.logs import setup_logging
 from bot.core.series import CATALOG
-from storage.db import StorageError, open_db
+from storage.db import StorageError, backup_to, open_db
 from storage.instance import InstanceLockedError
 
 if TYPE_CHECKING:
@@ -28,10 +27,9 @@ log = logging.getLogger("plumbline")
 
 
 def _date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {text!r}") from None
+    if not is_iso_date(text):
+        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {text!r}")
+    return date.fromisoformat(text)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -125,13 +123,7 @@ def backup_database(settings: Settings, target: Path) -> int:
     if target.exists():
         print(f"plumbline: {target} already exists; choose a new file name", file=sys.stderr)
         return 2
-    db = open_db(settings.database_path)
-    try:
-        db.execute("VACUUM INTO ?", (str(target),))
-    finally:
-        db.close()
-    with sqlite3.connect(target) as check:
-        ok = check.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    ok = backup_to(settings.database_path, target)
     size = target.stat().st_size
     verdict = "ok" if ok else "FAILED"
     print(f"Backed up {settings.database_path} to {target} ({size:,} bytes, integrity {verdict})")
@@ -167,12 +159,12 @@ async def _poll(settings: Settings, since: date | None) -> PollResult:
     """One cycle from the command line. The alert rules see the data silently: only the running bot alerts,
     so a backfill or a manual poll never fires alerts on history."""
     from bot.alerts.engine import AlertEngine
-    from bot.sources.http import make_client
+    from bot.sources.http import make_client, retry_policy
     from bot.sources.poller import Poller
 
     db = open_db(settings.database_path)
     try:
-        async with make_client(settings.http_timeout_seconds) as client:
+        async with make_client(settings.http_timeout_seconds, retry_policy(settings)) as client:
             poller = Poller(settings, client, db)
             result = await poller.poll(since=since)
             await poller.write(lambda _db: AlertEngine(db).evaluate(silent=True))
@@ -189,13 +181,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"plumbline: configuration error: {exc}", file=sys.stderr)
         return 2
     setup_logging(settings.log_level, settings.secrets())
-    if args.command in {"run", "poll", "backfill"}:
-        from bot.sources.http import RetryPolicy, configure_retries
-
-        configure_retries(RetryPolicy(attempts=settings.http_retry_attempts))
     try:
         if args.command in {"run", "poll", "backfill"}:
-            import asyncio
+            import asyncio  # only the commands that start an event loop pay for it
         if args.command == "run":
             from bot.app import App
 

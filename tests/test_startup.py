@@ -56,7 +56,9 @@ def _loaded(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess[str
         (("replay", "--since", "2025-10-01"), "srf_positive@0    2025-10-31"),
     ],
 )
-def test_light_commands_load_no_heavy_library(tmp_path: Path, args: tuple[str, ...], expected_out: str) -> None:
+def test_light_commands_load_no_heavy_library(
+    tmp_path: Path, args: tuple[str, ...], expected_out: str
+) -> None:
     seeded("month_end_2025", tmp_path / "c.db").close()
     done, loaded = _loaded(tmp_path, *args)
     assert expected_out in done.stdout + done.stderr, done.stdout + done.stderr
