@@ -162,3 +162,11 @@ def _alerts(db: sqlite_utils.Database) -> None:
 @MIGRATIONS(name="0003_operation_release_time")
 def _release_time(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE operations ADD COLUMN release_time TEXT NOT NULL DEFAULT ''")
+
+
+@MIGRATIONS(name="0004_extreme_indexes")
+def _extreme_indexes(db: sqlite_utils.Database) -> None:
+    # A series' record high (and the record before a date) read from the top of an index, not a sort.
+    db.execute("CREATE INDEX observations_series_value ON observations (series, value DESC, date)")
+    # The last day a take-up series was above zero, without walking back over years of zero days.
+    db.execute("CREATE INDEX observations_positive ON observations (series, date) WHERE value > 0")
