@@ -17,11 +17,10 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
+from datetime import date, timedelta
 from pathlib import Path
 
 import sqlite_utils
-
-from datetime import date, timedelta
 
 from bot.core.models import Observation
 from bot.core.series import CATALOG
