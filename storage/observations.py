@@ -35,6 +35,19 @@ _UPSERT = (
 )
 
 
+# Bumped in the same transaction as every change to observations: what a cached chart was drawn from.
+_BUMP_VERSION = (
+    "INSERT INTO meta (key, value) VALUES ('observations_version', '1') "
+    "ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+)
+
+
+def data_version(db: sqlite_utils.Database) -> int:
+    """A number that changes whenever a stored observation appears or changes (0 before the first)."""
+    row = db.execute("SELECT value FROM meta WHERE key = 'observations_version'").fetchone()
+    return int(row[0]) if row else 0
+
+
 class Change(NamedTuple):
     """A stored value that appeared (old is None) or changed."""
 
@@ -93,6 +106,7 @@ def _write(
     ]
     with db.atomic():
         db.conn.executemany(_UPSERT, ((c.series, c.date, c.new, c.source, fetched_at) for c in changes))
+        db.execute(_BUMP_VERSION)
         if revised:
             db.conn.executemany(
                 "INSERT INTO revisions (series, date, old_value, new_value, source, revised_at) "

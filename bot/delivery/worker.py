@@ -18,12 +18,13 @@ from typing import Protocol
 
 import sqlite_utils
 
-from bot.core.clock import Clock, iso_utc, utcnow
+from bot.core.clock import Clock, iso_utc, ny_today, utcnow
 from bot.render.charts import render_png_async
 from bot.words.payload import reply_from_json
 from bot.words.reply import Reply
-from handlers.chart_command import chart_for
+from handlers.chart_command import chart_for, parse_chart_args
 from storage.chats import deactivate_chat, migrate_chat
+from storage.observations import data_version
 from storage.outbox import (
     Delivery,
     drop_for_chat,
@@ -135,7 +136,7 @@ class DeliveryWorker:
         self.gates = {name: RateGate((limits or {}).get(name, TELEGRAM_LIMITS)) for name in senders}
         self.concurrency = concurrency
         self.wake = asyncio.Event()
-        self._charts: OrderedDict[str, bytes | None] = OrderedDict()
+        self._charts: OrderedDict[tuple[str, str, str, int], bytes | None] = OrderedDict()
         self._in_flight: set[int] = set()
 
     def recover(self) -> int:
@@ -252,14 +253,29 @@ class DeliveryWorker:
         reply, chart = reply_from_json(row.payload)
         if chart is None:
             return OutMessage(reply)
-        if row.event_key not in self._charts:
-            self._charts[row.event_key] = await self._render(chart)
+        key = self._chart_key(chart)
+        if key is None:
+            return OutMessage(reply, await self._render(chart))
+        if key not in self._charts:
+            self._charts[key] = await self._render(chart)
             while len(self._charts) > 16:
                 self._charts.popitem(last=False)
-        return OutMessage(reply, self._charts[row.event_key])
+        else:
+            self._charts.move_to_end(key)
+        return OutMessage(reply, self._charts[key])
+
+    def _chart_key(self, chart: str) -> tuple[str, str, str, int] | None:
+        """What a chart is drawn from: its kind and range, the day (ranges count back from it when a
+        series is empty) and the stored data's version. Every event and summary group asking for the same
+        chart of the same data shares one drawing; new or revised data draws it again."""
+        try:
+            kind, span = parse_chart_args(chart.split())
+        except Exception:
+            return None  # _render logs it
+        return kind, span, ny_today(self.clock()).isoformat(), data_version(self.db)
 
     async def _render(self, chart: str) -> bytes | None:
-        """Draw the chart once per event (a fan-out to 10,000 chats shares it)."""
+        """Draw a chart; _message caches it, so a fan-out to 10,000 chats draws it once."""
         try:
             data = chart_for(self.db, chart.split(), "en", self.clock())
             return None if data is None else await render_png_async(data)
