@@ -3,7 +3,8 @@
 Run: .venv/bin/python -m bench.bench_backfill [--repeat N] [--latency SECONDS]
 Prints: backfill rows/s with requests in parallel within each source's limit, side by side (alternating runs)
 with the windows fetched one after another as before (goal: >= 3x), with no added latency and with
-`--latency` per response (default 0.1 s, a typical round trip to the real services); the ratio of raw sqlite3 executemany time to storage upsert time on the same rows
+`--latency` per response (default 0.1 s, a typical round trip to the real services); the ratio
+of raw sqlite3 executemany time to storage upsert time on the same rows
 (goal >= 0.5, i.e. our upsert at most 2x the raw insert); and the median wall time of a poll cycle when
 nothing changed (goal < 300 ms).
 """
@@ -17,13 +18,12 @@ import sqlite3
 import statistics
 import tempfile
 import time
-from datetime import UTC, date, datetime
 from collections.abc import Iterator
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from bot.core.config import load_settings
-from bot.core.models import Observation
-from bot.core.models import SourceBatch
+from bot.core.models import Observation, SourceBatch
 from bot.sources import fiscaldata, nyfed
 from bot.sources.http import make_client
 from bot.sources.poller import Poller
