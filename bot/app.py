@@ -21,6 +21,7 @@ from bot.alerts.summary import enqueue_summaries
 from bot.core.clock import Clock, iso_utc, parse_iso_utc, utcnow
 from bot.core.config import Settings
 from bot.delivery.worker import TELEGRAM_LIMITS, DeliveryWorker, Limits, Sender
+from bot.frontends.lane import DbLane
 from bot.render import charts
 from bot.sources.http import RetryPolicy, make_client, retry_policy
 from bot.sources.poller import Poller, PollerClosedError, PollResult
@@ -125,6 +126,7 @@ class App:
         self._worker_task: asyncio.Task[None] | None = None
         self._worker_stop = asyncio.Event()
         self._discord: Frontend | None = None
+        self.lane: DbLane | None = None
         self.lock = InstanceLock(settings.database_path)
         self.db: sqlite_utils.Database | None = None
         self.writer_db: sqlite_utils.Database | None = None
@@ -142,6 +144,8 @@ class App:
         """Open storage and the HTTP client, then start the scheduler with an immediate first tick."""
         self.lock.acquire()
         self.db = open_db(self.settings.database_path)
+        # Telegram and Discord commands share this connection: one thread runs them, off the loop.
+        self.lane = DbLane(self.db)
         self.writer_db = open_db(self.settings.database_path, migrate=False)
         self.client = make_client(self.settings.http_timeout_seconds, self.retry)
         poller = Poller(self.settings, self.client, self.writer_db, clock=self.clock)
@@ -224,7 +228,7 @@ class App:
             from bot.frontends.discord_bot import DiscordChannelSender, DiscordFrontend
 
             assert self.db is not None
-            self._discord = DiscordFrontend(self.settings, self.db, clock=self.clock)
+            self._discord = DiscordFrontend(self.settings, self.db, clock=self.clock, lane=self.lane)
             senders["discord"] = DiscordChannelSender(self._discord)
         elif self.settings.discord_webhook_url:
             from bot.frontends.discord_bot import DiscordWebhookSender
@@ -243,7 +247,9 @@ class App:
         if self.settings.telegram_bot_token:
             from bot.frontends.telegram_bot import TelegramFrontend
 
-            await self._start_one("telegram", TelegramFrontend(self.settings, self.db, clock=self.clock))
+            await self._start_one(
+                "telegram", TelegramFrontend(self.settings, self.db, clock=self.clock, lane=self.lane)
+            )
         if self._discord is not None:
             await self._start_one("discord", self._discord)
         has_chat = bool(self.settings.telegram_bot_token or self.settings.discord_bot_token)
@@ -288,6 +294,9 @@ class App:
         if self.client is not None:
             await self.client.aclose()
             self.client = None
+        if self.lane is not None:
+            self.lane.close()
+            self.lane = None
         for db in (self.delivery_db, self.writer_db, self.db):
             if db is not None:
                 db.close()

@@ -24,6 +24,7 @@ from bot.core.clock import Clock, utcnow
 from bot.core.config import Settings
 from bot.delivery.telegram_sender import opt_in_timedelta, send_reply
 from bot.frontends.gate import Gate, Gated
+from bot.frontends.lane import DbLane
 from bot.frontends.ratelimit import ChatRateLimiter
 from bot.render.charts import render_png_async
 from bot.words.messages import t
@@ -83,12 +84,15 @@ class TelegramFrontend(Gated):
         *,
         clock: Clock = utcnow,
         limiter: ChatRateLimiter | None = None,
+        lane: DbLane | None = None,
     ) -> None:
         if not settings.telegram_bot_token:
             raise ValueError("TelegramFrontend needs TELEGRAM_BOT_TOKEN")
         opt_in_timedelta()
         self.settings = settings
         self.db = db
+        self.lane = lane or DbLane(db)
+        self._owns_lane = lane is None
         self.clock = clock
         self.gate = Gate(settings, limiter)
         bot = TolerantBot(
@@ -133,6 +137,8 @@ class TelegramFrontend(Gated):
         if self.app.running:
             await self.app.stop()
         await self.app.shutdown()
+        if self._owns_lane:
+            self.lane.close()
 
     async def _is_chat_admin(self, chat_id: int, chat_type: str, user_id: int) -> bool:
         if chat_type not in _GROUP_TYPES:
@@ -168,7 +174,7 @@ class TelegramFrontend(Gated):
             bot_username=self.username,
             chat_title=chat_title,
         )
-        return dispatch(text, ctx, self.db)
+        return await self.lane.run(lambda db: dispatch(text, ctx, db))
 
     async def send_reply(self, chat_id: int, reply: Reply, reply_to: int | None = None) -> None:
         """Send a reply as HTML, or as a photo with an HTML caption when it carries a chart."""
