@@ -159,5 +159,5 @@ async def fetch(client: httpx.AsyncClient, base_url: str, start: date, page_size
         for task in tasks:
             rows.extend(task.result())
     # Parsed as one body so that a day whose rows straddle a page break is still whole.
-    observations = parse_operating_cash_balance({"data": rows})
+    observations = await asyncio.to_thread(parse_operating_cash_balance, {"data": rows})  # off the loop
     return SourceBatch(SOURCE, [obs for obs in observations if obs.date >= since])

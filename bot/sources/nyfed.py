@@ -212,12 +212,15 @@ async def fetch_rates(
     limit: asyncio.Semaphore | None = None,
 ) -> list[Observation]:
     """SOFR or EFFR observations for start..end, oldest date first, in windows of at most three years."""
+    import asyncio
+
     from bot.sources.http import get_json
 
     url = rates_url(base_url, kind)
 
     async def window(low: date, high: date) -> list[Observation]:
-        return parse_rates(await get_json(client, SOURCE, url, search_params(low, high), policy), kind)
+        payload = await get_json(client, SOURCE, url, search_params(low, high), policy)
+        return await asyncio.to_thread(parse_rates, payload, kind)  # years of rows: off the event loop
 
     observations = await _each_window(date_windows(start, end, RATES_WINDOW_DAYS), window, limit)
     return sorted(observations, key=lambda o: o.date)
@@ -233,12 +236,15 @@ async def fetch_operations(
     limit: asyncio.Semaphore | None = None,
 ) -> list[Operation]:
     """Completed operations for start..end, oldest date first, one request per year-long window."""
+    import asyncio
+
     from bot.sources.http import get_json
 
     url = operations_url(base_url)
 
     async def window(low: date, high: date) -> list[Operation]:
-        return parse_operations(await get_json(client, SOURCE, url, search_params(low, high), policy))
+        payload = await get_json(client, SOURCE, url, search_params(low, high), policy)
+        return await asyncio.to_thread(parse_operations, payload)
 
     operations = await _each_window(date_windows(start, end, OPERATIONS_WINDOW_DAYS), window, limit)
     return sorted(operations, key=lambda op: op.operation_date)
@@ -270,7 +276,7 @@ async def fetch(
     except* SourceError as failed:
         raise failed.exceptions[0] from None
     operations = ops.result()
-    observations = [*sofr.result(), *effr.result(), *daily_series(operations)]
+    observations = [*sofr.result(), *effr.result(), *await asyncio.to_thread(daily_series, operations)]
     return SourceBatch(source=SOURCE, observations=observations, operations=operations)
 
 
