@@ -20,7 +20,6 @@ from pathlib import Path
 
 from bot.core.config import load_settings
 from bot.delivery.worker import DeliveryWorker, Limits, OutMessage, SendResult, SendStatus
-from bot.frontends.lane import DbLane
 from bot.render.charts import render_png_async
 from bot.sources.http import make_client
 from bot.sources.poller import Poller
@@ -29,6 +28,7 @@ from bot.words.reply import Context, Reply, Text
 from handlers.table import dispatch
 from storage.chats import ensure_chat, subscribe
 from storage.db import open_db
+from storage.lane import DbLane
 from storage.outbox import add_event, enqueue, outbox_counts
 from tests.fakes.history import synthetic_history
 from tests.fakes.sources import FakeSourcesThread

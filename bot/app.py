@@ -21,7 +21,6 @@ from bot.alerts.summary import enqueue_summaries
 from bot.core.clock import Clock, iso_utc, parse_iso_utc, utcnow
 from bot.core.config import Settings
 from bot.delivery.worker import TELEGRAM_LIMITS, DeliveryWorker, Limits, Sender
-from bot.frontends.lane import DbLane
 from bot.render import charts
 from bot.sources.http import RetryPolicy, make_client, retry_policy
 from bot.sources.poller import Poller, PollerClosedError, PollResult
@@ -30,6 +29,7 @@ from storage.chats import ensure_chat, subscribe, subscriptions_of
 from storage.db import open_db
 from storage.fetchlog import failure_streak, last_fetches
 from storage.instance import InstanceLock
+from storage.lane import DbLane
 
 log = logging.getLogger(__name__)
 
@@ -278,6 +278,8 @@ class App:
             with contextlib.suppress(asyncio.CancelledError, TimeoutError):
                 await asyncio.wait_for(self._worker_task, timeout=10)
             self._worker_task = None
+        if self.worker is not None:
+            self.worker.close()
         for frontend in reversed(self.frontends):
             try:
                 await frontend.stop()

@@ -24,6 +24,7 @@ from bot.words.payload import reply_from_json
 from bot.words.reply import Reply
 from handlers.chart_command import chart_for, parse_chart_args
 from storage.chats import deactivate_chat, migrate_chat
+from storage.lane import DbLane
 from storage.observations import data_version
 from storage.outbox import (
     Delivery,
@@ -136,8 +137,16 @@ class DeliveryWorker:
         self.gates = {name: RateGate((limits or {}).get(name, TELEGRAM_LIMITS)) for name in senders}
         self.concurrency = concurrency
         self.wake = asyncio.Event()
-        self._charts: OrderedDict[tuple[str, str, str, int], bytes | None] = OrderedDict()
+        # Drawings in progress or done, shared by every delivery of the same chart of the same data.
+        self._charts: OrderedDict[tuple[str, str, str, int], asyncio.Task[bytes | None]] = OrderedDict()
+        # Every read and write of the outbox runs on this one thread, so a commit that waits on SQLite's
+        # lock or a WAL checkpoint never stalls the event loop.
+        self.lane = DbLane(db)
         self._in_flight: set[int] = set()
+
+    def close(self) -> None:
+        """Stop the storage thread once run() has returned."""
+        self.lane.close()
 
     def recover(self) -> int:
         """Call once at startup: sends cut off by a crash become 'uncertain'."""
@@ -159,14 +168,14 @@ class DeliveryWorker:
             if sent:
                 continue
             self.wake.clear()
-            timeout = self._idle_timeout()
+            timeout = await self._idle_timeout()
             waits = [asyncio.create_task(self.wake.wait()), asyncio.create_task(stop.wait())]
             await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
             for task in waits:
                 task.cancel()
 
-    def _idle_timeout(self) -> float:
-        upcoming = next_due_at(self.db)
+    async def _idle_timeout(self) -> float:
+        upcoming = await self.lane.run(next_due_at)
         if upcoming is None:
             return 30.0
         now = iso_utc(self.clock())
@@ -174,7 +183,9 @@ class DeliveryWorker:
 
     async def drain(self) -> int:
         """Send every delivery that is due and whose chat is ready; returns how many were attempted."""
-        rows = [r for r in due(self.db, iso_utc(self.clock()), limit=1000) if r.id not in self._in_flight]
+        now = iso_utc(self.clock())
+        pending = await self.lane.run(lambda db: due(db, now, limit=1000))
+        rows = [r for r in pending if r.id not in self._in_flight]
         limiter = asyncio.Semaphore(self.concurrency)
         tasks: list[asyncio.Task[None]] = []
         claimed: set[str] = set()
@@ -201,7 +212,7 @@ class DeliveryWorker:
     ) -> None:
         try:
             message = await self._message(row)
-            mark_sending(self.db, row.id)
+            await self.lane.run(lambda db: mark_sending(db, row.id))
             try:
                 result = await asyncio.wait_for(sender.send(row.address, message), SEND_TIMEOUT)
             except TimeoutError:
@@ -209,32 +220,41 @@ class DeliveryWorker:
             except Exception as exc:  # a sender bug must not lose the row or kill the worker
                 log.exception("delivery: %s sender crashed", row.platform)
                 result = SendResult(SendStatus.UNCERTAIN, error=f"sender error ({type(exc).__name__})")
-            self._record(row, result, gate)
+            loop = asyncio.get_running_loop()
+            await self.lane.run(lambda db: self._record(db, row, result, gate, loop))
         finally:
             self._in_flight.discard(row.id)
             limiter.release()
 
-    def _record(self, row: Delivery, result: SendResult, gate: RateGate) -> None:
+    def _record(
+        self,
+        db: sqlite_utils.Database,
+        row: Delivery,
+        result: SendResult,
+        gate: RateGate,
+        loop: asyncio.AbstractEventLoop,
+    ) -> None:
+        """Store a send's outcome (on the storage thread); the rate gate is only touched on the loop."""
         now = self.clock()
         where = f"{row.platform} chat {row.address}"
         if result.status is SendStatus.SENT:
-            mark_sent(self.db, row.id, iso_utc(now))
+            mark_sent(db, row.id, iso_utc(now))
         elif result.status is SendStatus.RETRY and row.attempts + 1 < MAX_ATTEMPTS:
             wait = (
                 result.retry_after
                 if result.retry_after is not None
                 else min(600.0, 2.0 ** (row.attempts + 1))
             )
-            gate.pause_chat(row.address, wait)
-            mark_retry(self.db, row.id, iso_utc(now + timedelta(seconds=wait)), result.error)
+            loop.call_soon_threadsafe(gate.pause_chat, row.address, wait)
+            mark_retry(db, row.id, iso_utc(now + timedelta(seconds=wait)), result.error)
             log.info("delivery: %s: %s; retrying in %.0f s", where, result.error or "retry", wait)
         elif result.status is SendStatus.RETRY or result.status is SendStatus.FAILED:
-            mark_final(self.db, row.id, "failed", result.error)
+            mark_final(db, row.id, "failed", result.error)
             log.warning("delivery: %s: giving up on %s: %s", where, row.event_key, result.error)
         elif result.status is SendStatus.GONE:
-            mark_final(self.db, row.id, "dropped", result.error)
-            deactivate_chat(self.db, row.chat_id, result.error)
-            dropped = drop_for_chat(self.db, row.chat_id, result.error)
+            mark_final(db, row.id, "dropped", result.error)
+            deactivate_chat(db, row.chat_id, result.error)
+            dropped = drop_for_chat(db, row.chat_id, result.error)
             log.warning(
                 "delivery: %s is gone (%s); subscriptions paused, %d queued dropped",
                 where,
@@ -242,29 +262,31 @@ class DeliveryWorker:
                 dropped,
             )
         elif result.status is SendStatus.MIGRATED and result.new_address:
-            migrate_chat(self.db, row.chat_id, result.new_address)
-            mark_retry(self.db, row.id, iso_utc(now), f"moved to {result.new_address}")
+            migrate_chat(db, row.chat_id, result.new_address)
+            mark_retry(db, row.id, iso_utc(now), f"moved to {result.new_address}")
             log.info("delivery: %s moved to %s; subscriptions follow, resending", where, result.new_address)
         else:
-            mark_final(self.db, row.id, "uncertain", result.error)
+            mark_final(db, row.id, "uncertain", result.error)
             log.warning("delivery: %s: outcome unknown (%s); not resending", where, result.error)
 
     async def _message(self, row: Delivery) -> OutMessage:
         reply, chart = reply_from_json(row.payload)
         if chart is None:
             return OutMessage(reply)
-        key = self._chart_key(chart)
+        key = await self._chart_key(chart)
         if key is None:
             return OutMessage(reply, await self._render(chart))
-        if key not in self._charts:
-            self._charts[key] = await self._render(chart)
+        drawing = self._charts.get(key)
+        if drawing is None:
+            # The first delivery starts the drawing; the ones that arrive meanwhile wait for the same one.
+            drawing = self._charts[key] = asyncio.ensure_future(self._render(chart))
             while len(self._charts) > 16:
                 self._charts.popitem(last=False)
         else:
             self._charts.move_to_end(key)
-        return OutMessage(reply, self._charts[key])
+        return OutMessage(reply, await asyncio.shield(drawing))
 
-    def _chart_key(self, chart: str) -> tuple[str, str, str, int] | None:
+    async def _chart_key(self, chart: str) -> tuple[str, str, str, int] | None:
         """What a chart is drawn from: its kind and range, the day (ranges count back from it when a
         series is empty) and the stored data's version. Every event and summary group asking for the same
         chart of the same data shares one drawing; new or revised data draws it again."""
@@ -272,12 +294,13 @@ class DeliveryWorker:
             kind, span = parse_chart_args(chart.split())
         except Exception:
             return None  # _render logs it
-        return kind, span, ny_today(self.clock()).isoformat(), data_version(self.db)
+        return kind, span, ny_today(self.clock()).isoformat(), await self.lane.run(data_version)
 
     async def _render(self, chart: str) -> bytes | None:
         """Draw a chart; _message caches it, so a fan-out to 10,000 chats draws it once."""
         try:
-            data = chart_for(self.db, chart.split(), "en", self.clock())
+            now = self.clock()
+            data = await self.lane.run(lambda db: chart_for(db, chart.split(), "en", now))
             return None if data is None else await render_png_async(data)
         except Exception:
             log.exception("delivery: could not draw chart %r; sending text only", chart)

@@ -20,12 +20,12 @@ from bot.core.clock import Clock, utcnow
 from bot.core.config import Settings
 from bot.delivery.worker import OutMessage, SendResult, SendStatus
 from bot.frontends.gate import Gate, Gated
-from bot.frontends.lane import DbLane
 from bot.frontends.ratelimit import ChatRateLimiter
 from bot.render.charts import render_png_async
 from bot.render.text import to_markdown
 from bot.words.reply import Context, Reply
 from handlers.table import COMMANDS, Command, run_command
+from storage.lane import DbLane
 from storage.meta import get_meta, set_meta
 
 log = logging.getLogger(__name__)

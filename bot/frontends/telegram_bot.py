@@ -24,12 +24,12 @@ from bot.core.clock import Clock, utcnow
 from bot.core.config import Settings
 from bot.delivery.telegram_sender import opt_in_timedelta, send_reply
 from bot.frontends.gate import Gate, Gated
-from bot.frontends.lane import DbLane
 from bot.frontends.ratelimit import ChatRateLimiter
 from bot.render.charts import render_png_async
 from bot.words.messages import t
 from bot.words.reply import Context, Reply
 from handlers.table import COMMANDS, dispatch, parse_command
+from storage.lane import DbLane
 
 log = logging.getLogger(__name__)
 JSONDict = dict[str, Any]
