@@ -40,6 +40,10 @@ _DISCORD_LIMITS = Limits(per_second=40.0, private_interval=0.45, group_interval=
 LIMITS = {"telegram": TELEGRAM_LIMITS, "discord": _DISCORD_LIMITS, "discord_webhook": _DISCORD_LIMITS}
 
 
+# Threads answering chat commands: a slow /chart never holds up the quick commands queued behind it.
+COMMAND_THREADS = 4
+
+
 class Frontend(Protocol):
     """A chat front-end the app starts after storage and stops before it."""
 
@@ -144,8 +148,9 @@ class App:
         """Open storage and the HTTP client, then start the scheduler with an immediate first tick."""
         self.lock.acquire()
         self.db = open_db(self.settings.database_path)
-        # Telegram and Discord commands share this connection: one thread runs them, off the loop.
-        self.lane = DbLane(self.db)
+        # Telegram and Discord commands run off the loop, on a few threads with a connection each.
+        path = self.settings.database_path
+        self.lane = DbLane(connect=lambda: open_db(path, migrate=False), workers=COMMAND_THREADS)
         self.writer_db = open_db(self.settings.database_path, migrate=False)
         self.client = make_client(self.settings.http_timeout_seconds, self.retry)
         poller = Poller(self.settings, self.client, self.writer_db, clock=self.clock)
