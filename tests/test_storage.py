@@ -54,8 +54,9 @@ def test_migrations_create_tables_and_wal(tmp_path: Path) -> None:
         "0001_core",
         "0002_alerts",
         "0003_operation_release_time",
-        "0004_extreme_indexes",
-        "0005_next_daily",
+        "0004_chat_lang_chosen",
+        "0005_extreme_indexes",
+        "0006_next_daily",
     ]
 
 

@@ -18,9 +18,10 @@ from typing import Protocol
 
 import sqlite_utils
 
+from bot.alerts.events import event_reply
 from bot.core.clock import Clock, iso_utc, ny_today, utcnow
 from bot.render.charts import render_png_async
-from bot.words.payload import reply_from_json
+from bot.words.payload import render_of, reply_from_json
 from bot.words.reply import Reply
 from handlers.chart_command import chart_for, parse_chart_args
 from storage.chats import deactivate_chat, migrate_chat
@@ -138,7 +139,7 @@ class DeliveryWorker:
         self.concurrency = concurrency
         self.wake = asyncio.Event()
         # Drawings in progress or done, shared by every delivery of the same chart of the same data.
-        self._charts: OrderedDict[tuple[str, str, str, int], asyncio.Task[bytes | None]] = OrderedDict()
+        self._charts: OrderedDict[tuple[str, str, str, str, int], asyncio.Task[bytes | None]] = OrderedDict()
         # Every read and write of the outbox runs on this one thread, so a commit that waits on SQLite's
         # lock or a WAL checkpoint never stalls the event loop.
         self.lane = DbLane(db)
@@ -271,36 +272,39 @@ class DeliveryWorker:
 
     async def _message(self, row: Delivery) -> OutMessage:
         reply, chart = reply_from_json(row.payload)
+        render = render_of(row.payload)
+        if render is not None:  # an alert or summary: in this chat's language, from the stored facts
+            reply = event_reply(render, row.lang) or reply
         if chart is None:
             return OutMessage(reply)
-        key = await self._chart_key(chart)
+        key = await self._chart_key(chart, row.lang)
         if key is None:
-            return OutMessage(reply, await self._render(chart))
+            return OutMessage(reply, await self._render(chart, row.lang))
         drawing = self._charts.get(key)
         if drawing is None:
             # The first delivery starts the drawing; the ones that arrive meanwhile wait for the same one.
-            drawing = self._charts[key] = asyncio.ensure_future(self._render(chart))
+            drawing = self._charts[key] = asyncio.ensure_future(self._render(chart, row.lang))
             while len(self._charts) > 16:
                 self._charts.popitem(last=False)
         else:
             self._charts.move_to_end(key)
         return OutMessage(reply, await asyncio.shield(drawing))
 
-    async def _chart_key(self, chart: str) -> tuple[str, str, str, int] | None:
-        """What a chart is drawn from: its kind and range, the day (ranges count back from it when a
-        series is empty) and the stored data's version. Every event and summary group asking for the same
-        chart of the same data shares one drawing; new or revised data draws it again."""
+    async def _chart_key(self, chart: str, lang: str) -> tuple[str, str, str, str, int] | None:
+        """What a chart is drawn from: its kind, range and language, the day (ranges count back from it
+        when a series is empty) and the stored data's version. Every event and summary group asking for
+        the same chart of the same data shares one drawing; new or revised data draws it again."""
         try:
             kind, span = parse_chart_args(chart.split())
         except Exception:
             return None  # _render logs it
-        return kind, span, ny_today(self.clock()).isoformat(), await self.lane.run(data_version)
+        return kind, span, lang, ny_today(self.clock()).isoformat(), await self.lane.run(data_version)
 
-    async def _render(self, chart: str) -> bytes | None:
-        """Draw a chart; _message caches it, so a fan-out to 10,000 chats draws it once."""
+    async def _render(self, chart: str, lang: str = "en") -> bytes | None:
+        """Draw a chart in a language; _message caches it, so a fan-out to 10,000 chats draws it once."""
         try:
             now = self.clock()
-            data = await self.lane.run(lambda db: chart_for(db, chart.split(), "en", now))
+            data = await self.lane.run(lambda db: chart_for(db, chart.split(), lang, now))
             return None if data is None else await render_png_async(data)
         except Exception:
             log.exception("delivery: could not draw chart %r; sending text only", chart)
