@@ -207,13 +207,13 @@ def alert_parameters(db: sqlite_utils.Database) -> tuple[set[float], set[float]]
 
 _DAILY_COLUMNS = (
     "SELECT c.id, c.platform, c.address, c.title, c.is_group, c.active, c.srf_threshold, c.near_bp, "
-    "c.muted_until, c.lang, s.daily_time, s.tz, s.weekends "
+    "c.muted_until, c.lang, c.lang_chosen, s.daily_time, s.tz, s.weekends "
 )
 
 
 def _daily(row: tuple[object, ...]) -> tuple[Chat, Subscription]:
-    chat = _chat(row[:10])
-    daily_time, tz, weekends = row[10:]
+    chat = _chat(row[:11])
+    daily_time, tz, weekends = row[11:]
     return chat, Subscription(
         chat.id,
         "daily",

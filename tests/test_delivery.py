@@ -256,8 +256,8 @@ class _CountingWorker(DeliveryWorker):
 
     drawn: list[str]
 
-    async def _render(self, chart: str) -> bytes | None:
-        self.drawn.append(chart)
+    async def _render(self, chart: str, lang: str = "en") -> bytes | None:
+        self.drawn.append(chart if lang == "en" else f"{chart} ({lang})")
         return f"png {len(self.drawn)}".encode()
 
 
@@ -273,10 +273,10 @@ def queue_summary(db: sqlite_utils.Database, chat_ids: list[int], key: str, char
 async def test_one_chart_is_drawn_once_per_data_version_across_events(tmp_path: Path) -> None:
     db = open_db(tmp_path / "cache.db")
     chats = make_chats(db, list(range(1001, 1007)))
-    # Three summary groups (zones / languages) ask for the same chart, spelled two ways.
-    queue_summary(db, chats[0:2], "daily:2025-11-03:America/New_York:08:30:en", "corridor 1m")
-    queue_summary(db, chats[2:4], "daily:2025-11-03:Asia/Taipei:08:30:zh-TW", "corridor 1m")
-    queue_summary(db, chats[4:5], "daily:2025-11-03:Europe/London:07:15:en", "1M  Corridor")
+    # Three summary groups (zones) ask for the same chart, spelled two ways.
+    queue_summary(db, chats[0:2], "daily:2025-11-03:America/New_York:08:30", "corridor 1m")
+    queue_summary(db, chats[2:4], "daily:2025-11-03:Asia/Taipei:08:30", "corridor 1m")
+    queue_summary(db, chats[4:5], "daily:2025-11-03:Europe/London:07:15", "1M  Corridor")
     recorder = _Recorder()
     worker = _CountingWorker(
         db, {"telegram": recorder}, clock=lambda: datetime(2025, 11, 3, 13, 5, tzinfo=UTC)
@@ -288,10 +288,17 @@ async def test_one_chart_is_drawn_once_per_data_version_across_events(tmp_path: 
 
     # New data (a revision of one value) is a new version: the next event's chart is drawn again.
     upsert_observations(db, [Observation("sofr", "2025-10-31", 4.23, "nyfed")], fetched_at=STAMP)
-    queue_summary(db, chats[5:6], "daily:2025-11-03:Asia/Tokyo:09:00:en", "corridor 1m")
+    queue_summary(db, chats[5:6], "daily:2025-11-03:Asia/Tokyo:09:00", "corridor 1m")
     queue_summary(db, chats[0:1], "breach:chart", "srf 3m")
     await drain_all(worker)
     assert worker.drawn == ["corridor 1m", "corridor 1m", "srf 3m"]
+
+    # A chat reading zh-TW gets the same chart drawn once in its language.
+    db.execute("UPDATE chats SET lang = 'zh-TW' WHERE id IN (?, ?)", (chats[1], chats[2]))
+    db.conn.commit()
+    queue_summary(db, chats[1:3], "daily:2025-11-04:Asia/Taipei:08:30", "corridor 1m")
+    await drain_all(worker)
+    assert worker.drawn[3:] == ["corridor 1m (zh-TW)"]
 
 
 def test_data_version_moves_only_when_observations_change(tmp_path: Path) -> None:
