@@ -201,17 +201,22 @@ def max_before(db: sqlite_utils.Database, series: str, before: str) -> float | N
     return float(row[0]) if row else None
 
 
+_LAST_ABOVE_POSITIVE = (
+    "SELECT date, value FROM observations INDEXED BY observations_positive "
+    "WHERE series = ? AND value > 0 AND value > ? ORDER BY date DESC LIMIT 1"
+)
+_LAST_ABOVE_ANY = (
+    "SELECT date, value FROM observations WHERE series = ? AND value > ? ORDER BY date DESC LIMIT 1"
+)
+
+
 def last_above(db: sqlite_utils.Database, series: str, threshold: float = 0.0) -> Point | None:
     """The most recent date the series was above a threshold."""
+    # The partial index holds only positive values: its newest row above the threshold is the answer.
     if threshold >= 0:
-        # The partial index holds only positive values: its newest row above the threshold is the answer.
-        sql = (
-            "SELECT date, value FROM observations INDEXED BY observations_positive "
-            "WHERE series = ? AND value > 0 AND value > ? ORDER BY date DESC LIMIT 1"
-        )
+        row = db.execute(_LAST_ABOVE_POSITIVE, (series, threshold)).fetchone()
     else:
-        sql = "SELECT date, value FROM observations WHERE series = ? AND value > ? ORDER BY date DESC LIMIT 1"
-    row = db.execute(sql, (series, threshold)).fetchone()
+        row = db.execute(_LAST_ABOVE_ANY, (series, threshold)).fetchone()
     return Point(row[0], row[1]) if row else None
 
 
