@@ -6,25 +6,26 @@ says so once, plainly, instead of log lines over the prompt (the logs go to a fi
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlite_utils
 
 from bot.core.clock import NEW_YORK, Clock, parse_iso_utc, utcnow
 from bot.core.config import Settings
-from bot.market.freshness import source_status
-from bot.render.charts import render_png_async
 from bot.render.text import to_console
 from bot.words.messages import t
 from bot.words.reply import Context, Reply
 from handlers.lang_command import chat_lang
 from handlers.table import dispatch
+
+if TYPE_CHECKING:
+    import asyncio
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,8 @@ HISTORY_LENGTH = 1000
 
 def offline_banner(db: sqlite_utils.Database, lang: str = "en") -> str | None:
     """One plain line when sources are failing: the console still answers from what is stored."""
+    from bot.market.freshness import source_status
+
     failing = [s for s in source_status(db) if s.degraded]
     if not failing:
         return None
@@ -82,6 +85,8 @@ def _terminal_restorer() -> Callable[[], None]:
 
 async def _read_on_daemon_thread(read_line: Callable[[str], str], prompt: str) -> str:
     """input() on a daemon thread: unlike asyncio.to_thread, a read still pending never blocks the exit."""
+    import asyncio
+
     loop = asyncio.get_running_loop()
     done: asyncio.Future[str] = loop.create_future()
 
@@ -154,6 +159,8 @@ async def run_console(
     clock: Clock = utcnow,
 ) -> None:
     """Read commands until EOF, Ctrl-C, 'quit' or stop; charts are saved as PNG files in the cwd."""
+    import asyncio  # here, not at module level: one-shot `plumbline ask` never starts an event loop
+
     interactive = read_line is input
     save_history = _enable_line_editing() if interactive else (lambda: None)
     restore_terminal = _terminal_restorer() if interactive else (lambda: None)
@@ -187,6 +194,9 @@ async def run_console(
             lang = console_lang(settings, db)
             write(to_console(reply, lang))
             if reply.chart is not None:
+                # matplotlib loads only when a chart is drawn: `plumbline ask "/corridor"` never pays for it.
+                from bot.render.charts import render_png_async
+
                 png = await render_png_async(reply.chart)
                 name = Path(f"plumbline-chart-{clock().strftime('%Y%m%d-%H%M%S')}.png")
                 await asyncio.to_thread(name.write_bytes, png)
