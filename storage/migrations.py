@@ -162,3 +162,36 @@ def _alerts(db: sqlite_utils.Database) -> None:
 @MIGRATIONS(name="0003_operation_release_time")
 def _release_time(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE operations ADD COLUMN release_time TEXT NOT NULL DEFAULT ''")
+
+
+@MIGRATIONS(name="0004_auctions")
+def _auctions(db: sqlite_utils.Database) -> None:
+    db.execute(
+        """
+        CREATE TABLE auctions (
+            auction_date TEXT NOT NULL,
+            security_type TEXT NOT NULL,
+            security_term TEXT NOT NULL,
+            cusip TEXT NOT NULL,
+            reopening INTEGER NOT NULL,
+            announced_date TEXT,
+            issue_date TEXT,
+            maturity_date TEXT,
+            offering_bn REAL,
+            total_tendered_bn REAL,
+            total_accepted_bn REAL,
+            dealer_bn REAL,
+            direct_bn REAL,
+            indirect_bn REAL,
+            soma_bn REAL,
+            bid_to_cover REAL,
+            high_yield REAL,
+            high_discount_rate REAL,
+            high_investment_rate REAL,
+            fetched_at TEXT NOT NULL,
+            PRIMARY KEY (auction_date, security_type, security_term)
+        ) WITHOUT ROWID
+        """
+    )
+    db.execute("CREATE INDEX auctions_issue ON auctions (issue_date)")
+    db.execute("CREATE INDEX auctions_term ON auctions (security_type, security_term, auction_date)")

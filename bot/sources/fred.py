@@ -25,6 +25,10 @@ FRED_SERIES: dict[str, tuple[str, float]] = {
     "DFEDTARL": ("fed_lower", 1.0),
     "WRESBAL": ("reserves", 0.001),
     "WALCL": ("fed_assets", 0.001),
+    # Foreign official custody holdings of marketable Treasuries (H.4.1 memo item), millions.
+    "WMTSECL1": ("custody", 0.001),
+    # H.8: Treasury and agency securities, all commercial banks, weekly, seasonally adjusted, billions.
+    "TASACBW027SBOG": ("bank_treasuries", 1.0),
 }
 
 _DATE_COLUMNS = ("observation_date", "DATE")

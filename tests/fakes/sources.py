@@ -65,6 +65,8 @@ FRED_SERIES: dict[str, tuple[str, str]] = {
     "IORB": ("iorb", "d"),
     "WRESBAL": ("reserves", "w"),
     "WALCL": ("fed_assets", "w"),
+    "WMTSECL1": ("custody", "w"),
+    "TASACBW027SBOG": ("bank_treasuries", "w"),
     "RRPONTSYD": ("operations", "b"),  # derived from the reverse repo operations, billions
 }
 
@@ -420,7 +422,7 @@ class FakeSources:
 
     def _rate_kind(self, request: web.Request) -> str:
         group, kind = request.match_info["group"], request.match_info["kind"]
-        if (group, kind) not in (("secured", "sofr"), ("unsecured", "effr")):
+        if (group, kind) not in (("secured", "sofr"), ("unsecured", "effr"), ("secured", "bgcr"), ("secured", "tgcr")):
             raise web.HTTPNotFound(text="Not Found")
         return kind
 
@@ -442,7 +444,7 @@ class FakeSources:
     async def _rates_all_latest(self, request: web.Request) -> web.Response:
         items = []
         if not self._empty(request):
-            for kind in ("effr", "sofr"):
+            for kind in ("effr", "tgcr", "bgcr", "sofr"):
                 index = self._rates_index(kind)
                 if index.items:
                     items.append(index.items[-1])
@@ -810,7 +812,7 @@ def _fred_error(status: int, message: str) -> web.Response:
 
 
 def _fred_text(fred_id: str, value: float) -> str:
-    if fred_id in ("WALCL", "WRESBAL"):
+    if fred_id in ("WALCL", "WRESBAL", "WMTSECL1"):
         return f"{value:.0f}"
     if fred_id.endswith("VOL"):
         return f"{value:.1f}"
