@@ -33,7 +33,9 @@ def net_liquidity(
     return out
 
 
-def dvp_proxy(sofr_volume: Sequence[Point], bgcr_volume: Sequence[Point], since: str = "") -> list[Observation]:
+def dvp_proxy(
+    sofr_volume: Sequence[Point], bgcr_volume: Sequence[Point], since: str = ""
+) -> list[Observation]:
     """SOFR volume - BGCR volume on the dates both exist: SOFR is BGCR plus filtered FICC DVP repo, so the
     difference approximates the DVP segment where relative-value funds finance their Treasury longs."""
     bgcr = {p.date: p.value for p in bgcr_volume}

@@ -89,7 +89,9 @@ def parse_rates(payload: object, kind: RateKind) -> list[Observation]:
     for obs in observations:
         low, high = _PLAUSIBLE.get(obs.series, (-math.inf, math.inf))
         if not low <= obs.value <= high:
-            raise _fail(f"{obs.series} {obs.date}: implausible value {obs.value:g} (expected {low:g}..{high:g})")
+            raise _fail(
+                f"{obs.series} {obs.date}: implausible value {obs.value:g} (expected {low:g}..{high:g})"
+            )
     return observations
 
 

@@ -19,8 +19,8 @@ from bot.core.models import Operation, SourceBatch, SourceError
 from bot.core.series import DVP_INPUTS, NET_LIQUIDITY_INPUTS, UNTRACKED_SERIES
 from bot.sources.derived import dvp_proxy, net_liquidity
 from bot.sources.registry import SOURCES, SourceSpec
-from storage.fetchlog import FetchRecord, record_fetch
 from storage.auctions import upsert_auctions
+from storage.fetchlog import FetchRecord, record_fetch
 from storage.observations import Change, history, newest_dates, upsert_observations
 from storage.operations import upsert_operations
 

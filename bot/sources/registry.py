@@ -47,7 +47,9 @@ async def _fetch_fiscaldata(
     return await fiscaldata.fetch(client, settings.fiscaldata_base_url, start)
 
 
-async def _fetch_treasury(client: httpx.AsyncClient, settings: Settings, start: date, end: date) -> SourceBatch:
+async def _fetch_treasury(
+    client: httpx.AsyncClient, settings: Settings, start: date, end: date
+) -> SourceBatch:
     return await treasury.fetch(client, settings.fiscaldata_base_url, start, end)
 
 

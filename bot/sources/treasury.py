@@ -284,7 +284,8 @@ async def fetch(client: httpx.AsyncClient, base_url: str, start: date, end: date
         if isinstance(body, BaseException):
             if not isinstance(body, SourceError):
                 raise body
-            failures.append(SourceError(SOURCE, f"{name}: {body.problem}", transient=body.transient))
+            problem = body.problem if body.problem.startswith(name) else f"{name}: {body.problem}"
+            failures.append(SourceError(SOURCE, problem, transient=body.transient))
             continue
         try:
             if name == "debt_to_penny":

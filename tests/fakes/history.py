@@ -449,6 +449,8 @@ class History:
 
     series: dict[str, dict[str, float]] = field(default_factory=dict)
     operations: list[Operation] = field(default_factory=list)
+    # Treasury auctions as auctions_query rows (strings, "null" for missing), oldest first.
+    auctions: list[dict[str, str]] = field(default_factory=list)
     revised: dict[str, set[str]] = field(default_factory=dict)
     _versions: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
 
@@ -621,9 +623,17 @@ def _add_gc(s: dict[str, dict[str, float]], iso: str, sofr: float, volume: float
     """BGCR and TGCR a touch under SOFR on about 41% and 40% of its volume (the 2026 shares)."""
     for kind, share in (("bgcr", 0.41), ("tgcr", 0.40)):
         rate = max(0.01, round(sofr - 0.02, 2))
-        values = (rate, max(0.0, round(rate - 0.08, 2)), rate, rate, round(rate + 0.05, 2), round(volume * share))
-        for name, value in zip(RATE_SERIES[kind], _GC_REAL.get(kind, values) if iso == "2026-02-05" else values,
-                               strict=True):
+        values = (
+            rate,
+            max(0.0, round(rate - 0.08, 2)),
+            rate,
+            rate,
+            round(rate + 0.05, 2),
+            round(volume * share),
+        )
+        for name, value in zip(
+            RATE_SERIES[kind], _GC_REAL.get(kind, values) if iso == "2026-02-05" else values, strict=True
+        ):
             s.setdefault(name, {})[iso] = value
 
 
@@ -766,6 +776,9 @@ def _generate(start: date, end: date, seed: int, stress: bool) -> History:
     _add_weekly(history, noise, start, end)
     _add_tga(history, noise, start, end)
     _add_operations(history, noise, start, end, stress)
+    from tests.fakes.treasury import add_treasury  # the wire module builds on this one
+
+    add_treasury(history, start, end)
     history.series = {name: values for name, values in history.series.items() if values}
     return history
 
