@@ -25,6 +25,7 @@ from handlers.subscription_commands import (
     threshold_command,
     unsubscribe_command,
 )
+from handlers.thesis_command import auctions, thesis
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +113,8 @@ def _build() -> dict[str, Command]:
             liquidity,
             t("cmd.liquidity"),
         ),
+        ("thesis", thesis, t("cmd.thesis")),
+        ("auctions", auctions, t("cmd.auctions")),
         ("status", status, t("cmd.status")),
     ]
     table: dict[str, Command] = {
