@@ -41,15 +41,19 @@ def _tag_text(tags: list[str], lang: str, amount: float | None) -> str:
     return t("calendar.and", lang).join(words)
 
 
-def calendar_note(db: sqlite_utils.Database, today: date, lang: str) -> Text | None:
-    """ "2025-10-31 is a month-end." and the special funding days of the week ahead."""
+def calendar_note(
+    db: sqlite_utils.Database, today: date, lang: str, data_day: date | None = None
+) -> Text | None:
+    """A line like "2025-10-31 is a month-end." for the data's day and today, then the days ahead."""
     until = today + timedelta(days=_AHEAD_DAYS)
-    settlements = settlements_by_day(db, today.isoformat(), until.isoformat())
+    first = min(today, data_day) if data_day is not None else today
+    settlements = settlements_by_day(db, first.isoformat(), until.isoformat())
     lines: list[str] = []
-    tags = day_tags(today, settlements)
-    if tags:
-        text = _tag_text(tags, lang, settlements.get(today.isoformat()))
-        lines.append(t("calendar.today", lang, date=today.isoformat(), tags=text))
+    for day in sorted({today} | ({data_day} if data_day is not None else set())):
+        tags = day_tags(day, settlements)
+        if tags:
+            text = _tag_text(tags, lang, settlements.get(day.isoformat()))
+            lines.append(t("calendar.today", lang, date=day.isoformat(), tags=text))
     ahead: list[str] = []
     day = today + timedelta(days=1)
     while day <= until:
@@ -200,7 +204,8 @@ def thesis(args: list[str], ctx: Context, db: sqlite_utils.Database) -> Reply:
     if closing is not None:
         reply.blocks.append(Text(closing))
         reply.level = _VERDICT_LEVEL[th.verdict or "off"]
-    note = calendar_note(db, today, ctx.lang)
+    data_day = date.fromisoformat(th.sofr_date) if th.sofr_date is not None else None
+    note = calendar_note(db, today, ctx.lang, data_day)
     if note is not None:
         reply.blocks.append(note)
     if th.missing:
