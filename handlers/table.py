@@ -151,7 +151,9 @@ def _subscription_commands() -> list[Command]:
             t("cmd.subscribe"),
             SUBSCRIBE_USAGE,
             (
-                Param("what", t("param.subscribe.what"), ("alerts", "daily"), required=True),
+                Param(
+                    "what", t("param.subscribe.what_auctions"), ("alerts", "auctions", "daily"), required=True
+                ),
                 Param("time", t("param.subscribe.time")),
                 Param("zone", t("param.subscribe.zone")),
                 Param("days", t("param.subscribe.days"), ("weekdays", "weekends")),
@@ -163,7 +165,7 @@ def _subscription_commands() -> list[Command]:
             unsubscribe_command,
             t("cmd.unsubscribe"),
             UNSUBSCRIBE_USAGE,
-            (Param("what", t("param.unsubscribe.what"), ("alerts", "daily", "all")),),
+            (Param("what", t("param.unsubscribe.what"), ("alerts", "auctions", "daily", "all")),),
             changes_subscriptions=True,
         ),
         Command("settings", settings_command, t("cmd.settings"), "/settings"),

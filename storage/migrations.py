@@ -195,3 +195,27 @@ def _auctions(db: sqlite_utils.Database) -> None:
     )
     db.execute("CREATE INDEX auctions_issue ON auctions (issue_date)")
     db.execute("CREATE INDEX auctions_term ON auctions (security_type, security_term, auction_date)")
+
+
+@MIGRATIONS(name="0005_auction_subscriptions")
+def _auction_subscriptions(db: sqlite_utils.Database) -> None:
+    # SQLite cannot alter a CHECK constraint: rebuild the table with 'auctions' allowed, rows kept.
+    db.execute(
+        """
+        CREATE TABLE subscriptions_new (
+            chat_id INTEGER NOT NULL REFERENCES chats (id),
+            kind TEXT NOT NULL CHECK (kind IN ('alerts', 'daily', 'auctions')),
+            daily_time TEXT,
+            tz TEXT,
+            weekends INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (chat_id, kind)
+        )
+        """
+    )
+    db.execute(
+        "INSERT INTO subscriptions_new (chat_id, kind, daily_time, tz, weekends, created_at) "
+        "SELECT chat_id, kind, daily_time, tz, weekends, created_at FROM subscriptions"
+    )
+    db.execute("DROP TABLE subscriptions")
+    db.execute("ALTER TABLE subscriptions_new RENAME TO subscriptions")

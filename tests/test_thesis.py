@@ -4,17 +4,23 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date, datetime
+from pathlib import Path
 
 import pytest
 import sqlite_utils
 
+from bot.alerts.engine import AlertEngine
+from bot.core.clock import iso_utc
 from bot.core.models import Auction
 from bot.market.auctions import MIN_HISTORY, weakness
 from bot.market.calendar import day_tags, fed_holidays, is_business_day
 from bot.market.thesis import read_thesis, volume_share_above
 from bot.words.reply import Context, Reply, Text
 from handlers.table import dispatch
+from bot.words.payload import reply_from_json
 from storage.auctions import auctions_between, upsert_auctions
+from storage.chats import ensure_chat, subscribe
+from storage.db import open_db
 from tests.seed import SCENARIOS, ny, seeded, store
 
 NOW = SCENARIOS["month_end_2025"].now  # Mon 2025-11-03 09:05 ET
@@ -214,3 +220,40 @@ def test_results_fill_an_announced_row_and_are_never_blanked(db: sqlite_utils.Da
     assert upsert_auctions(db, [announced], fetched_at="c") == []  # the upcoming feed again: nothing lost
     (stored,) = [a for a in auctions_between(db, "2025-11-12", "2025-11-12") if a.security_type == "Bond"]
     assert stored == result
+
+
+def test_weak_auction_alert_once_to_opted_in_chats_only(tmp_path: Path) -> None:
+    """History is a silent baseline; a weak 10-year then reaches /subscribe auctions chats, once."""
+    db = open_db(tmp_path / "a.db")
+    at = iso_utc(NOW)
+    opted = ensure_chat(db, "telegram", "100", title="desk", is_group=False, now=at)
+    other = ensure_chat(db, "telegram", "200", title="other", is_group=False, now=at)
+    subscribe(db, opted.id, "auctions", now=at)
+    subscribe(db, other.id, "alerts", now=at)
+    upsert_auctions(db, PRIOR, fetched_at=at)
+    clock = {"now": ny(2025, 11, 12, 13, 5)}
+    engine = AlertEngine(db, clock=lambda: clock["now"])
+    first = engine.evaluate()
+    assert "auction_weak" in first.baselined and first.queued == 0
+    upsert_auctions(db, [ten_year("2025-11-12", 2.29, 0.19, issue="2025-11-17")], fetched_at=at)
+    second = engine.evaluate()
+    assert [a.key for a in second.alerts] == ["auction_weak:2025-11-12|Note|10-Year"]
+    assert second.queued == 1
+    (chat_id, payload) = db.execute(
+        "SELECT o.chat_id, e.payload FROM outbox o JOIN events e ON e.key = o.event_key"
+    ).fetchone()
+    assert chat_id == opted.id
+    text = reply_from_json(payload)[0].plain_text()
+    assert text.startswith("\u26a0\ufe0f Weak auction: 10-Year Note \u2014 2025-11-12")
+    assert "Bid-to-cover 2.29 vs a 2.50 average of the last year (10 auctions, 2 sd = 0.07)." in text
+    assert "Dealers took 19.0% vs a 12.9% average of the last year (10 auctions, 2 sd = 1.8 pp)." in text
+    assert engine.evaluate().queued == 0  # judged once
+    db.close()
+
+
+def test_subscribe_auctions_command() -> None:
+    db = seeded("empty")
+    reply = ask_db(db, "/subscribe auctions", SCENARIOS["empty"].now)
+    assert reply.title.startswith("\U0001f514 Weak-auction alerts on for this chat")
+    assert "Weak-auction alerts: on" in body(ask_db(db, "/settings", SCENARIOS["empty"].now))
+    assert body(ask_db(db, "/unsubscribe auctions", SCENARIOS["empty"].now)) == "Unsubscribed from auctions."

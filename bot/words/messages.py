@@ -326,6 +326,7 @@ EN.update(
         "auctions.weak_dealer": "Dealers took {value} vs a {mean} average of the last year ({n} auctions, 2 sd = {band}).",
         "auctions.weak_body": "{term} {type}: {size} at {rate}; indirect {indirect}, direct {direct}, dealers {dealer}.",
         "sub.auctions_on": "\U0001f514 Weak-auction alerts on for this chat: bid-to-cover below, or dealer share above, 2 standard deviations of the last year of same-tenor auctions.",
+        "settings.auctions": "Weak-auction alerts: {state}",
         "param.subscribe.what_auctions": "alerts, auctions or a daily summary",
         "daily.thesis": "{verdict}",
         "daily.auctions_today": "Auctions today: {list}.",
