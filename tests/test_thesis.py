@@ -15,9 +15,9 @@ from bot.core.models import Auction
 from bot.market.auctions import MIN_HISTORY, weakness
 from bot.market.calendar import day_tags, fed_holidays, is_business_day
 from bot.market.thesis import read_thesis, volume_share_above
+from bot.words.payload import reply_from_json
 from bot.words.reply import Context, Reply, Text
 from handlers.table import dispatch
-from bot.words.payload import reply_from_json
 from storage.auctions import auctions_between, upsert_auctions
 from storage.chats import ensure_chat, subscribe
 from storage.db import open_db
