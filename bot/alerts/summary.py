@@ -11,11 +11,14 @@ import sqlite_utils
 from bot.core.clock import iso_utc
 from bot.core.series import CATALOG
 from bot.market.readings import changes, corridor_on, total_between
+from bot.market.thesis import read_thesis
 from bot.words.fmt import bp, pct, usd_bn, usd_bn_delta, weekday_date
 from bot.words.messages import t
 from bot.words.payload import reply_to_json
 from bot.words.reply import Reply, Text
 from handlers.market_commands import TGA_TARGET_BN
+from handlers.thesis_command import calendar_note, settlements_by_day, verdict_line
+from storage.auctions import auctions_between
 from storage.chats import Subscription, daily_subscribers
 from storage.marks import load_marks
 from storage.observations import latest
@@ -94,11 +97,34 @@ def daily_summary(
         t("daily.open", lang, episodes="; ".join(episodes)) if episodes else t("daily.none_open", lang)
     )
     level = c.verdict(tight_bp) if c is not None and c.ceiling is not None else "info"
+    blocks = [Text("\n".join(lines))]
+    chain = _chain_lines(db, today, lang)
+    if chain:
+        blocks.append(Text("\n".join(chain)))
     return Reply(
         title=t("daily.title", lang, date=weekday_date(today.isoformat())),
-        blocks=[Text("\n".join(lines))],
+        blocks=blocks,
         level=level,
     )
+
+
+def _chain_lines(db: sqlite_utils.Database, today: date, lang: str) -> list[str]:
+    """The thesis verdict, the day's auctions and settlements, and what kind of day it is."""
+    lines: list[str] = []
+    verdict = verdict_line(read_thesis(db), lang)
+    if verdict is not None:
+        lines.append(t("daily.thesis", lang, verdict=verdict))
+    iso = today.isoformat()
+    held = [f"{a.security_term} {a.security_type}" for a in auctions_between(db, iso, iso)]
+    if held:
+        lines.append(t("daily.auctions_today", lang, list=", ".join(held)))
+    settling = settlements_by_day(db, iso, iso).get(iso)
+    if settling:
+        lines.append(t("daily.settlements_today", lang, amount=usd_bn(settling)))
+    note = calendar_note(db, today, lang)
+    if note is not None:
+        lines.append(t("daily.calendar", lang, text=note.text))
+    return lines
 
 
 def _amount_line(db: sqlite_utils.Database, series: str, key: str, lang: str) -> str:
