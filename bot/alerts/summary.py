@@ -15,7 +15,7 @@ from bot.market.thesis import read_thesis
 from bot.words.fmt import bp, pct, usd_bn, usd_bn_delta, weekday_date
 from bot.words.messages import t
 from bot.words.payload import reply_to_json
-from bot.words.reply import Reply, Text
+from bot.words.reply import Block, Reply, Text
 from handlers.market_commands import TGA_TARGET_BN
 from handlers.thesis_command import calendar_note, settlements_by_day, verdict_line
 from storage.auctions import auctions_between
@@ -97,7 +97,7 @@ def daily_summary(
         t("daily.open", lang, episodes="; ".join(episodes)) if episodes else t("daily.none_open", lang)
     )
     level = c.verdict(tight_bp) if c is not None and c.ceiling is not None else "info"
-    blocks = [Text("\n".join(lines))]
+    blocks: list[Block] = [Text("\n".join(lines))]
     chain = _chain_lines(db, today, lang)
     if chain:
         blocks.append(Text("\n".join(chain)))
