@@ -13,10 +13,10 @@ from bot.words.reply import ChartData, ChartSeries, Context, Reply, Text, UsageE
 from handlers.common import next_poll_text
 from storage.observations import Point, history, latest
 
-CHART_KINDS: tuple[str, ...] = ("corridor", "srf", "rrp", "tga", "liquidity", "sofr")
+CHART_KINDS: tuple[str, ...] = ("corridor", "srf", "rrp", "tga", "liquidity", "sofr", "debt", "buyers")
 RANGES: dict[str, int | None] = {"1m": 31, "3m": 92, "1y": 366, "5y": 5 * 366, "max": None}
 DEFAULT_RANGE = "3m"
-CHART_USAGE = "/chart <corridor|srf|rrp|tga|liquidity|sofr> [1m|3m|1y|5y|max]"
+CHART_USAGE = "/chart <corridor|srf|rrp|tga|liquidity|sofr|debt|buyers> [1m|3m|1y|5y|max]"
 
 # Lines with more points than this are thinned for drawing (each bucket keeps its low and high, so
 # spikes survive); below it every print is drawn. SOFR since 2018 (~2,100 prints) is never thinned.
@@ -29,6 +29,8 @@ _MAIN_SERIES = {
     "tga": "tga",
     "liquidity": "net_liquidity",
     "sofr": "sofr",
+    "debt": "public_debt",
+    "buyers": "dvp_volume",
 }
 
 
@@ -116,8 +118,30 @@ def chart_data(db: sqlite_utils.Database, kind: str, since: str, until: str, lan
         return ChartData(
             title, "$bn", (_series("TGA", main), _series(t("chart.target", lang), target, "dashed"))
         )
+    if kind == "debt":
+        # Debt ($38T) and repo volume ($3T) share one axis as growth since the window's first date.
+        volume = history(db, "sofr_volume", since, until)
+        lines = [_series(CATALOG["public_debt"].name, _growth(main))]
+        if volume:
+            lines.append(_series(CATALOG["sofr_volume"].name, _growth(volume)))
+        return ChartData(
+            title, "$bn", tuple(lines), subtitle=t("chart.growth_since", lang, date=main[0].date)
+        )
+    if kind == "buyers":
+        lines = [_series(CATALOG["dvp_volume"].name, main)]
+        for series in ("custody", "bank_treasuries"):
+            points = history(db, series, since, until)
+            if points:
+                lines.append(_series(CATALOG[series].name, points, "step"))
+        return ChartData(title, "$bn", tuple(lines))
     label = CATALOG[_MAIN_SERIES[kind]].name
     return ChartData(title, "$bn", (_series(label, main),))
+
+
+def _growth(points: list[Point]) -> list[Point]:
+    """Each value minus the first: growth over the window in the series' own units."""
+    base = points[0].value
+    return [Point(p.date, round(p.value - base, 6)) for p in points]
 
 
 def chart_window(db: sqlite_utils.Database, kind: str, span: str, now: datetime) -> tuple[str, str]:

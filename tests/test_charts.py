@@ -15,7 +15,7 @@ from bot.render.charts import render_png
 from bot.words.reply import ChartData, ChartSeries
 from handlers.chart_command import CHART_KINDS, RANGES, _thin, chart_data
 from storage.observations import Point, history
-from tests.seed import require_real_sofr_history, seeded
+from tests.seed import require_real_sofr_history, seed_chain, seeded
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 MAX_BYTES = 200 * 1024
@@ -29,6 +29,8 @@ KIND_SCENARIO = {
     "tga": ("june_2026", "2026-06-23"),
     "liquidity": ("june_2026", "2026-06-24"),
     "sofr": ("calm_2024", "2024-06-06"),
+    "debt": ("month_end_2025", "2025-10-31"),
+    "buyers": ("month_end_2025", "2025-10-31"),
 }
 
 
@@ -60,10 +62,37 @@ def _since(until: str, span: str) -> str:
 @pytest.mark.parametrize("kind", CHART_KINDS)
 def test_every_kind_renders(kind: str) -> None:
     scenario, until = KIND_SCENARIO[kind]
-    data = chart_data(seeded(scenario), kind, _since(until, "3m"), until, "en")
+    db = seeded(scenario)
+    if kind in ("debt", "buyers"):
+        seed_chain(db)
+    data = chart_data(db, kind, _since(until, "3m"), until, "en")
     assert data is not None
     assert data.series[0].dates[-1] == until
     _check_png(render_png(data))
+
+
+def test_debt_chart_draws_growth_beside_repo_volume() -> None:
+    """Public debt grew $400B over October 2025 while SOFR volume grew $62B (3,054 -> 3,116)."""
+    db = seeded("month_end_2025")
+    seed_chain(db)
+    data = chart_data(db, "debt", "2025-09-30", "2025-10-31", "en")
+    assert data is not None
+    debt, volume = data.series
+    assert (debt.dates, debt.values) == (("2025-09-30", "2025-10-31"), (0.0, 400.0))
+    assert (volume.dates, volume.values) == (("2025-10-30", "2025-10-31"), (0.0, 62.0))
+
+
+def test_buyers_chart_has_dvp_custody_and_banks() -> None:
+    db = seeded("month_end_2025")
+    seed_chain(db)
+    data = chart_data(db, "buyers", "2025-09-01", "2025-10-31", "en")
+    assert data is not None
+    assert [s.label for s in data.series] == [
+        "DVP repo (SOFR \u2212 BGCR volume)",
+        "Foreign official custody holdings",
+        "Banks' Treasury and agency securities",
+    ]
+    assert data.series[1].values == (2910.0, 2895.0)
 
 
 @pytest.mark.parametrize("span", list(RANGES))

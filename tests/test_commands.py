@@ -990,7 +990,7 @@ def test_chart_srf_bars_keep_every_day() -> None:
 # Bad input: a clear usage or unknown-command reply, never an exception
 # ---------------------------------------------------------------------------------------------------------
 
-CHART_USAGE_TITLE = "Usage: /chart <corridor|srf|rrp|tga|liquidity|sofr> [1m|3m|1y|5y|max]"
+CHART_USAGE_TITLE = "Usage: /chart <corridor|srf|rrp|tga|liquidity|sofr|debt|buyers> [1m|3m|1y|5y|max]"
 
 BAD = [
     ("/corridor extra", "Usage: /corridor"),
@@ -1164,7 +1164,7 @@ def test_help_for_one_command(line: str) -> None:
     reply = ask("empty", line)
     assert reply.title == "/chart"
     assert texts(reply) == [
-        "/chart <corridor|srf|rrp|tga|liquidity|sofr> [1m|3m|1y|5y|max]\n"
+        "/chart <corridor|srf|rrp|tga|liquidity|sofr|debt|buyers> [1m|3m|1y|5y|max]\n"
         "A chart of a series over 1m, 3m, 1y, 5y or max"
     ]
 

@@ -21,7 +21,8 @@ from handlers.table import dispatch
 from storage.auctions import auctions_between, upsert_auctions
 from storage.chats import ensure_chat, subscribe
 from storage.db import open_db
-from tests.seed import SCENARIOS, ny, seeded, store
+from tests.seed import PRIOR_TEN_YEAR as PRIOR
+from tests.seed import SCENARIOS, ny, seed_chain, seeded, store, ten_year
 
 NOW = SCENARIOS["month_end_2025"].now  # Mon 2025-11-03 09:05 ET
 AT = ny(2025, 11, 3, 9, 5)
@@ -35,51 +36,6 @@ def ask_db(db: sqlite_utils.Database, line: str, now: datetime = NOW) -> Reply:
 
 def body(reply: Reply) -> str:
     return reply.plain_text()
-
-
-def ten_year(day: str, btc: float, dealer: float, *, issue: str | None = None) -> Auction:
-    """A 10-year note result of $42B; dealer is the dealers' share of the public's awards."""
-    return Auction(
-        auction_date=day,
-        security_type="Note",
-        security_term="10-Year",
-        cusip="91282CNT4",
-        issue_date=issue,
-        offering_bn=42.0,
-        total_tendered_bn=round(42 * btc, 3),
-        total_accepted_bn=42.0,
-        dealer_bn=round(42 * dealer, 3),
-        direct_bn=round(42 * 0.17, 3),
-        indirect_bn=round(42 * (0.83 - dealer), 3),
-        soma_bn=0.0,
-        bid_to_cover=btc,
-        high_yield=4.1,
-    )
-
-
-# The 2025 ten-year auction days (illustrative results around a 2.5 bid-to-cover and 12-14% dealers).
-TEN_YEAR_DAYS = ("01-15", "02-12", "03-12", "04-09", "05-14", "06-11", "07-09", "08-13", "09-10", "10-08")
-PRIOR = [
-    ten_year(f"2025-{day}", 2.5 + 0.04 * ((n % 3) - 1), 0.12 + 0.01 * (n % 3))
-    for n, day in enumerate(TEN_YEAR_DAYS)
-]
-
-
-def seed_chain(db: sqlite_utils.Database) -> None:
-    """The other links around the real 2025-10-31 month-end: debt, issuance, buyers and GC repo."""
-    store(
-        db,
-        "public_debt",
-        {"2024-10-31": 35950.0, "2025-09-30": 37640.0, "2025-10-31": 38040.0},
-        "treasury",
-        AT,
-    )
-    store(db, "net_bills", {"2025-10-15": 12.0, "2025-10-31": 13.989}, "treasury", AT)
-    store(db, "net_coupons", {"2025-10-15": 48.0, "2025-10-31": 51.785}, "treasury", AT)
-    store(db, "custody", {"2024-10-23": 2990.0, "2025-09-24": 2910.0, "2025-10-29": 2895.0}, "fred", AT)
-    store(db, "bank_treasuries", {"2025-09-24": 4270.0, "2025-10-29": 4290.0}, "fred", AT)
-    store(db, "dvp_volume", {"2025-10-01": 1700.0, "2025-10-31": 1850.0}, "derived", AT)
-    upsert_auctions(db, [*PRIOR, ten_year("2025-11-12", 2.29, 0.19, issue="2025-11-17")], fetched_at="x")
 
 
 @pytest.fixture

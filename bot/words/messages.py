@@ -332,7 +332,8 @@ EN.update(
         "daily.auctions_today": "Auctions today: {list}.",
         "daily.settlements_today": "Settling today: {amount} of new Treasuries.",
         "daily.calendar": "Calendar: {text}",
-        "chart.title.debt": "Public debt and SOFR volume: debt growth matches repo volume",
+        "chart.title.debt": "Public debt and SOFR volume, growth: debt growth matches repo volume",
+        "chart.growth_since": "Change since {date}",
         "chart.title.buyers": "Who buys the Treasuries: foreign official custody, banks, DVP repo",
     }
 )
