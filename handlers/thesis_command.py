@@ -11,8 +11,9 @@ from bot.core.models import Auction
 from bot.core.series import CATALOG
 from bot.market.auctions import LOOKBACK_DAYS, MIN_HISTORY, Weakness, weakness
 from bot.market.calendar import day_tags
+from bot.market.levels import TGA_TARGET_BN
 from bot.market.readings import Change
-from bot.market.thesis import QE_ON_DAYS, QE_WINDOW_DAYS, TGA_TARGET_BN, Figure, Thesis, read_thesis
+from bot.market.thesis import QE_ON_DAYS, QE_WINDOW_DAYS, Figure, Thesis, read_thesis
 from bot.sources.registry import SOURCES
 from bot.words.fmt import bp, pct, usd_bn, usd_bn_delta, weekday_date
 from bot.words.messages import t
@@ -41,13 +42,17 @@ def _tag_text(tags: list[str], lang: str, amount: float | None) -> str:
     return t("calendar.and", lang).join(words)
 
 
-def calendar_note(
-    db: sqlite_utils.Database, today: date, lang: str, data_day: date | None = None
-) -> Text | None:
+def calendar_window(today: date, data_day: date | None = None) -> tuple[str, str]:
+    """The dates whose settlements the calendar context needs: the data's day (or today) to a week on."""
+    first = min(today, data_day) if data_day is not None else today
+    return first.isoformat(), (today + timedelta(days=_AHEAD_DAYS)).isoformat()
+
+
+def calendar_text(
+    today: date, settlements: dict[str, float], lang: str, data_day: date | None = None
+) -> str | None:
     """A line like "2025-10-31 is a month-end." for the data's day and today, then the days ahead."""
     until = today + timedelta(days=_AHEAD_DAYS)
-    first = min(today, data_day) if data_day is not None else today
-    settlements = settlements_by_day(db, first.isoformat(), until.isoformat())
     lines: list[str] = []
     for day in sorted({today} | ({data_day} if data_day is not None else set())):
         tags = day_tags(day, settlements)
@@ -63,7 +68,16 @@ def calendar_note(
         day += timedelta(days=1)
     if ahead:
         lines.append(t("calendar.ahead", lang, days="; ".join(ahead)))
-    return Text("\n".join(lines)) if lines else None
+    return "\n".join(lines) if lines else None
+
+
+def calendar_note(
+    db: sqlite_utils.Database, today: date, lang: str, data_day: date | None = None
+) -> Text | None:
+    """The calendar context as a reply block, reading the settlements it needs."""
+    settlements = settlements_by_day(db, *calendar_window(today, data_day))
+    text = calendar_text(today, settlements, lang, data_day)
+    return Text(text) if text is not None else None
 
 
 def _delta(change: Change | None, lang: str) -> str:

@@ -10,10 +10,10 @@ from datetime import date, timedelta
 
 import sqlite_utils
 
-from bot.alerts.rules import Alert, Mark
+from bot.alerts.rules import Alert
 from bot.market.auctions import LOOKBACK_DAYS, weakness
 from storage.auctions import auctions_between, same_tenor_results
-from storage.marks import last_mark, load_marks, save_marks
+from storage.marks import Mark, last_mark, load_marks, save_marks
 
 RULE = "auction_weak"
 # Results are re-judged this far back, so late-filled result fields are still noticed once.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -10,18 +11,18 @@ import sqlite_utils
 
 from bot.core.clock import iso_utc
 from bot.core.series import CATALOG
-from bot.market.readings import changes, corridor_on, total_between
-from bot.market.thesis import read_thesis
+from bot.market.episodes import open_episodes as open_episode_starts
+from bot.market.levels import TGA_TARGET_BN
+from bot.market.snapshot import Snapshot, read_snapshot
+from bot.market.thesis import Thesis, read_thesis
 from bot.words.fmt import bp, pct, usd_bn, usd_bn_delta, weekday_date
 from bot.words.messages import t
 from bot.words.payload import reply_to_json
 from bot.words.reply import Block, Reply, Text
-from handlers.market_commands import TGA_TARGET_BN
-from handlers.thesis_command import calendar_note, settlements_by_day, verdict_line
+from handlers.thesis_command import calendar_text, calendar_window, settlements_by_day, verdict_line
 from storage.auctions import auctions_between
 from storage.chats import Subscription, daily_subscribers
-from storage.marks import load_marks
-from storage.observations import latest
+from storage.observations import Point
 from storage.outbox import add_event, enqueue, event_exists
 
 log = logging.getLogger(__name__)
@@ -30,20 +31,16 @@ log = logging.getLogger(__name__)
 LATE_LIMIT = timedelta(hours=3)
 
 
+_EPISODE_WORDS = {"sofr_breach": "episode.sofr_breach", "srf_positive@0": "episode.srf"}
+
+
 def open_episodes(db: sqlite_utils.Database, lang: str = "en") -> list[str]:
-    """Episodes still open, from the alert marks: a trailing run of flagged days or operations."""
-    found: list[str] = []
-    for rule, key in (("sofr_breach", "episode.sofr_breach"), ("srf_positive@0", "episode.srf")):
-        marks = sorted(load_marks(db, rule).values(), key=lambda m: m.ord)
-        run = []
-        for mark in reversed(marks):
-            if not mark.flag:
-                break
-            run.append(mark)
-        if run:
-            since = run[-1].ord.split("|", 1)[0]
-            found.append(t(key, lang, since=since))
-    return found
+    """Episodes still open, in words."""
+    return _episode_words(open_episode_starts(db), lang)
+
+
+def _episode_words(starts: dict[str, str], lang: str) -> list[str]:
+    return [t(_EPISODE_WORDS[rule], lang, since=since) for rule, since in starts.items()]
 
 
 def daily_summary(
@@ -53,8 +50,15 @@ def daily_summary(
 
     day is the subscriber's local date (the title's date); New York's by default."""
     today = day or now.astimezone(ZoneInfo("America/New_York")).date()
+    return summary_reply(read_snapshot(db), today, lang, tight_bp, read_chain_day(db, today))
+
+
+def summary_reply(
+    snap: Snapshot, today: date, lang: str = "en", tight_bp: float = 5.0, chain: ChainDay | None = None
+) -> Reply:
+    """The briefing in words, from one snapshot of the gauges."""
     lines: list[str] = []
-    c = corridor_on(db)
+    c = snap.corridor
     if c is not None and c.ceiling is not None:
         verdict = c.verdict(tight_bp)
         lines.append(
@@ -70,37 +74,41 @@ def daily_summary(
         )
     else:
         lines.append(t("daily.missing", lang, name="SOFR"))
-    srf = latest(db, "srf")
-    if srf is not None:
-        month_start = date.fromisoformat(srf.date).replace(day=1).isoformat()
-        mtd, _ = total_between(db, "srf", month_start, srf.date)
-        lines.append(t("daily.srf", lang, yesterday=usd_bn(srf.value, 3), date=srf.date, mtd=usd_bn(mtd, 3)))
+    if snap.srf is not None:
+        lines.append(
+            t(
+                "daily.srf",
+                lang,
+                yesterday=usd_bn(snap.srf.value, 3),
+                date=snap.srf.date,
+                mtd=usd_bn(snap.srf_month_to_date, 3),
+            )
+        )
     else:
         lines.append(t("daily.missing", lang, name=CATALOG["srf"].name))
-    lines.append(_amount_line(db, "rrp", "daily.rrp", lang))
-    tga = latest(db, "tga")
-    if tga is not None:
-        vs = usd_bn_delta(tga.value - TGA_TARGET_BN)
-        lines.append(t("daily.tga", lang, amount=usd_bn(tga.value), vs=vs, date=tga.date))
+    lines.append(_amount_line(snap.rrp, "rrp", "daily.rrp", lang))
+    if snap.tga is not None:
+        vs = usd_bn_delta(snap.tga.value - TGA_TARGET_BN)
+        lines.append(t("daily.tga", lang, amount=usd_bn(snap.tga.value), vs=vs, date=snap.tga.date))
     else:
         lines.append(t("daily.missing", lang, name=CATALOG["tga"].name))
-    lines.append(_amount_line(db, "reserves", "daily.reserves", lang))
-    net = latest(db, "net_liquidity")
+    lines.append(_amount_line(snap.reserves, "reserves", "daily.reserves", lang))
+    net = snap.net_liquidity
     if net is not None:
-        week = changes(db, "net_liquidity", net, {"1w": 7})
-        change = usd_bn_delta(week[0].delta) if week else "n/a"
+        week = snap.net_liquidity_week_change
+        change = usd_bn_delta(week) if week is not None else "n/a"
         lines.append(t("daily.liquidity", lang, amount=usd_bn(net.value), change=change, date=net.date))
     else:
         lines.append(t("daily.missing", lang, name=CATALOG["net_liquidity"].name))
-    episodes = open_episodes(db, lang)
+    episodes = _episode_words(snap.open_episodes, lang)
     lines.append(
         t("daily.open", lang, episodes="; ".join(episodes)) if episodes else t("daily.none_open", lang)
     )
     level = c.verdict(tight_bp) if c is not None and c.ceiling is not None else "info"
     blocks: list[Block] = [Text("\n".join(lines))]
-    chain = _chain_lines(db, today, lang)
-    if chain:
-        blocks.append(Text("\n".join(chain)))
+    chain_lines = _chain_lines(chain, today, lang) if chain is not None else []
+    if chain_lines:
+        blocks.append(Text("\n".join(chain_lines)))
     return Reply(
         title=t("daily.title", lang, date=weekday_date(today.isoformat())),
         blocks=blocks,
@@ -108,27 +116,39 @@ def daily_summary(
     )
 
 
-def _chain_lines(db: sqlite_utils.Database, today: date, lang: str) -> list[str]:
+@dataclass(frozen=True, slots=True)
+class ChainDay:
+    """The thesis chain and the auction calendar for one local day, read once for every summary of it."""
+
+    thesis: Thesis
+    held: tuple[str, ...]  # "10-Year Note" for each auction held that day
+    settlements: dict[str, float]  # $bn settling per ISO date, that day to a week on
+
+
+def read_chain_day(db: sqlite_utils.Database, today: date) -> ChainDay:
+    iso = today.isoformat()
+    held = tuple(f"{a.security_term} {a.security_type}" for a in auctions_between(db, iso, iso))
+    return ChainDay(read_thesis(db), held, settlements_by_day(db, *calendar_window(today)))
+
+
+def _chain_lines(chain: ChainDay, today: date, lang: str) -> list[str]:
     """The thesis verdict, the day's auctions and settlements, and what kind of day it is."""
     lines: list[str] = []
-    verdict = verdict_line(read_thesis(db), lang)
+    verdict = verdict_line(chain.thesis, lang)
     if verdict is not None:
         lines.append(t("daily.thesis", lang, verdict=verdict))
-    iso = today.isoformat()
-    held = [f"{a.security_term} {a.security_type}" for a in auctions_between(db, iso, iso)]
-    if held:
-        lines.append(t("daily.auctions_today", lang, list=", ".join(held)))
-    settling = settlements_by_day(db, iso, iso).get(iso)
+    if chain.held:
+        lines.append(t("daily.auctions_today", lang, list=", ".join(chain.held)))
+    settling = chain.settlements.get(today.isoformat())
     if settling:
         lines.append(t("daily.settlements_today", lang, amount=usd_bn(settling)))
-    note = calendar_note(db, today, lang)
-    if note is not None:
-        lines.append(t("daily.calendar", lang, text=note.text))
+    text = calendar_text(today, chain.settlements, lang)
+    if text is not None:
+        lines.append(t("daily.calendar", lang, text=text))
     return lines
 
 
-def _amount_line(db: sqlite_utils.Database, series: str, key: str, lang: str) -> str:
-    point = latest(db, series)
+def _amount_line(point: Point | None, series: str, key: str, lang: str) -> str:
     if point is None:
         return t("daily.missing", lang, name=CATALOG[series].name)
     return t(key, lang, amount=usd_bn(point.value), date=point.date)
@@ -160,11 +180,16 @@ def enqueue_summaries(db: sqlite_utils.Database, now: datetime) -> int:
         schedule = (day.isoformat(), subscription.tz or "", subscription.daily_time or "", chat.lang)
         groups.setdefault(schedule, []).append(chat.id)
     queued = 0
+    snap: Snapshot | None = None  # read once, and only if some summary is new
+    chains: dict[str, ChainDay] = {}  # per local day: the calendar depends on it
     for (local_day, zone, at, lang), chat_ids in groups.items():
         key = f"daily:{local_day}:{zone}:{at}:{lang}"
         with db.atomic():
             if not event_exists(db, key):
-                summary = daily_summary(db, now, lang, day=date.fromisoformat(local_day))
+                snap = snap or read_snapshot(db)
+                day = date.fromisoformat(local_day)
+                chain = chains.get(local_day) or chains.setdefault(local_day, read_chain_day(db, day))
+                summary = summary_reply(snap, day, lang, chain=chain)
                 payload = reply_to_json(summary, chart="corridor 1m")
                 add_event(
                     db,

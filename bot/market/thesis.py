@@ -12,11 +12,11 @@ from datetime import date, timedelta
 import sqlite_utils
 
 from bot.market.calendar import business_days_back
-from bot.market.readings import Change, changes, corridor_on, total_between
-from storage.observations import Point, history, latest
+from bot.market.readings import Change, changes, corridor_on
+from storage.observations import Point, history, latest, total_between
 
-TGA_TARGET_BN = 850.0
-# Take-up below this is a token bid, not the Fed funding the market.
+# Below this a day's take-up is a token bid (a few million), worth showing but not worth a red flag
+# (/srf) and not counted as the Fed funding the market (/thesis).
 MATERIAL_SRF_BN = 1.0
 # "Hidden QE is on" when material SRF take-up printed on at least this many of the last 20 business days.
 QE_WINDOW_DAYS = 20

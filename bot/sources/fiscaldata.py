@@ -9,6 +9,7 @@ from datetime import date
 
 import httpx
 
+from bot.core.clock import is_iso_date
 from bot.core.models import Observation, SourceBatch, SourceError
 from bot.sources.http import get_json
 
@@ -22,7 +23,6 @@ OPENING_ROW = "Treasury General Account (TGA) Opening Balance"
 SINGLE_ROW_ACCOUNTS = ("Federal Reserve Account", "Treasury General Account (TGA)")
 
 _NULLS = ("", "null")
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _AMOUNT = re.compile(r"-?\d+(?:\.\d+)?")
 _MAX_PAGES = 100
 
@@ -41,13 +41,8 @@ def _data_rows(payload: object) -> list[object]:
 
 def _record_date(row: dict[str, object], index: int) -> str:
     day = row.get("record_date")
-    if isinstance(day, str) and _ISO_DATE.fullmatch(day):
-        try:
-            date.fromisoformat(day)
-        except ValueError:
-            pass
-        else:
-            return day
+    if isinstance(day, str) and is_iso_date(day):
+        return day
     raise SourceError(SOURCE, f"data[{index}]: malformed record_date {str(day)[:40]!r}")
 
 
