@@ -14,6 +14,7 @@ from datetime import date, timedelta
 
 import httpx
 
+from bot.core.clock import is_iso_date
 from bot.core.models import Auction, Observation, SourceBatch, SourceError
 from bot.sources.http import get_json
 
@@ -27,7 +28,6 @@ UPCOMING_PATH = "/v1/accounting/od/upcoming_auctions"
 # DTS security types that are coupons (everything marketable that is not a bill and not a subtotal).
 BILLS = "Bills"
 _NULLS = ("", "null")
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _AMOUNT = re.compile(r"-?\d+(?:\.\d+)?")
 _MAX_PAGES = 20
 _PAGE_SIZE = 10000
@@ -65,13 +65,8 @@ def _date(row: Mapping[str, object], field: str, where: str, *, required: bool =
     raw = row.get(field)
     if not required and (raw is None or raw in _NULLS):
         return None
-    if isinstance(raw, str) and _ISO_DATE.fullmatch(raw):
-        try:
-            date.fromisoformat(raw)
-        except ValueError:
-            pass
-        else:
-            return raw
+    if isinstance(raw, str) and is_iso_date(raw):
+        return raw
     raise _fail(f"{where}: malformed {field} {str(raw)[:40]!r}")
 
 
