@@ -13,8 +13,7 @@ from bot.market.auctions import LOOKBACK_DAYS, MIN_HISTORY, Weakness, weakness
 from bot.market.calendar import day_tags
 from bot.market.levels import TGA_TARGET_BN
 from bot.market.readings import Change
-from bot.market.thesis import QE_ON_DAYS, QE_WINDOW_DAYS, Figure, Thesis, read_thesis
-from bot.sources.registry import SOURCES
+from bot.market.thesis import QE_ON_DAYS, QE_WINDOW_DAYS, Figure, Thesis, qe_verdict, read_thesis
 from bot.words.fmt import bp, pct, usd_bn, usd_bn_delta, weekday_date
 from bot.words.messages import t
 from bot.words.reply import Button, Context, Level, Mono, Reply, Text
@@ -183,20 +182,23 @@ def _liquidity(th: Thesis, lang: str) -> list[str]:
 
 def verdict_line(th: Thesis, lang: str) -> str | None:
     """The closing line, stating the rule it applies; None without SRF data."""
-    verdict = th.verdict
+    return verdict_text(th.srf_days, lang)
+
+
+def verdict_text(srf_days: int | None, lang: str) -> str | None:
+    """The rule's verdict from the count of material SRF days in the window; None without SRF data."""
+    verdict = qe_verdict(srf_days)
     if verdict is None:
         return None
-    return t(f"thesis.rule.{verdict}", lang, days=th.srf_days, window=QE_WINDOW_DAYS, on=QE_ON_DAYS)
+    return t(f"thesis.rule.{verdict}", lang, days=srf_days, window=QE_WINDOW_DAYS, on=QE_ON_DAYS)
 
 
-def missing_names(th: Thesis) -> list[str]:
+def missing_names(th: Thesis, lang: str) -> list[str]:
     """Missing series as "name (source)", in chain order."""
-    names: list[str] = []
-    for series in th.missing:
-        info = CATALOG[series]
-        source = SOURCES[info.source].label if info.source in SOURCES else info.source
-        names.append(f"{info.name} ({source})")
-    return names
+    return [
+        f"{t(f'series.{series}', lang)} ({t(f'source.{CATALOG[series].source}', lang)})"
+        for series in th.missing
+    ]
 
 
 def thesis(args: list[str], ctx: Context, db: sqlite_utils.Database) -> Reply:
@@ -223,7 +225,7 @@ def thesis(args: list[str], ctx: Context, db: sqlite_utils.Database) -> Reply:
     if note is not None:
         reply.blocks.append(note)
     if th.missing:
-        reply.blocks.append(Text(t("thesis.missing", ctx.lang, names=", ".join(missing_names(th)))))
+        reply.blocks.append(Text(t("thesis.missing", ctx.lang, names=", ".join(missing_names(th, ctx.lang)))))
         if reply.level in ("info", "calm"):
             reply.level = "warning"
     reply.buttons = [

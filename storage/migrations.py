@@ -164,7 +164,14 @@ def _release_time(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE operations ADD COLUMN release_time TEXT NOT NULL DEFAULT ''")
 
 
-@MIGRATIONS(name="0004_auctions")
+@MIGRATIONS(name="0004_chat_lang_chosen")
+def _lang_chosen(db: sqlite_utils.Database) -> None:
+    """chats.lang is the language alerts and summaries are sent in; lang_chosen says /lang set it, so a
+    client's language (Telegram language_code, Discord locale) no longer overrides it."""
+    db.execute("ALTER TABLE chats ADD COLUMN lang_chosen INTEGER NOT NULL DEFAULT 0")
+
+
+@MIGRATIONS(name="0005_auctions")
 def _auctions(db: sqlite_utils.Database) -> None:
     db.execute(
         """
@@ -197,7 +204,7 @@ def _auctions(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX auctions_term ON auctions (security_type, security_term, auction_date)")
 
 
-@MIGRATIONS(name="0005_auction_subscriptions")
+@MIGRATIONS(name="0006_auction_subscriptions")
 def _auction_subscriptions(db: sqlite_utils.Database) -> None:
     # SQLite cannot alter a CHECK constraint: rebuild the table with 'auctions' allowed, rows kept.
     db.execute(

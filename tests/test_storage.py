@@ -43,8 +43,9 @@ def test_migrations_create_tables_and_wal(tmp_path: Path) -> None:
         "0001_core",
         "0002_alerts",
         "0003_operation_release_time",
-        "0004_auctions",
-        "0005_auction_subscriptions",
+        "0004_chat_lang_chosen",
+        "0005_auctions",
+        "0006_auction_subscriptions",
     ]
 
 

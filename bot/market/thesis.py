@@ -62,11 +62,16 @@ class Thesis:
     @property
     def verdict(self) -> str | None:
         """on, flickering or off by the stated rule; None without SRF data."""
-        if self.srf_days is None:
-            return None
-        if self.srf_days >= QE_ON_DAYS:
-            return "on"
-        return "flickering" if self.srf_days > 0 else "off"
+        return qe_verdict(self.srf_days)
+
+
+def qe_verdict(srf_days: int | None) -> str | None:
+    """The rule, written once: on at QE_ON_DAYS material days of the window, flickering below, off at 0."""
+    if srf_days is None:
+        return None
+    if srf_days >= QE_ON_DAYS:
+        return "on"
+    return "flickering" if srf_days > 0 else "off"
 
 
 def volume_share_above(level: float, p1: float, p25: float, p75: float, p99: float) -> str:
