@@ -36,7 +36,8 @@ def settlements_by_day(db: sqlite_utils.Database, since: str, until: str) -> dic
 
 def _tag_text(tags: list[str], lang: str, amount: float | None) -> str:
     words = [
-        t(f"calendar.tag.{tag}", lang, amount=usd_bn(amount) if amount is not None else "") for tag in tags
+        t(f"calendar.tag.{tag}", lang, amount=usd_bn(amount, lang=lang) if amount is not None else "")
+        for tag in tags
     ]
     return t("calendar.and", lang).join(words)
 
@@ -63,7 +64,7 @@ def calendar_text(
     while day <= until:
         if tags := day_tags(day, settlements):
             text = _tag_text(tags, lang, settlements.get(day.isoformat()))
-            ahead.append(t("calendar.day", lang, date=weekday_date(day.isoformat()), tags=text))
+            ahead.append(t("calendar.day", lang, date=weekday_date(day.isoformat(), lang=lang), tags=text))
         day += timedelta(days=1)
     if ahead:
         lines.append(t("calendar.ahead", lang, days="; ".join(ahead)))
@@ -80,14 +81,14 @@ def calendar_note(
 
 
 def _delta(change: Change | None, lang: str) -> str:
-    return usd_bn_delta(change.delta) if change is not None else t("thesis.no_change", lang)
+    return usd_bn_delta(change.delta, lang=lang) if change is not None else t("thesis.no_change", lang)
 
 
 def _figure_line(key: str, fig: Figure, lang: str) -> str:
     return t(
         key,
         lang,
-        level=usd_bn(fig.point.value),
+        level=usd_bn(fig.point.value, lang=lang),
         date=fig.point.date,
         m1=_delta(fig.change("1m"), lang),
         m12=_delta(fig.change("12m"), lang),
@@ -107,8 +108,8 @@ def _issuance(th: Thesis, lang: str) -> list[str]:
                 "thesis.net",
                 lang,
                 date=th.issuance_until,
-                bills=usd_bn_delta(th.net_bills_30d),
-                coupons=usd_bn_delta(th.net_coupons_30d),
+                bills=usd_bn_delta(th.net_bills_30d, lang=lang),
+                coupons=usd_bn_delta(th.net_coupons_30d, lang=lang),
                 share=share,
             )
         )
@@ -141,7 +142,7 @@ def _funding(th: Thesis, lang: str) -> list[str]:
     if th.sofr_volume is not None:
         lines.append(_figure_line("thesis.sofr_volume", th.sofr_volume, lang))
     if th.sofr_iorb_bp is not None:
-        spread = bp(th.sofr_iorb_bp)
+        spread = bp(th.sofr_iorb_bp, lang)
         if th.share_above_iorb is not None:
             lines.append(t("thesis.sofr_iorb", lang, spread=spread, share=th.share_above_iorb))
         else:
@@ -157,10 +158,10 @@ def _backstop(th: Thesis, lang: str) -> list[str]:
         t(
             "thesis.srf",
             lang,
-            amount=usd_bn(th.srf.value, 3),
+            amount=usd_bn(th.srf.value, 3, lang=lang),
             date=th.srf.date,
-            d30=usd_bn(th.srf_30d),
-            ytd=usd_bn(th.srf_ytd),
+            d30=usd_bn(th.srf_30d, lang=lang),
+            ytd=usd_bn(th.srf_ytd, lang=lang),
         )
     ]
 
@@ -169,12 +170,19 @@ def _liquidity(th: Thesis, lang: str) -> list[str]:
     lines: list[str] = []
     if th.tga is not None:
         lines.append(
-            t("thesis.tga", lang, level=usd_bn(th.tga.value), vs=usd_bn_delta(th.tga.value - TGA_TARGET_BN))
+            t(
+                "thesis.tga",
+                lang,
+                level=usd_bn(th.tga.value, lang=lang),
+                vs=usd_bn_delta(th.tga.value - TGA_TARGET_BN, lang=lang),
+            )
         )
     if th.rrp is not None:
-        lines.append(t("thesis.rrp", lang, level=usd_bn(th.rrp.value), date=th.rrp.date))
+        lines.append(t("thesis.rrp", lang, level=usd_bn(th.rrp.value, lang=lang), date=th.rrp.date))
     if th.reserves is not None:
-        lines.append(t("thesis.reserves", lang, level=usd_bn(th.reserves.value), date=th.reserves.date))
+        lines.append(
+            t("thesis.reserves", lang, level=usd_bn(th.reserves.value, lang=lang), date=th.reserves.date)
+        )
     if th.net_liquidity is not None:
         lines.append(_figure_line("thesis.net_liquidity", th.net_liquidity, lang))
     return lines
@@ -205,7 +213,7 @@ def thesis(args: list[str], ctx: Context, db: sqlite_utils.Database) -> Reply:
     """The chain, a line or two per link with the latest figure, its change, its date and a verdict."""
     th = read_thesis(db)
     today = ny_today(ctx.now)
-    reply = Reply(title=t("thesis.title", ctx.lang, date=weekday_date(today.isoformat())))
+    reply = Reply(title=t("thesis.title", ctx.lang, date=weekday_date(today.isoformat(), ctx.lang)))
     links = (
         ("thesis.issuance", _issuance(th, ctx.lang)),
         ("thesis.buyers", _buyers(th, ctx.lang)),
@@ -229,14 +237,18 @@ def thesis(args: list[str], ctx: Context, db: sqlite_utils.Database) -> Reply:
         if reply.level in ("info", "calm"):
             reply.level = "warning"
     reply.buttons = [
-        [Button(t("button.chart", ctx.lang) + " debt", "/chart debt 1y")],
-        [Button(t("button.chart", ctx.lang) + " buyers", "/chart buyers 1y")],
+        [Button(t("button.chart", ctx.lang) + " " + t("choice.debt", ctx.lang), "/chart debt 1y")],
+        [Button(t("button.chart", ctx.lang) + " " + t("choice.buyers", ctx.lang), "/chart buyers 1y")],
     ]
     return reply
 
 
 def _size(auction: Auction, lang: str) -> str:
-    return usd_bn(auction.offering_bn) if auction.offering_bn is not None else t("auctions.size_tba", lang)
+    return (
+        usd_bn(auction.offering_bn, lang=lang)
+        if auction.offering_bn is not None
+        else t("auctions.size_tba", lang)
+    )
 
 
 def _pct_share(value: float | None) -> str:
@@ -263,7 +275,7 @@ def auctions(args: list[str], ctx: Context, db: sqlite_utils.Database) -> Reply:
     """The next 7 days of auctions and the latest results, weak ones flagged by the stated rule."""
     today = ny_today(ctx.now)
     until = today + timedelta(days=_AHEAD_DAYS)
-    reply = Reply(title=t("auctions.title", ctx.lang, date=weekday_date(today.isoformat())))
+    reply = Reply(title=t("auctions.title", ctx.lang, date=weekday_date(today.isoformat(), ctx.lang)))
     upcoming = [a for a in auctions_between(db, today.isoformat(), until.isoformat()) if not a.has_results]
     if upcoming:
         rows = [
@@ -296,7 +308,7 @@ def auctions(args: list[str], ctx: Context, db: sqlite_utils.Database) -> Reply:
                     term=a.security_term,
                     type=a.security_type,
                     size=_size(a, ctx.lang),
-                    rate=pct(a.rate, 3),
+                    rate=pct(a.rate, 3, ctx.lang),
                     btc=f"{a.bid_to_cover:.2f}" if a.bid_to_cover is not None else "n/a",
                     indirect=_pct_share(a.share("indirect")),
                     direct=_pct_share(a.share("direct")),
