@@ -212,4 +212,5 @@ def test_subscribe_auctions_command() -> None:
     reply = ask_db(db, "/subscribe auctions", SCENARIOS["empty"].now)
     assert reply.title.startswith("\U0001f514 Weak-auction alerts on for this chat")
     assert "Weak-auction alerts: on" in body(ask_db(db, "/settings", SCENARIOS["empty"].now))
-    assert body(ask_db(db, "/unsubscribe auctions", SCENARIOS["empty"].now)) == "Unsubscribed from auctions."
+    off = body(ask_db(db, "/unsubscribe auctions", SCENARIOS["empty"].now))
+    assert off == "Unsubscribed from weak-auction alerts."

@@ -243,6 +243,7 @@ EN: dict[str, str] = {
     "what.alerts": "alerts",
     "what.daily": "daily",
     "what.all": "all",
+    "what.auctions": "weak-auction alerts",
     "sub.off": "Unsubscribed from {what}.",
     "sub.nothing": "This chat was not subscribed to {what}.",
     "sub.bad_time": "'{value}' is not a time. Use 24-hour HH:MM, e.g. 08:30.",
@@ -284,7 +285,9 @@ EN: dict[str, str] = {
     "lang.need_admin": "Only this chat's administrators can change its language.",
     "lang.need_admin_discord": "You need the Manage Channels permission to change this channel's language.",
     "usage.help": "/help [command]",
-    "usage.subscribe": "/subscribe alerts | /subscribe daily [HH:MM] [Area/City] [weekdays|weekends]",
+    "usage.subscribe": (
+        "/subscribe alerts | /subscribe auctions | /subscribe daily [HH:MM] [Area/City] [weekdays|weekends]"
+    ),
     "usage.threshold": "/threshold srf <amount, e.g. 5B> | /threshold near <bp, e.g. 3bp | off>",
     "usage.lang": "/lang en | /lang zh-TW",
     "console.welcome": "Plumbline console. Type /help for commands, quit to exit.",

@@ -238,6 +238,7 @@ ZH_TW: dict[str, str] = {
     "what.alerts": "警示",
     "what.daily": "每日摘要",
     "what.all": "所有項目",
+    "what.auctions": "標售疲弱警示",
     "sub.off": "已取消訂閱{what}。",
     "sub.nothing": "此聊天室並未訂閱{what}。",
     "sub.bad_time": "「{value}」不是時間。請用 24 小時制 HH:MM，例如 08:30。",
@@ -279,7 +280,9 @@ ZH_TW: dict[str, str] = {
     "lang.need_admin": "只有此聊天室的管理員可以變更語言。",
     "lang.need_admin_discord": "你需要「管理頻道」權限才能變更此頻道的語言。",
     "usage.help": "/help [指令]",
-    "usage.subscribe": "/subscribe alerts | /subscribe daily [HH:MM] [時區，例如 Asia/Taipei] [weekdays|weekends]",
+    "usage.subscribe": (
+        "/subscribe alerts | /subscribe auctions | /subscribe daily [HH:MM] [時區，例如 Asia/Taipei] [weekdays|weekends]"
+    ),
     "usage.threshold": "/threshold srf <金額，例如 5B> | /threshold near <基點，例如 3bp | off>",
     "usage.lang": "/lang en | /lang zh-TW",
     "console.welcome": "Plumbline 主控台。輸入 /help 查看指令，輸入 quit 離開。",
