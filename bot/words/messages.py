@@ -517,9 +517,9 @@ EN.update(
         "daily.auctions_today": "Auctions today: {list}.",
         "daily.settlements_today": "Settling today: {amount} of new Treasuries.",
         "daily.calendar": "Calendar: {text}",
-        "chart.title.debt": "Public debt and SOFR volume, growth: debt growth matches repo volume",
+        "chart.title.debt": "Debt growth against repo volume growth",
         "chart.growth_since": "Change since {date}",
-        "chart.title.buyers": "Who buys the Treasuries: foreign official custody, banks, DVP repo",
+        "chart.title.buyers": "Who buys the Treasuries",
     }
 )
 

@@ -513,8 +513,8 @@ ZH_TW.update(
         "daily.auctions_today": "今日標售：{list}。",
         "daily.settlements_today": "今日交割：新發公債 {amount}。",
         "daily.calendar": "行事曆：{text}",
-        "chart.title.debt": "公債總額與 SOFR 成交量的增幅：公債成長與回購成交量同步",
+        "chart.title.debt": "公債成長與回購成交量成長",
         "chart.growth_since": "自 {date} 以來的變化",
-        "chart.title.buyers": "誰在買公債：外國官方託管、銀行、DVP 回購",
+        "chart.title.buyers": "誰在買公債",
     }
 )
