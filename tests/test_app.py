@@ -16,6 +16,7 @@ from bot.app import WATCH_SECONDS, App, retry_delay
 from bot.core.config import Settings, load_settings
 from bot.sources.http import RetryPolicy
 from bot.sources.poller import PollerClosedError
+from bot.sources.registry import SOURCES
 from bot.words.payload import reply_to_json
 from bot.words.reply import Reply, Text
 from storage.chats import ensure_chat
@@ -64,7 +65,7 @@ async def test_run_with_no_network_keeps_running_and_backs_off(
     assert all(1 <= n <= 3 for n in per_source.values()), per_source
     db = open_db(tmp_path / "p.db")
     outcomes = db.execute("SELECT DISTINCT source, outcome FROM fetch_log").fetchall()
-    assert set(outcomes) == {("nyfed", "error"), ("fred", "error"), ("fiscaldata", "error")}
+    assert set(outcomes) == {(name, "error") for name in SOURCES}  # nyfed, fred, fiscaldata, treasury
     db.close()
 
 
