@@ -226,5 +226,6 @@ async def test_a_database_deleted_or_replaced_under_the_bot_stops_it(
     assert app.exit_code == 3 and app.stop_event.is_set()
     await app.stop()
     assert WATCH_SECONDS <= 30  # noticed well within a minute
-    (line,) = [r.getMessage() for r in caplog.records if r.name == "bot.app" and r.levelno >= logging.ERROR]
+    # One line says what happened (a poll tick failing to write to the vanished file may log its own).
+    (line,) = [r.getMessage() for r in caplog.records if r.getMessage().startswith("database ")]
     assert f"database {path} was {'deleted' if fault == 'deleted' else 'replaced by another file'}" in line
