@@ -15,6 +15,7 @@ from bot.core.series import CATALOG, is_srf
 from bot.market.episodes import open_episodes
 from bot.market.freshness import series_status, source_status
 from bot.market.levels import TGA_TARGET_BN, is_breach
+from bot.words.fmt import pct, usd_bn
 from bot.words.messages import t
 from storage.observations import Point, history, last_stored_at, newest_dates
 from storage.operations import operations_between
@@ -182,6 +183,7 @@ def status_payload(db: sqlite_utils.Database, now: datetime, lang: str = "en") -
                 "unit": UNITS[row.unit],
                 "date": row.date,
                 "value": row.value,
+                "shown": None if row.value is None else (pct(row.value) if row.unit == "%" else usd_bn(row.value)),
                 "age_days": row.age_days,
                 "state": "missing" if row.date is None else ("stale" if row.stale else "fresh"),
             }

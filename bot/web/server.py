@@ -244,6 +244,7 @@ def render_page(lang: str, range_key: str, plotly_name: str, refresh_seconds: fl
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{w["web.title"]}</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="/static/dashboard.css">
 <script id="boot" type="application/json">{boot}</script>
 <script src="/static/{plotly_name}" defer></script>

@@ -49,7 +49,8 @@
     Object.keys(extra || {}).forEach(function (k) { base[k] = extra[k]; });
     return base;
   }
-  var CONFIG = { responsive: true, displaylogo: false, modeBarButtonsToRemove: ["select2d", "lasso2d"] };
+  var CONFIG = { responsive: true, displaylogo: false, displayModeBar: false };
+  var DAY_MS = 86400000;
   var PCT = { hovertemplate: "%{y:.2f}%" };
   var BN = { hovertemplate: "$%{y:,.1f}B" };
 
@@ -74,16 +75,16 @@
       corridor: { traces: band, layout: layout(w("web.axis.percent")) },
       spread: {
         traces: [
-          { type: "bar", x: d.srf.AM.x, y: d.srf.AM.y, name: w("web.trace.srf_am"), yaxis: "y2",
+          { type: "bar", x: d.srf.AM.x, y: d.srf.AM.y, name: w("web.trace.srf_am"), yaxis: "y2", width: 0.8 * DAY_MS,
             marker: { color: COLORS.am }, hovertemplate: BN.hovertemplate },
-          { type: "bar", x: d.srf.PM.x, y: d.srf.PM.y, name: w("web.trace.srf_pm"), yaxis: "y2",
+          { type: "bar", x: d.srf.PM.x, y: d.srf.PM.y, name: w("web.trace.srf_pm"), yaxis: "y2", width: 0.8 * DAY_MS,
             marker: { color: COLORS.pm }, hovertemplate: BN.hovertemplate },
           line(d.spread, w("web.trace.spread"), COLORS.spread, { hovertemplate: "%{y:.1f} bp" })
         ],
         layout: layout(w("web.axis.bp"), {
           barmode: "stack",
           margin: { l: 56, r: 56, t: 8, b: 36 },
-          yaxis2: { title: { text: w("web.axis.billions") }, overlaying: "y", side: "right", rangemode: "tozero", showgrid: false },
+          yaxis2: { title: { text: w("web.axis.billions") }, overlaying: "y", side: "right", rangemode: "tozero", showgrid: false, tickmode: "sync" },
           shapes: [{ type: "line", xref: "paper", x0: 0, x1: 1, y0: 0, y1: 0, line: { color: COLORS.breach, width: 1, dash: "dash" } }]
         })
       },
@@ -140,7 +141,7 @@
       var cell = el("div", "cell " + row.state);
       cell.setAttribute("data-series", row.series);
       cell.appendChild(el("span", "name", row.name));
-      cell.appendChild(el("span", "value", fmt(row.value, row.unit)));
+      cell.appendChild(el("span", "value", row.shown || fmt(row.value, row.unit)));
       cell.appendChild(el("span", "date", row.date || ""));
       cell.appendChild(el("span", "state", w("web.status." + row.state)));
       strip.appendChild(cell);
