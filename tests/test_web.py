@@ -295,6 +295,11 @@ def test_bad_web_settings_are_refused_at_startup(name: str, value: str) -> None:
         load_settings({name: value}, env_file=None)
 
 
+def _get_json(url: str) -> object:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return json.loads(response.read())
+
+
 def _taken_port() -> socket.socket:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
@@ -321,7 +326,7 @@ async def test_run_serves_the_page_in_the_same_process(tmp_path: Path) -> None:
     try:
         assert app.web is not None
         url = app.web.url + "api/series/sofr"
-        body = await asyncio.to_thread(lambda: json.loads(urllib.request.urlopen(url, timeout=5).read()))
+        body = await asyncio.to_thread(_get_json, url)
         assert body == {"series": "sofr", "unit": "percent", "points": []}
     finally:
         await app.stop()
@@ -374,7 +379,7 @@ def test_plumbline_web_serves_a_database_read_only(tmp_path: Path) -> None:
         line = proc.stdout.readline() if proc.stdout else ""
         assert f"http://127.0.0.1:{port}/" in line
         deadline = time.monotonic() + 10
-        body: dict[str, object] = {}
+        body: object = {}
         while time.monotonic() < deadline:
             try:
                 body = json.loads(
@@ -386,7 +391,8 @@ def test_plumbline_web_serves_a_database_read_only(tmp_path: Path) -> None:
         assert body == {"series": "srf", "unit": "billions_usd", "points": [["2025-10-31", 50.35]]}
     finally:
         proc.terminate()
-        assert proc.wait(timeout=10) == 0
+        proc.communicate(timeout=10)
+        assert proc.returncode == 0
     second = subprocess.run(
         [sys.executable, "-m", "bot.cli", "web"],
         env={**env, "DATABASE_PATH": str(tmp_path / "none.db")},
