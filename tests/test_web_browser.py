@@ -32,7 +32,7 @@ CHARTS = ("corridor", "spread", "rrp", "tga", "reserves", "liquidity")
 def chromium(width: int = 1280, height: int = 1800) -> webdriver.Chrome:
     if not (Path(CHROMIUM).exists() and Path(DRIVER).exists()):
         pytest.fail(
-            "the browser test needs Debian's chromium and chromium-driver: apt-get install chromium chromium-driver"
+            "the browser test needs Debian's headless Chromium: apt-get install chromium chromium-driver"
         )
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM

@@ -159,6 +159,13 @@ def dashboard(db: sqlite_utils.Database, range_key: str, now: datetime, lang: st
     }
 
 
+def _shown(value: float | None, unit: str) -> str | None:
+    """The value as chat replies write it: 4.22%, $50.35B, $6.587T."""
+    if value is None:
+        return None
+    return pct(value) if unit == "%" else usd_bn(value)
+
+
 def status_payload(db: sqlite_utils.Database, now: datetime, lang: str = "en") -> dict[str, Any]:
     """GET /api/status: each series' latest value, date and freshness; each source's state (no error text)."""
     sources = []
@@ -183,7 +190,7 @@ def status_payload(db: sqlite_utils.Database, now: datetime, lang: str = "en") -
                 "unit": UNITS[row.unit],
                 "date": row.date,
                 "value": row.value,
-                "shown": None if row.value is None else (pct(row.value) if row.unit == "%" else usd_bn(row.value)),
+                "shown": _shown(row.value, row.unit),
                 "age_days": row.age_days,
                 "state": "missing" if row.date is None else ("stale" if row.stale else "fresh"),
             }

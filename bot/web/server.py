@@ -245,10 +245,10 @@ def render_page(lang: str, range_key: str, plotly_name: str, refresh_seconds: fl
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{w["web.title"]}</title>
 <link rel="icon" href="data:,">
-<link rel="stylesheet" href="/static/dashboard.css">
+<link rel="stylesheet" href="static/dashboard.css">
 <script id="boot" type="application/json">{boot}</script>
-<script src="/static/{plotly_name}" defer></script>
-<script src="/static/dashboard.js" defer></script>
+<script src="static/{plotly_name}" defer></script>
+<script src="static/dashboard.js" defer></script>
 </head>
 <body>
 <header class="top">

@@ -1,4 +1,4 @@
-/* Plumbline dashboard: draws /api/dashboard with plotly.js, polls /api/status and redraws when data lands. */
+/* Plumbline dashboard: draws api/dashboard (relative, so it works under a proxy sub-path) with plotly.js, polls /api/status and redraws when data lands. */
 (function () {
   "use strict";
   var boot = JSON.parse(document.getElementById("boot").textContent);
@@ -114,7 +114,7 @@
     holder.textContent = "";
     CSV[name].forEach(function (id) {
       var a = el("a", "csv-link", w("web.csv") + " " + id);
-      a.href = "/api/series/" + id + ".csv" + (d.since ? "?since=" + d.since : "");
+      a.href = "api/series/" + id + ".csv" + (d.since ? "?since=" + d.since : "");
       a.setAttribute("download", "plumbline-" + id + ".csv");
       holder.appendChild(a);
     });
@@ -196,7 +196,7 @@
   }
 
   function load() {
-    var url = "/api/dashboard?range=" + encodeURIComponent(state.range) + "&lang=" + encodeURIComponent(state.lang);
+    var url = "api/dashboard?range=" + encodeURIComponent(state.range) + "&lang=" + encodeURIComponent(state.lang);
     return fetch(url, { headers: { Accept: "application/json" } })
       .then(function (r) { if (!r.ok) throw new Error("HTTP " + r.status); return r.json(); })
       .then(function (d) {
@@ -214,7 +214,7 @@
   }
 
   function poll() {
-    fetch("/api/status?lang=" + encodeURIComponent(state.lang), { headers: { Accept: "application/json" } })
+    fetch("api/status?lang=" + encodeURIComponent(state.lang), { headers: { Accept: "application/json" } })
       .then(function (r) { if (!r.ok) throw new Error("HTTP " + r.status); return r.json(); })
       .then(function (st) {
         if (st.version !== state.version) return load();
