@@ -23,7 +23,7 @@ from bot.frontends.console import answer
 from bot.market.freshness import series_status, source_status
 from bot.render.charts import render_png
 from bot.render.text import to_console
-from bot.sources.http import RetryPolicy, configure_retries, make_client
+from bot.sources.http import make_client, retry_policy
 from bot.sources.poller import Poller, PollResult
 from bot.web.server import Dashboard, WebServer
 from storage.db import StorageError, backup_to, open_db, open_readonly
@@ -162,7 +162,7 @@ async def _poll(settings: Settings, since: date | None) -> PollResult:
     so a backfill or a manual poll never fires alerts on history."""
     db = open_db(settings.database_path)
     try:
-        async with make_client(settings.http_timeout_seconds) as client:
+        async with make_client(settings.http_timeout_seconds, retry_policy(settings)) as client:
             poller = Poller(settings, client, db)
             result = await poller.poll(since=since)
             await poller.write(lambda _db: AlertEngine(db).evaluate(silent=True))
@@ -202,7 +202,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"plumbline: configuration error: {exc}", file=sys.stderr)
         return 2
     setup_logging(settings.log_level, settings.secrets())
-    configure_retries(RetryPolicy(attempts=settings.http_retry_attempts))
     try:
         if args.command == "run":
             asyncio.run(App(settings).run_until_stopped())
