@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import App
@@ -159,6 +160,28 @@ async def test_the_page_loads_only_its_own_scripts_and_plotly_comes_from_the_pac
     zipped = await month_end.get(plotly, headers={"Accept-Encoding": "gzip"}, auto_decompress=False)
     assert zipped.headers["Content-Encoding"] == "gzip"
     assert gzip.decompress(await zipped.read()) == body
+
+
+async def test_the_page_works_under_a_reverse_proxy_sub_path(tmp_path: Path) -> None:
+    """A proxy forwarding /plumbline/ to the bot: every link the page and its script use stays under it."""
+    seeded("month_end_2025", tmp_path / "p.db").close()
+    outer = web.Application()
+    outer.add_subapp("/plumbline/", Dashboard(open_readonly(tmp_path / "p.db")).app())
+    client = TestClient(TestServer(outer))
+    await client.start_server()
+    try:
+        page = await (await client.get("/plumbline/")).text()
+        links = [part.split('"', 1)[0] for part in page.replace("href=", "src=").split('src="')[1:]]
+        local = [link for link in links if not link.startswith(("data:", "?"))]
+        assert local and all(not link.startswith("/") for link in local)
+        for link in local:
+            assert (await client.get("/plumbline/" + link)).status == 200, link
+        script = await (await client.get("/plumbline/static/dashboard.js")).text()
+        assert '"/api' not in script and "'/api" not in script
+        for path in ("api/dashboard?range=3m", "api/status", "api/series/sofr.csv"):
+            assert (await client.get("/plumbline/" + path)).status == 200, path
+    finally:
+        await client.close()
 
 
 async def test_csv_download_has_a_header_with_the_unit_and_every_point(month_end: TestClient) -> None:  # type: ignore[type-arg]

@@ -287,7 +287,7 @@ EN: dict[str, str] = {
     "web.chart.liquidity": "Net liquidity and its components",
     "web.chart.liquidity.note": "Net liquidity = Fed assets \u2212 TGA \u2212 ON RRP.",
     "web.trace.band_low": "Range bottom",
-    "web.trace.band_high": "Range top",
+    "web.trace.band_high": "Target range",
     "web.trace.sofr": "SOFR",
     "web.trace.p1_p99": "SOFR 1st\u201399th pct",
     "web.trace.p25_p75": "SOFR 25th\u201375th pct",

@@ -84,7 +84,7 @@
         layout: layout(w("web.axis.bp"), {
           barmode: "stack",
           margin: { l: 56, r: 56, t: 8, b: 36 },
-          yaxis2: { title: { text: w("web.axis.billions") }, overlaying: "y", side: "right", rangemode: "tozero", showgrid: false, tickmode: "sync" },
+          yaxis2: { title: { text: w("web.axis.billions") }, overlaying: "y", side: "right", rangemode: "tozero", showgrid: false, tickmode: "auto", nticks: 5 },
           shapes: [{ type: "line", xref: "paper", x0: 0, x1: 1, y0: 0, y1: 0, line: { color: COLORS.breach, width: 1, dash: "dash" } }]
         })
       },
