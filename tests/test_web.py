@@ -206,16 +206,27 @@ async def test_status_lists_every_series_and_source_state(month_end: TestClient)
     assert all("error" not in s for s in body["sources"])
 
 
-async def test_a_stale_series_and_a_never_fetched_source_are_shown_as_such(tmp_path: Path) -> None:
-    seeded("stale_2024", tmp_path / "st.db").close()
-    client = await _client(tmp_path / "st.db", "stale_2024")
+@pytest.mark.parametrize(
+    ("scenario", "series", "sources"),
+    [
+        # Ten days on, SOFR (2024-06-06) is stale; the weekly IORB print, 9 days old, is still on time.
+        ("stale_2024", {"sofr": ("stale", 10), "iorb": ("fresh", 9), "reserves": ("stale", 11)}, "ok"),
+        ("calm_2024", {"sofr": ("fresh", 1), "iorb": ("fresh", 0)}, "ok"),
+        ("empty", {"sofr": ("missing", None), "net_liquidity": ("missing", None)}, "never"),
+    ],
+)
+async def test_status_shows_stale_missing_and_never_fetched(
+    tmp_path: Path, scenario: str, series: dict[str, tuple[str, int | None]], sources: str
+) -> None:
+    seeded(scenario, tmp_path / "st.db").close()
+    client = await _client(tmp_path / "st.db", scenario)
     try:
         body = await (await client.get("/api/status")).json()
     finally:
         await client.close()
-    states = {row["series"]: row["state"] for row in body["series"]}
-    assert states["sofr"] == "stale"
-    assert "missing" in states.values() or "fresh" in states.values()
+    rows = {row["series"]: (row["state"], row["age_days"]) for row in body["series"]}
+    assert {name: rows[name] for name in series} == series
+    assert {s["state"] for s in body["sources"]} == {sources}
 
 
 async def test_episodes_show_the_open_breach_and_its_alert_but_never_the_chat(spike: TestClient) -> None:  # type: ignore[type-arg]
