@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gzip
 import html
 import json
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
@@ -64,15 +64,25 @@ def page_words(lang: str) -> dict[str, str]:
     return {key: t(key, lang) for key in EN if key.startswith("web.") and not key.startswith("web.error.")}
 
 
-@dataclass(frozen=True, slots=True)
 class Asset:
-    body: bytes
-    gzipped: bytes
-    content_type: str
+    """A static file held in memory; its gzip form is made once, off the loop, when first asked for
+    (compressing plotly.js takes over a second, which the bot's start-up should not wait for)."""
+
+    def __init__(self, body: bytes, content_type: str) -> None:
+        self.body = body
+        self.content_type = content_type
+        self._gzipped: bytes | None = None
+        self._lock = asyncio.Lock()
+
+    async def gzipped(self) -> bytes:
+        async with self._lock:
+            if self._gzipped is None:
+                self._gzipped = await asyncio.to_thread(gzip.compress, self.body, 6, mtime=0)
+            return self._gzipped
 
 
 def _asset(body: bytes, content_type: str) -> Asset:
-    return Asset(body, gzip.compress(body, compresslevel=6, mtime=0), content_type)
+    return Asset(body, content_type)
 
 
 def load_assets() -> dict[str, Asset]:
@@ -172,7 +182,7 @@ class Dashboard:
         )
         body = asset.body
         if "gzip" in request.headers.get("Accept-Encoding", ""):
-            body = asset.gzipped
+            body = await asset.gzipped()
             headers["Content-Encoding"] = "gzip"
         return web.Response(
             body=body, headers=headers, content_type=asset.content_type.split(";")[0], charset="utf-8"
@@ -286,6 +296,7 @@ class WebServer:
         self.host = host
         self.port = port
         self._runner: web.AppRunner | None = None
+        self._warm: asyncio.Task[bytes] | None = None
 
     @property
     def url(self) -> str:
@@ -302,6 +313,8 @@ class WebServer:
             await runner.cleanup()
             raise
         self._runner = runner
+        # Compress plotly.js in a worker thread now, so the first visitor need not wait for it.
+        self._warm = asyncio.create_task(self.dashboard.assets[self.dashboard.plotly_name].gzipped())
         if self.port == 0:
             server = site._server
             sockets = getattr(server, "sockets", None) or []
@@ -309,6 +322,11 @@ class WebServer:
                 self.port = int(sockets[0].getsockname()[1])
 
     async def stop(self) -> None:
+        if self._warm is not None:
+            self._warm.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._warm
+            self._warm = None
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
