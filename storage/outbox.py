@@ -152,3 +152,9 @@ def latest_alert_events(db: sqlite_utils.Database, limit: int = 20) -> list[Even
         (limit,),
     ).fetchall()
     return [EventRecord(*row) for row in rows]
+
+
+def last_event_at(db: sqlite_utils.Database) -> str:
+    """When the newest event was recorded ('' before the first)."""
+    row = db.execute("SELECT COALESCE(MAX(created_at), '') FROM events").fetchone()
+    return str(row[0])

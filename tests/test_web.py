@@ -23,7 +23,8 @@ from bot.app import App
 from bot.core.config import ConfigError, Settings, load_settings
 from bot.web.server import Dashboard
 from storage.db import StorageError, open_readonly
-from tests.seed import SCENARIOS, seeded
+from storage.outbox import add_event
+from tests.seed import SCENARIOS, ny, seeded, store
 from tests.web_support import SECRET_CHAT, seed_breach_with_alert
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -437,3 +438,34 @@ def test_plumbline_web_serves_a_database_read_only(tmp_path: Path) -> None:
         timeout=30,
     )
     assert second.returncode == 2 and "does not exist yet" in second.stderr
+
+
+async def test_the_live_version_moves_with_new_data_and_with_a_new_alert(tmp_path: Path) -> None:
+    db = seeded("month_end_2025", tmp_path / "v.db")
+    client = await _client(tmp_path / "v.db", "month_end_2025")
+    try:
+
+        async def version() -> str:
+            return str((await (await client.get("/api/status")).json())["version"])
+
+        first = await version()
+        assert await version() == first
+        store(db, "sofr", {"2025-11-03": 3.92}, "nyfed", ny(2025, 11, 4, 8, 2))
+        second = await version()
+        assert second != first
+        # The engine records its alert after the poll's write: the page must notice that on its own too.
+        add_event(
+            db,
+            key="k",
+            rule="srf_positive@0",
+            kind="start",
+            data_date="2025-11-03",
+            audience="srf_positive@0",
+            payload='{"title": "SRF", "level": "alert"}',
+            now="2025-11-04T13:05:00Z",
+        )
+        db.conn.commit()
+        assert await version() != second
+    finally:
+        await client.close()
+        db.close()

@@ -19,7 +19,7 @@ from bot.words.fmt import pct, usd_bn
 from bot.words.messages import t
 from storage.observations import Point, history, last_stored_at, newest_dates
 from storage.operations import operations_between
-from storage.outbox import latest_alert_events
+from storage.outbox import last_event_at, latest_alert_events
 
 UNITS = {"%": "percent", "$bn": "billions_usd"}
 
@@ -142,6 +142,11 @@ def _spread_and_srf(db: sqlite_utils.Database, since: str | None) -> dict[str, A
     }
 
 
+def data_version(db: sqlite_utils.Database) -> str:
+    """Changes whenever an observation or an alert is stored: the page redraws when it does."""
+    return f"{last_stored_at(db)}|{last_event_at(db)}"
+
+
 def dashboard(db: sqlite_utils.Database, range_key: str, now: datetime, lang: str) -> dict[str, Any]:
     """Everything the page draws for one range, in one read."""
     since, until = range_since(db, range_key)
@@ -150,7 +155,7 @@ def dashboard(db: sqlite_utils.Database, range_key: str, now: datetime, lang: st
         "range": range_key,
         "since": since,
         "until": until,
-        "version": last_stored_at(db),
+        "version": data_version(db),
         "series": series,
         **_spread_and_srf(db, since),
         "tga_target": TGA_TARGET_BN,
@@ -182,7 +187,7 @@ def status_payload(db: sqlite_utils.Database, now: datetime, lang: str = "en") -
             }
         )
     return {
-        "version": last_stored_at(db),
+        "version": data_version(db),
         "series": [
             {
                 "series": row.series,
