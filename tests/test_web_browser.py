@@ -22,7 +22,7 @@ from selenium.webdriver.common.by import By
 
 from bot.words.messages import t
 from tests.seed import ny, seeded, store
-from tests.web_support import ServedDashboard, served
+from tests.web_support import SECRET_CHAT, ServedDashboard, seed_breach_with_alert, served
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 DRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
@@ -226,3 +226,24 @@ def test_phone_layout_stacks_the_charts_without_sideways_scrolling(
         driver.save_screenshot(str(screenshot_dir(tmp_path) / "dashboard.phone.png"))
     finally:
         driver.quit()
+
+
+def test_open_episode_and_latest_alert_are_shown_without_the_chat(
+    tmp_path: Path, browser: webdriver.Chrome
+) -> None:
+    seed_breach_with_alert(tmp_path / "spike.db").close()
+    with served(tmp_path / "spike.db", "repo_spike_2019") as dash:
+        load(browser, dash.url + "?range=1m")
+        assert text_of(browser, "#episodes-list li.open") == t("episode.sofr_breach", since="2019-09-16")
+        alert = text_of(browser, "#alerts-list li.alert")
+        assert t("web.rule.sofr_breach") in alert and "2019-09-16" in alert
+        assert SECRET_CHAT not in browser.page_source
+        breach = browser.execute_script(
+            "var gd = document.getElementById('chart-corridor'); return gd.data[gd.data.length - 1].y;"
+        )
+        assert breach == [2.43, 5.25]
+        # No ON RRP, TGA or net liquidity stored for 2019 here: those cards say so instead of blank axes.
+        for name in ("rrp", "tga", "liquidity"):
+            assert text_of(browser, f"#card-{name} .empty-note") == t("web.no_data")
+            assert not browser.find_element(By.ID, f"chart-{name}").is_displayed()
+        browser.save_screenshot(str(screenshot_dir(tmp_path) / "dashboard.2019.png"))

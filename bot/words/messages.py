@@ -263,7 +263,9 @@ EN: dict[str, str] = {
     "web.title": "Plumbline \u2014 US dollar money-market plumbing",
     "web.heading": "Money-market plumbing",
     "web.tagline": "SOFR in the Fed's corridor, SRF take-up, ON RRP, the TGA, reserves and net liquidity. Read-only; updates live.",
-    "web.lang_toggle": "\u4e2d\u6587",
+    # Each language named in itself, the same in every catalog: the toggle offers the other one.
+    "web.lang.en": "English",
+    "web.lang.zh-TW": "\u4e2d\u6587",
     "web.range": "Range",
     "web.range.1m": "1M",
     "web.range.3m": "3M",

@@ -126,9 +126,16 @@
       var node = document.getElementById("chart-" + name);
       var points = figs[name].traces.reduce(function (n, tr) { return n + (tr.x ? tr.x.length : 0); }, 0);
       var card = document.getElementById("card-" + name);
+      var empty = card.querySelector(".empty-note");
       card.classList.toggle("empty", points === 0);
-      card.setAttribute("data-empty-text", w("web.no_data"));
-      window.Plotly.react(node, figs[name].traces, figs[name].layout, CONFIG);
+      if (points === 0) {
+        // Nothing stored in this range (e.g. ON RRP before 2013): say so instead of drawing blank axes.
+        window.Plotly.purge(node);
+        if (!empty) card.appendChild(el("p", "empty-note", w("web.no_data")));
+      } else {
+        if (empty) empty.remove();
+        window.Plotly.react(node, figs[name].traces, figs[name].layout, CONFIG);
+      }
       window.plumbline.drawn[name] = points;
       csvLinks(name, d);
     });
