@@ -27,7 +27,7 @@ def stale_note(ctx: Context, series: str, point: Point) -> Text | None:
     if days <= info.stale_after_days:
         return None
     cadence = t("cadence.weekly" if info.stale_after_days > 7 else "cadence.daily", ctx.lang)
-    return Text(t("stale", ctx.lang, name=info.name, days=days, cadence=cadence))
+    return Text(t("stale", ctx.lang, name=t(f"series.{series}", ctx.lang), days=days, cadence=cadence))
 
 
 def next_poll_text(db: sqlite_utils.Database, ctx: Context, source: str) -> str:
@@ -40,7 +40,7 @@ def next_poll_text(db: sqlite_utils.Database, ctx: Context, source: str) -> str:
         ((n, parse_iso_utc(fetches[n].started_at) + interval_for(n, ctx.now)) for n in names),
         key=lambda x: x[1],
     )
-    label = SOURCES[name].label if name in SOURCES else name
+    label = t(f"source.{name}", ctx.lang) if name in SOURCES else name
     if at < ctx.now:
         at = ctx.now
     return t("next_poll.at", ctx.lang, source=label, time=at.astimezone(NEW_YORK).strftime("%H:%M"))
@@ -49,7 +49,12 @@ def next_poll_text(db: sqlite_utils.Database, ctx: Context, source: str) -> str:
 def no_data(db: sqlite_utils.Database, ctx: Context, series: str, title: str) -> Reply:
     """The reply for a series with nothing stored yet: say so, and when that will change."""
     info = CATALOG[series]
-    text = t("no_data", ctx.lang, name=info.name, next_poll=next_poll_text(db, ctx, info.source))
+    text = t(
+        "no_data",
+        ctx.lang,
+        name=t(f"series.{series}", ctx.lang),
+        next_poll=next_poll_text(db, ctx, info.source),
+    )
     return Reply(title=title, blocks=[Text(text)], level="warning")
 
 

@@ -164,11 +164,11 @@ def dashboard(db: sqlite_utils.Database, range_key: str, now: datetime, lang: st
     }
 
 
-def _shown(value: float | None, unit: str) -> str | None:
-    """The value as chat replies write it: 4.22%, $50.35B, $6.587T."""
+def _shown(value: float | None, unit: str, lang: str) -> str | None:
+    """The value as chat replies write it: 4.22%, $50.35B, $6.587T; 503.5億美元 in Chinese."""
     if value is None:
         return None
-    return pct(value) if unit == "%" else usd_bn(value)
+    return pct(value, lang=lang) if unit == "%" else usd_bn(value, lang=lang)
 
 
 def status_payload(db: sqlite_utils.Database, now: datetime, lang: str = "en") -> dict[str, Any]:
@@ -195,7 +195,7 @@ def status_payload(db: sqlite_utils.Database, now: datetime, lang: str = "en") -
                 "unit": UNITS[row.unit],
                 "date": row.date,
                 "value": row.value,
-                "shown": _shown(row.value, row.unit),
+                "shown": _shown(row.value, row.unit, lang),
                 "age_days": row.age_days,
                 "state": "missing" if row.date is None else ("stale" if row.stale else "fresh"),
             }

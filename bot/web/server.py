@@ -240,7 +240,7 @@ def render_page(lang: str, range_key: str, plotly_name: str, refresh_seconds: fl
         ensure_ascii=False,
     ).replace("<", "\\u003c")
     other = "en" if lang == "zh-TW" else "zh-TW"
-    toggle = w["web.lang." + other]
+    toggle = html.escape(t("lang.name." + other, lang))
     buttons = "".join(
         f'<button type="button" class="range" data-range="{key}" '
         f'aria-pressed="{str(key == range_key).lower()}">{w["web.range." + key]}</button>'
