@@ -181,6 +181,9 @@ def test_every_chart_draws_its_data_and_range_and_language_switch(
     assert heading == t("web.chart.corridor", "zh-TW")
     legend = browser.execute_script("return document.getElementById('chart-corridor').data[8].name;")
     assert legend == t("web.trace.sofr", "zh-TW")
+    # Amounts the way Taiwan's press writes them: the 2025-10-31 record as 503.5億美元.
+    srf = text_of(browser, '#status-series .cell[data-series="srf"]')
+    assert "503.5億美元" in srf and t("short.srf", "zh-TW") in srf
     browser.find_element(By.CSS_SELECTOR, 'button.range[data-range="3m"]').click()
     wait_for(lambda: "range=3m" in browser.current_url, "the zh-TW 3m view")
     time.sleep(0.5)

@@ -179,7 +179,7 @@ def status_payload(db: sqlite_utils.Database, now: datetime, lang: str = "en") -
         sources.append(
             {
                 "source": src.source,
-                "label": src.label,
+                "label": t(f"source.{src.source}", lang),
                 "state": state,
                 "last_fetch": src.last.started_at if src.last else None,
                 "last_ok": src.last_ok,
@@ -191,7 +191,7 @@ def status_payload(db: sqlite_utils.Database, now: datetime, lang: str = "en") -
         "series": [
             {
                 "series": row.series,
-                "name": row.short,
+                "name": t(f"short.{row.series}", lang),
                 "unit": UNITS[row.unit],
                 "date": row.date,
                 "value": row.value,

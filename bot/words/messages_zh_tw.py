@@ -337,11 +337,11 @@ ZH_TW: dict[str, str] = {
     "web.rule.range_change": "目標區間調整",
     "web.footer": "資料：紐約聯準銀行、FRED、美國財政部。時間除標示 ET 外皆為 UTC。",
     "web.error.unknown_series": "未知的數列「{series}」；可用數列：{known}",
-    "web.error.bad_date": "{name} 必須是 YYYY-MM-DD 格式的日期，收到「{value}」",
+    "web.error.bad_date": "{name} 必須是四位數年-月-日格式的日期（例如 2025-10-31），收到「{value}」",
     "web.error.reversed": "起日（{since}）晚於迄日（{until}）",
     "web.error.bad_range": "未知的區間「{value}」；請用 {known} 之一",
     "web.error.not_found": "找不到此頁：{path}",
-    "web.error.method": "此儀表板為唯讀：不接受 {method}，只接受 GET 與 HEAD",
+    "web.error.method": "此儀表板為唯讀：不接受 {method} 請求，只能讀取",
     "web.error.internal": "我們這邊出了問題，已記錄下來",
     # Language (issue 13)
     "cmd.lang": "此聊天室的語言：English 或繁體中文",
