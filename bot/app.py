@@ -20,7 +20,7 @@ from bot.alerts.engine import AlertEngine
 from bot.alerts.summary import enqueue_summaries
 from bot.core.clock import Clock, iso_utc, parse_iso_utc, utcnow
 from bot.core.config import Settings
-from bot.delivery.worker import TELEGRAM_LIMITS, DeliveryWorker, Limits, Sender
+from bot.delivery.worker import TELEGRAM_LIMITS, DeliveryWorker, Limits, Sender, telegram_limits
 from bot.render import charts
 from bot.sources.http import RetryPolicy, make_client, retry_policy
 from bot.sources.poller import Poller, PollerClosedError, PollResult
@@ -30,6 +30,7 @@ from storage.chats import ensure_chat, subscribe, subscriptions_of
 from storage.db import open_db, open_readonly
 from storage.fetchlog import failure_streak, last_fetches
 from storage.instance import InstanceLock
+from storage.lane import DbLane
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,10 @@ PollHook = Callable[[PollResult], Awaitable[None]]
 # Discord allows 5 messages per 2 s in a channel and 50 requests/s overall.
 _DISCORD_LIMITS = Limits(per_second=40.0, private_interval=0.45, group_interval=0.45)
 LIMITS = {"telegram": TELEGRAM_LIMITS, "discord": _DISCORD_LIMITS, "discord_webhook": _DISCORD_LIMITS}
+
+
+# Threads answering chat commands: a slow /chart never holds up the quick commands queued behind it.
+COMMAND_THREADS = 4
 
 
 class Frontend(Protocol):
@@ -127,6 +132,7 @@ class App:
         self._worker_task: asyncio.Task[None] | None = None
         self._worker_stop = asyncio.Event()
         self._discord: Frontend | None = None
+        self.lane: DbLane | None = None
         self.lock = InstanceLock(settings.database_path)
         self.db: sqlite_utils.Database | None = None
         self.writer_db: sqlite_utils.Database | None = None
@@ -146,6 +152,9 @@ class App:
         """Open storage and the HTTP client, then start the scheduler with an immediate first tick."""
         self.lock.acquire()
         self.db = open_db(self.settings.database_path)
+        # Telegram and Discord commands run off the loop, on a few threads with a connection each.
+        path = self.settings.database_path
+        self.lane = DbLane(connect=lambda: open_db(path, migrate=False), workers=COMMAND_THREADS)
         self.writer_db = open_db(self.settings.database_path, migrate=False)
         self.client = make_client(self.settings.http_timeout_seconds, self.retry)
         poller = Poller(self.settings, self.client, self.writer_db, clock=self.clock)
@@ -156,7 +165,8 @@ class App:
         self.engine = AlertEngine(self.writer_db, clock=self.clock)
         self.driver.hooks.append(self._after_poll)
         self.delivery_db = open_db(self.settings.database_path, migrate=False)
-        self.worker = DeliveryWorker(self.delivery_db, await self._senders(), limits=LIMITS, clock=self.clock)
+        limits = {**LIMITS, "telegram": telegram_limits(self.settings.telegram_paid_broadcast)}
+        self.worker = DeliveryWorker(self.delivery_db, await self._senders(), limits=limits, clock=self.clock)
         self.worker.recover()
         self._worker_task = asyncio.create_task(self.worker.run(self._worker_stop))
         self.scheduler = AsyncIOScheduler(timezone=UTC)
@@ -229,7 +239,7 @@ class App:
             from bot.frontends.discord_bot import DiscordChannelSender, DiscordFrontend
 
             assert self.db is not None
-            self._discord = DiscordFrontend(self.settings, self.db, clock=self.clock)
+            self._discord = DiscordFrontend(self.settings, self.db, clock=self.clock, lane=self.lane)
             senders["discord"] = DiscordChannelSender(self._discord)
         elif self.settings.discord_webhook_url:
             from bot.frontends.discord_bot import DiscordWebhookSender
@@ -248,7 +258,9 @@ class App:
         if self.settings.telegram_bot_token:
             from bot.frontends.telegram_bot import TelegramFrontend
 
-            await self._start_one("telegram", TelegramFrontend(self.settings, self.db, clock=self.clock))
+            await self._start_one(
+                "telegram", TelegramFrontend(self.settings, self.db, clock=self.clock, lane=self.lane)
+            )
         if self._discord is not None:
             await self._start_one("discord", self._discord)
         has_chat = bool(self.settings.telegram_bot_token or self.settings.discord_bot_token)
@@ -298,6 +310,8 @@ class App:
             with contextlib.suppress(asyncio.CancelledError, TimeoutError):
                 await asyncio.wait_for(self._worker_task, timeout=10)
             self._worker_task = None
+        if self.worker is not None:
+            self.worker.close()
         for frontend in reversed(self.frontends):
             try:
                 await frontend.stop()
@@ -317,6 +331,9 @@ class App:
         if self.client is not None:
             await self.client.aclose()
             self.client = None
+        if self.lane is not None:
+            self.lane.close()
+            self.lane = None
         for db in (self.web_db, self.delivery_db, self.writer_db, self.db):
             if db is not None:
                 db.close()
