@@ -251,6 +251,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             if port is None:
                 print("plumbline: WEB_PORT is off; pass --port to serve the dashboard", file=sys.stderr)
                 return 2
+            import asyncio
+
             return asyncio.run(serve_web(settings, args.host or settings.web_host, port))
         elif args.command == "status":
             print(format_status(settings))
