@@ -196,7 +196,7 @@ async def test_a_rejected_token_stops_the_process_with_one_line(
             assert app.stop_event.is_set()
             await app.stop()
     assert app.exit_code == 2
-    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR and r.name == "bot.app"]
     assert errors == [
         "telegram: TELEGRAM_BOT_TOKEN was rejected (Unauthorized): set the token @BotFather gave you"
     ]
