@@ -459,6 +459,10 @@ class App:
         frontend = make()
         try:
             await frontend.start()
+        except asyncio.CancelledError:  # stopping mid-attempt: close what the attempt opened
+            with contextlib.suppress(Exception):
+                await asyncio.shield(frontend.stop())
+            raise
         except Exception as exc:
             with contextlib.suppress(Exception):
                 await frontend.stop()
