@@ -9,7 +9,7 @@ import sqlite_utils
 from bot.core.clock import NEW_YORK, ny_today, parse_iso_utc
 from bot.core.series import CATALOG, NET_LIQUIDITY_INPUTS
 from bot.sources.registry import SOURCES
-from bot.sources.schedule import interval_for
+from bot.sources.schedule import RELEASES, interval_for, is_late
 from bot.words.messages import t
 from bot.words.reply import Context, Reply, Text
 from storage.fetchlog import last_fetches
@@ -21,12 +21,12 @@ def age_days(ctx: Context, point: Point) -> int:
 
 
 def stale_note(ctx: Context, series: str, point: Point) -> Text | None:
-    """A plain warning when a series is older than its normal cadence."""
+    """A plain warning when the release calendar expected a newer value by now (derived: see inputs)."""
     info = CATALOG[series]
-    days = age_days(ctx, point)
-    if days <= info.stale_after_days:
+    if series not in RELEASES or not is_late(series, date.fromisoformat(point.date), ctx.now):
         return None
-    cadence = t("cadence.weekly" if info.stale_after_days > 7 else "cadence.daily", ctx.lang)
+    days = age_days(ctx, point)
+    cadence = t("cadence.weekly" if RELEASES[series].weekly else "cadence.daily", ctx.lang)
     return Text(t("stale", ctx.lang, name=info.name, days=days, cadence=cadence))
 
 
@@ -54,13 +54,22 @@ def no_data(db: sqlite_utils.Database, ctx: Context, series: str, title: str) ->
 
 
 def with_staleness(ctx: Context, reply: Reply, checks: list[tuple[str, Point | None]]) -> Reply:
-    """Append a stale warning for each listed series that is late, and mark the reply."""
+    """Append a stale warning for each listed series that is late, and mark the reply.
+
+    Net liquidity is late when one of its inputs is: it is named first, with the late inputs.
+    """
+    notes: list[tuple[str, Text]] = []
     for series, point in checks:
         if point is None:
             continue
         note = stale_note(ctx, series, point)
         if note is not None:
-            reply.blocks.append(note)
-            if reply.level in ("info", "calm"):
-                reply.level = "warning"
+            notes.append((series, note))
+    late_inputs = [CATALOG[s].name for s, _ in notes if s in NET_LIQUIDITY_INPUTS]
+    if any(series == "net_liquidity" for series, _ in checks) and late_inputs:
+        notes.insert(0, ("net_liquidity", Text(t("stale.derived", ctx.lang, names=", ".join(late_inputs)))))
+    for _, note in notes:
+        reply.blocks.append(note)
+        if reply.level in ("info", "calm"):
+            reply.level = "warning"
     return reply

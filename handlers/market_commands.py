@@ -313,6 +313,7 @@ def liquidity(args: list[str], ctx: Context, db: sqlite_utils.Database) -> Reply
             )
         )
     )
+    reply.blocks.append(Text(t("liquidity.tga_note", ctx.lang)))
     reply.buttons = _chart_button(ctx, "liquidity")
     return with_staleness(
         ctx, reply, [("net_liquidity", point), ("fed_assets", assets), ("tga", cash), ("rrp", repo)]

@@ -61,6 +61,7 @@ EN: dict[str, str] = {
     "no_data": "No {name} data yet. {next_poll}",
     "next_poll.soon": "The first poll runs as soon as the bot starts; try again in a minute, or see /status.",
     "next_poll.at": "The next poll of {source} runs at about {time} ET; see /status.",
+    "stale.derived": "\u26a0 Net liquidity is stale: an input is older than its release calendar allows ({names}).",
     "cadence.daily": "each business day",
     "cadence.weekly": "weekly",
     # Corridor
@@ -144,6 +145,8 @@ EN: dict[str, str] = {
     "liquidity.change": "Change {ago}",
     "liquidity.formula": "Net liquidity = Fed total assets \u2212 TGA \u2212 ON RRP, each as of {date}.",
     "liquidity.inputs": "Inputs: assets {assets}, TGA {tga}, ON RRP {rrp}.",
+    "liquidity.tga_note": "The TGA here is the Daily Treasury Statement closing balance of each business day "
+    "(FRED's WTREGEN is a weekly average of it).",
     # Charts
     "chart.title.corridor": "SOFR in the fed funds corridor",
     "chart.title.srf": "Standing Repo Facility take-up",
