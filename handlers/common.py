@@ -7,13 +7,14 @@ from datetime import date
 import sqlite_utils
 
 from bot.core.clock import NEW_YORK, ny_today, parse_iso_utc
-from bot.core.series import CATALOG, NET_LIQUIDITY_INPUTS
+from bot.core.series import CATALOG, NET_LIQUIDITY_INPUTS, UNTRACKED_SERIES
 from bot.sources.registry import SOURCES
 from bot.sources.schedule import RELEASES, interval_for, is_late
+from bot.words.fmt import pct, usd_bn
 from bot.words.messages import t
 from bot.words.reply import Context, Reply, Text
 from storage.fetchlog import last_fetches
-from storage.observations import Point
+from storage.observations import Point, first_published
 
 
 def age_days(ctx: Context, point: Point) -> int:
@@ -53,11 +54,34 @@ def no_data(db: sqlite_utils.Database, ctx: Context, series: str, title: str) ->
     return Reply(title=title, blocks=[Text(text)], level="warning")
 
 
-def with_staleness(ctx: Context, reply: Reply, checks: list[tuple[str, Point | None]]) -> Reply:
-    """Append a stale warning for each listed series that is late, and mark the reply.
+def revised_notes(
+    db: sqlite_utils.Database, ctx: Context, checks: list[tuple[str, Point | None]]
+) -> list[Text]:
+    """ "SOFR 2026-02-19: revised from 3.66% on 2026-02-20." for each shown value that was revised."""
+    notes: list[Text] = []
+    for series, point in checks:
+        if point is None or series in UNTRACKED_SERIES:
+            continue
+        first = first_published(db, series, [point.date]).get(point.date)
+        if first is None:
+            continue
+        old, at = first
+        old_text = pct(old) if CATALOG[series].unit == "%" else usd_bn(old, 3)
+        when = parse_iso_utc(at).astimezone(NEW_YORK).date().isoformat()
+        notes.append(
+            Text(t("revised", ctx.lang, name=CATALOG[series].name, date=point.date, old=old_text, when=when))
+        )
+    return notes
+
+
+def with_staleness(
+    db: sqlite_utils.Database, ctx: Context, reply: Reply, checks: list[tuple[str, Point | None]]
+) -> Reply:
+    """Say which shown values were revised; append a stale warning for each late series, and mark the reply.
 
     Net liquidity is late when one of its inputs is: it is named first, with the late inputs.
     """
+    reply.blocks.extend(revised_notes(db, ctx, checks))
     notes: list[tuple[str, Text]] = []
     for series, point in checks:
         if point is None:

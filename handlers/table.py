@@ -13,6 +13,7 @@ from bot.words.messages import t
 from bot.words.reply import Context, Reply, Text, UsageError
 from handlers.chart_command import CHART_KINDS, CHART_USAGE, RANGES, chart
 from handlers.market_commands import corridor, liquidity, reserves, rrp, sofr, srf, tga
+from handlers.revisions_command import REVISIONS_USAGE, revisions_command
 from handlers.status_command import admin, status
 from handlers.subscription_commands import (
     MUTE_USAGE,
@@ -136,6 +137,13 @@ def _build() -> dict[str, Command]:
     )
     for command in _subscription_commands():
         table[command.name] = command
+    table["revisions"] = Command(
+        "revisions",
+        revisions_command,
+        t("cmd.revisions"),
+        REVISIONS_USAGE,
+        (Param("series", t("param.revisions.series")),),
+    )
     table["admin"] = Command("admin", admin, t("cmd.admin"), "/admin", hidden=True)
     return table
 
