@@ -308,3 +308,27 @@ def test_renamed_fiscaldata_amount_fields_are_a_parse_error() -> None:
     row = {"record_date": "2026-06-23", "account_type": CLOSING_ROW, "open_today_balance": "925876"}
     with pytest.raises(SourceError, match=r"the Treasury General Account .* row has no balance fields"):
         parse_operating_cash_balance({"data": [row]})
+
+
+async def test_once_a_week_an_incremental_poll_looks_back_90_days(fake: FakeSources, tmp_path: Path) -> None:
+    settings = settings_for(fake, tmp_path)
+    db = open_db(settings.database_path)
+    await poll_once(settings, db, since=SINCE)  # a backfill covers the deep look-back for a week
+
+    async def window_at(moment: datetime) -> tuple[date, date]:
+        async with make_client(settings.http_timeout_seconds) as client:
+            result = await Poller(settings, client, db, clock=lambda: moment).poll(["nyfed"])
+        assert result.outcomes["nyfed"].ok, result.outcomes["nyfed"].error
+        window = result.outcomes["nyfed"].window
+        assert window is not None
+        return window
+
+    short, _ = await window_at(NOW)
+    assert (TODAY - short).days <= 15
+    later = NOW.replace(day=9)  # eight days on: this poll reaches 90 days back
+    deep, _ = await window_at(later)
+    newest = latest(db, "sofr")
+    assert newest is not None and (date.fromisoformat(newest.date) - deep).days == 90
+    again, _ = await window_at(later)  # and the next one is short again
+    assert (date.fromisoformat(newest.date) - again).days == 10
+    db.close()
