@@ -22,7 +22,7 @@ from bot.core.clock import Clock, iso_utc, parse_iso_utc, utcnow
 from bot.core.config import Settings
 from bot.delivery.worker import TELEGRAM_LIMITS, DeliveryWorker, Limits, Sender
 from bot.render import charts
-from bot.sources.http import make_client
+from bot.sources.http import RetryPolicy, make_client, retry_policy
 from bot.sources.poller import Poller, PollerClosedError, PollResult
 from bot.sources.schedule import is_due
 from storage.chats import ensure_chat, subscribe, subscriptions_of
@@ -104,8 +104,16 @@ class PollDriver:
 class App:
     """Everything one `plumbline run` holds; built by the CLI, used by tests."""
 
-    def __init__(self, settings: Settings, *, clock: Clock = utcnow, console: bool | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Clock = utcnow,
+        console: bool | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> None:
         self.settings = settings
+        self.retry = retry or retry_policy(settings)
         self.clock = clock
         # None: a console prompt when no chat token is set and stdin is a terminal.
         self.console = console
@@ -135,7 +143,7 @@ class App:
         self.lock.acquire()
         self.db = open_db(self.settings.database_path)
         self.writer_db = open_db(self.settings.database_path, migrate=False)
-        self.client = make_client(self.settings.http_timeout_seconds)
+        self.client = make_client(self.settings.http_timeout_seconds, self.retry)
         poller = Poller(self.settings, self.client, self.writer_db, clock=self.clock)
         interval = self.settings.poll_interval_seconds
         self.driver = PollDriver(
@@ -221,7 +229,8 @@ class App:
         elif self.settings.discord_webhook_url:
             from bot.frontends.discord_bot import DiscordWebhookSender
 
-            webhook = DiscordWebhookSender(self.settings)
+            assert self.client is not None
+            webhook = DiscordWebhookSender(self.settings, self.client)
             await self._start_one("discord webhook", webhook)
             senders["discord_webhook"] = webhook
             assert self.writer_db is not None

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import sqlite3
 import sys
 from collections.abc import Sequence
 from datetime import date
@@ -14,7 +13,7 @@ from pathlib import Path
 from bot.alerts.engine import AlertEngine
 from bot.alerts.replay import format_episodes, replay
 from bot.app import App
-from bot.core.clock import utcnow
+from bot.core.clock import is_iso_date, utcnow
 from bot.core.config import ConfigError, Settings, load_settings
 from bot.core.logs import setup_logging
 from bot.core.series import CATALOG
@@ -22,19 +21,18 @@ from bot.frontends.console import answer
 from bot.market.freshness import series_status, source_status
 from bot.render.charts import render_png
 from bot.render.text import to_console
-from bot.sources.http import RetryPolicy, configure_retries, make_client
+from bot.sources.http import make_client, retry_policy
 from bot.sources.poller import Poller, PollResult
-from storage.db import StorageError, open_db
+from storage.db import StorageError, backup_to, open_db
 from storage.instance import InstanceLockedError
 
 log = logging.getLogger("plumbline")
 
 
 def _date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {text!r}") from None
+    if not is_iso_date(text):
+        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {text!r}")
+    return date.fromisoformat(text)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -126,13 +124,7 @@ def backup_database(settings: Settings, target: Path) -> int:
     if target.exists():
         print(f"plumbline: {target} already exists; choose a new file name", file=sys.stderr)
         return 2
-    db = open_db(settings.database_path)
-    try:
-        db.execute("VACUUM INTO ?", (str(target),))
-    finally:
-        db.close()
-    with sqlite3.connect(target) as check:
-        ok = check.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    ok = backup_to(settings.database_path, target)
     size = target.stat().st_size
     verdict = "ok" if ok else "FAILED"
     print(f"Backed up {settings.database_path} to {target} ({size:,} bytes, integrity {verdict})")
@@ -164,7 +156,7 @@ async def _poll(settings: Settings, since: date | None) -> PollResult:
     so a backfill or a manual poll never fires alerts on history."""
     db = open_db(settings.database_path)
     try:
-        async with make_client(settings.http_timeout_seconds) as client:
+        async with make_client(settings.http_timeout_seconds, retry_policy(settings)) as client:
             poller = Poller(settings, client, db)
             result = await poller.poll(since=since)
             await poller.write(lambda _db: AlertEngine(db).evaluate(silent=True))
@@ -181,7 +173,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"plumbline: configuration error: {exc}", file=sys.stderr)
         return 2
     setup_logging(settings.log_level, settings.secrets())
-    configure_retries(RetryPolicy(attempts=settings.http_retry_attempts))
     try:
         if args.command == "run":
             asyncio.run(App(settings).run_until_stopped())

@@ -8,23 +8,20 @@ import sqlite_utils
 
 from bot.core.clock import NEW_YORK
 from bot.core.models import Operation
+from bot.market.levels import TGA_TARGET_BN
 from bot.market.readings import (
     Corridor,
     changes,
     corridor_on,
-    last_positive,
-    record_high,
     srf_day,
     sve_between,
-    total_between,
 )
 from bot.words.fmt import bp, pct, usd_bn, usd_bn_delta, weekday_date
 from bot.words.messages import t
 from bot.words.reply import Button, Context, Mono, Reply, Text
 from handlers.common import no_data, with_staleness
-from storage.observations import Point, latest, value_on
+from storage.observations import Point, last_above, latest, record_high, total_between, value_on
 
-TGA_TARGET_BN = 850.0
 # Below this a day's take-up is a token bid (a few million), worth showing but not worth a red flag.
 MATERIAL_SRF_BN = 1.0
 _WEEK_MONTH = {"1w": 7, "1m": 30}
@@ -174,7 +171,7 @@ def srf(args: list[str], ctx: Context, db: sqlite_utils.Database) -> Reply:
     if rate is not None:
         reply.blocks.append(Text(t("srf.rate", ctx.lang, rate=pct(rate))))
     context_lines: list[str] = []
-    last = last_positive(db, "srf")
+    last = last_above(db, "srf")
     if last is None:
         context_lines.append(t("srf.never_positive", ctx.lang))
     elif last.date != point.date:

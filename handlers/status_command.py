@@ -9,7 +9,8 @@ from bot.market.freshness import series_status, source_status
 from bot.words.fmt import pct, usd_bn
 from bot.words.messages import t
 from bot.words.reply import Context, Mono, Reply, Text, UsageError
-from storage.outbox import outbox_counts
+from storage.chats import chat_counts
+from storage.outbox import outbox_counts, recent_problems
 
 
 def _et(stamp: str) -> str:
@@ -83,14 +84,10 @@ def admin(args: list[str], ctx: Context, db: sqlite_utils.Database) -> Reply:
         return Reply(title=t("admin.refused", ctx.lang), level="error")
     if args:
         raise UsageError("/admin")
-    chats = db.execute("SELECT COUNT(*), COALESCE(SUM(active), 0) FROM chats").fetchone()
-    subs = dict(db.execute("SELECT kind, COUNT(*) FROM subscriptions GROUP BY kind").fetchall())
-    problems = db.execute(
-        "SELECT o.status, c.platform, c.address, o.last_error FROM outbox o JOIN chats c ON c.id = o.chat_id "
-        "WHERE o.status IN ('uncertain', 'failed', 'dropped') ORDER BY o.id DESC LIMIT 5"
-    ).fetchall()
+    total, active, subs = chat_counts(db)
+    problems = recent_problems(db)
     lines = [
-        t("admin.chats", ctx.lang, total=chats[0], active=chats[1]),
+        t("admin.chats", ctx.lang, total=total, active=active),
         t("admin.subscriptions", ctx.lang, alerts=subs.get("alerts", 0), daily=subs.get("daily", 0)),
         _outbox_line(db, ctx),
     ]

@@ -197,11 +197,6 @@ def _subscription_commands() -> list[Command]:
 COMMANDS: dict[str, Command] = _build()
 
 
-def register(command: Command) -> None:
-    """Add a command to the table (the subscription commands live in their own module)."""
-    COMMANDS[command.name] = command
-
-
 @dataclass(frozen=True, slots=True)
 class Parsed:
     name: str

@@ -191,3 +191,10 @@ def daily_subscribers(db: sqlite_utils.Database) -> list[tuple[Chat, Subscriptio
         if chat is not None:
             out.append((chat, Subscription(chat_id, "daily", daily_time, tz, bool(weekends))))
     return out
+
+
+def chat_counts(db: sqlite_utils.Database) -> tuple[int, int, dict[str, int]]:
+    """Chats known and active, and subscriptions by kind, for operators."""
+    total, active = db.execute("SELECT COUNT(*), COALESCE(SUM(active), 0) FROM chats").fetchone()
+    kinds = dict(db.execute("SELECT kind, COUNT(*) FROM subscriptions GROUP BY kind").fetchall())
+    return int(total), int(active), kinds

@@ -68,3 +68,14 @@ def integrity_ok(db: sqlite_utils.Database) -> bool:
     """True when PRAGMA integrity_check reports ok."""
     row = db.execute("PRAGMA integrity_check").fetchone()
     return bool(row) and row[0] == "ok"
+
+
+def backup_to(path: Path | str, target: Path) -> bool:
+    """VACUUM INTO a new file (a consistent snapshot even while the bot writes); True if it checks ok."""
+    db = open_db(path)
+    try:
+        db.execute("VACUUM INTO ?", (str(target),))
+    finally:
+        db.close()
+    with sqlite3.connect(target) as check:
+        return bool(check.execute("PRAGMA integrity_check").fetchone()[0] == "ok")

@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import sqlite_utils
 
-from bot.alerts.rules import Mark
+
+@dataclass(frozen=True, slots=True)
+class Mark:
+    """What a rule saw for one item: its order key, value, reference level and verdict."""
+
+    item: str
+    ord: str
+    value: float
+    ref: float | None
+    flag: bool
 
 
 def load_marks(db: sqlite_utils.Database, rule: str, since_ord: str = "") -> dict[str, Mark]:
@@ -33,3 +43,24 @@ def save_marks(db: sqlite_utils.Database, rule: str, marks: Iterable[Mark]) -> N
         "ref = excluded.ref, flag = excluded.flag",
         [(rule, m.item, m.ord, m.value, m.ref, int(m.flag)) for m in marks],
     )
+
+
+def last_calm_ord(db: sqlite_utils.Database, rule: str) -> str | None:
+    """The order key of the latest unflagged mark of a rule (where its last episode had ended)."""
+    row = db.execute("SELECT MAX(ord) FROM alert_marks WHERE rule = ? AND flag = 0", (rule,)).fetchone()
+    return str(row[0]) if row and row[0] else None
+
+
+def forget_rules(db: sqlite_utils.Database, prefixes: Iterable[str], keep: set[str]) -> list[str]:
+    """Delete the marks of every rule named prefix@... that is not in keep; returns the rules dropped."""
+    dropped: list[str] = []
+    for prefix in prefixes:
+        rows = db.execute(
+            "SELECT DISTINCT rule FROM alert_marks WHERE rule LIKE ? ESCAPE '\\'",
+            (prefix.replace("_", "\\_") + "@%",),
+        ).fetchall()
+        for (rule,) in rows:
+            if rule not in keep:
+                db.execute("DELETE FROM alert_marks WHERE rule = ?", (rule,))
+                dropped.append(rule)
+    return dropped

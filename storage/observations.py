@@ -175,3 +175,38 @@ def series_summary(db: sqlite_utils.Database, names: Sequence[str]) -> dict[str,
         if point is not None:
             found[name] = point
     return found
+
+
+def max_before(db: sqlite_utils.Database, series: str, before: str) -> float | None:
+    """The largest value of a series on dates before one (None when there is none)."""
+    row = db.execute(
+        "SELECT MAX(value) FROM observations WHERE series = ? AND date < ?", (series, before)
+    ).fetchone()
+    return float(row[0]) if row and row[0] is not None else None
+
+
+def last_above(db: sqlite_utils.Database, series: str, threshold: float = 0.0) -> Point | None:
+    """The most recent date the series was above a threshold."""
+    row = db.execute(
+        "SELECT date, value FROM observations WHERE series = ? AND value > ? ORDER BY date DESC LIMIT 1",
+        (series, threshold),
+    ).fetchone()
+    return Point(row[0], row[1]) if row else None
+
+
+def record_high(db: sqlite_utils.Database, series: str) -> Point | None:
+    """The largest stored value of a series (earliest date on ties)."""
+    row = db.execute(
+        "SELECT date, value FROM observations WHERE series = ? ORDER BY value DESC, date LIMIT 1", (series,)
+    ).fetchone()
+    return Point(row[0], row[1]) if row else None
+
+
+def total_between(db: sqlite_utils.Database, series: str, since: str, until: str) -> tuple[float, int]:
+    """Sum of a series over a date range, and how many days had a value above zero."""
+    row = db.execute(
+        "SELECT COALESCE(SUM(value), 0), COALESCE(SUM(value > 0), 0) FROM observations "
+        "WHERE series = ? AND date BETWEEN ? AND ?",
+        (series, since, until),
+    ).fetchone()
+    return float(row[0]), int(row[1])

@@ -120,3 +120,13 @@ def recover_in_flight(db: sqlite_utils.Database) -> int:
 def outbox_counts(db: sqlite_utils.Database) -> dict[str, int]:
     """Deliveries by status, for operators."""
     return dict(db.execute("SELECT status, COUNT(*) FROM outbox GROUP BY status").fetchall())
+
+
+def recent_problems(db: sqlite_utils.Database, limit: int = 5) -> list[tuple[str, str, str, str | None]]:
+    """The latest deliveries that did not go out cleanly, as (status, platform, address, last_error)."""
+    rows = db.execute(
+        "SELECT o.status, c.platform, c.address, o.last_error FROM outbox o JOIN chats c ON c.id = o.chat_id "
+        "WHERE o.status IN ('uncertain', 'failed', 'dropped') ORDER BY o.id DESC LIMIT ?",
+        (limit,),
+    ).fetchall()
+    return [(str(s), str(p), str(a), e) for s, p, a, e in rows]

@@ -13,7 +13,7 @@ import sqlite_utils
 
 from bot.app import App
 from bot.core.config import Settings, load_settings
-from bot.sources.http import RetryPolicy, configure_retries
+from bot.sources.http import RetryPolicy
 from bot.sources.poller import PollerClosedError
 from storage.db import open_db
 from storage.instance import InstanceLock, InstanceLockedError
@@ -43,16 +43,13 @@ def _unreachable(tmp_path: Path, **extra: str) -> Settings:
 async def test_run_with_no_network_keeps_running_and_backs_off(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    configure_retries(RetryPolicy(attempts=2, base_delay=0.01, max_delay=0.02))
-    try:
-        app = App(_unreachable(tmp_path), console=False)
-        with caplog.at_level(logging.WARNING):
-            await app.start()
-            await asyncio.sleep(4.5)
-            assert app.scheduler is not None and app.scheduler.running
-            await app.stop()
-    finally:
-        configure_retries(RetryPolicy())
+    fast = RetryPolicy(attempts=2, base_delay=0.01, max_delay=0.02)
+    app = App(_unreachable(tmp_path), console=False, retry=fast)
+    with caplog.at_level(logging.WARNING):
+        await app.start()
+        await asyncio.sleep(4.5)
+        assert app.scheduler is not None and app.scheduler.running
+        await app.stop()
     failures = [r for r in caplog.records if "poll failed" in r.getMessage()]
     per_source = {s: sum(s in r.getMessage() for r in failures) for s in ("nyfed", "fred", "fiscaldata")}
     # 1 s interval doubling per failure: attempts at ~0, 2 and (maybe) 4 s. Never one per tick, never silent.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -14,7 +14,7 @@ import sqlite_utils
 
 from bot.core.config import Settings, load_settings
 from bot.core.series import CATALOG
-from bot.sources.http import RetryPolicy, configure_retries, make_client
+from bot.sources.http import RetryPolicy, make_client
 from bot.sources.poller import Poller, PollResult
 from bot.sources.registry import SOURCES
 from bot.words.reply import Context
@@ -30,11 +30,7 @@ NOW = datetime(2026, 7, 1, 21, 0, tzinfo=UTC)
 SINCE = date(2026, 2, 1)
 
 
-@pytest.fixture(autouse=True)
-def fast_retries() -> Iterator[None]:
-    configure_retries(RetryPolicy(attempts=2, base_delay=0.01, max_delay=0.02))
-    yield
-    configure_retries(RetryPolicy())
+FAST_RETRIES = RetryPolicy(attempts=2, base_delay=0.01, max_delay=0.02)
 
 
 @pytest.fixture
@@ -49,7 +45,7 @@ def settings_for(fake: FakeSources, tmp_path: Path, **extra: str) -> Settings:
 
 
 async def poll_once(settings: Settings, db: sqlite_utils.Database, since: date | None = SINCE) -> PollResult:
-    async with make_client(settings.http_timeout_seconds) as client:
+    async with make_client(settings.http_timeout_seconds, FAST_RETRIES) as client:
         return await Poller(settings, client, db, clock=lambda: NOW).poll(since=since)
 
 

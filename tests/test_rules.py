@@ -27,7 +27,7 @@ from bot.alerts.rules import (
     srf_positive,
 )
 from bot.core.models import Operation
-from bot.sources.nyfed import is_srf
+from bot.core.series import is_srf
 from tests.seed import OPS_2025_10_31, OPS_2026_02, every_day
 
 Facts = dict[str, float | str | int | None]

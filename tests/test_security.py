@@ -17,7 +17,6 @@ import sqlite_utils
 from bot.app import App
 from bot.core.config import load_settings
 from bot.core.logs import RedactingFilter, setup_logging
-from bot.sources.http import RetryPolicy, configure_retries
 from bot.sources.registry import SOURCES
 from bot.words.messages import t
 from bot.words.reply import Context
@@ -98,7 +97,6 @@ async def test_a_full_run_logs_no_secret(tmp_path: Path) -> None:
         try:
             # As bot.cli.main does before it runs the app.
             setup_logging(settings.log_level, settings.secrets(), stream=stream)
-            configure_retries(RetryPolicy(attempts=settings.http_retry_attempts))
             app = App(settings, console=False)
             await app.start()
             try:
@@ -126,7 +124,6 @@ async def test_a_full_run_logs_no_secret(tmp_path: Path) -> None:
             finally:
                 await app.stop()
         finally:
-            configure_retries(RetryPolicy())
             saved.restore()
 
         # The secrets were really in flight: the fakes saw the token in every Bot API path and the key in

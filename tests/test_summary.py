@@ -10,13 +10,12 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
-from bot.alerts.rules import Mark
 from bot.alerts.summary import LATE_LIMIT, daily_summary, due_date, enqueue_summaries, open_episodes
 from bot.core.clock import iso_utc
 from bot.words.reply import Reply, Text
 from storage.chats import Subscription, deactivate_chat, ensure_chat, set_muted_until, subscribe
 from storage.db import open_db
-from storage.marks import save_marks
+from storage.marks import Mark, save_marks
 from tests.seed import SCENARIOS, seeded
 
 

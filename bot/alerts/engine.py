@@ -18,7 +18,6 @@ import sqlite_utils
 from bot.alerts.messages import alert_reply
 from bot.alerts.rules import (
     Alert,
-    Mark,
     RangeDay,
     RuleResult,
     SofrDay,
@@ -29,12 +28,12 @@ from bot.alerts.rules import (
     srf_positive,
 )
 from bot.core.clock import Clock, iso_utc, utcnow
+from bot.core.series import is_srf
 from bot.market.readings import POLICY_RATE_MAX_AGE_DAYS, choose_ceiling
-from bot.sources.nyfed import is_srf
 from bot.words.payload import reply_to_json
 from storage.chats import AlertTarget, alert_parameters, alert_targets
-from storage.marks import last_mark, load_marks, save_marks
-from storage.observations import Point, history
+from storage.marks import Mark, forget_rules, last_calm_ord, last_mark, load_marks, save_marks
+from storage.observations import Point, history, max_before
 from storage.operations import operations_between
 from storage.outbox import add_event, enqueue
 
@@ -124,10 +123,8 @@ def range_days(db: sqlite_utils.Database, since: str = "") -> list[RangeDay]:
 
 
 def prior_srf_record(db: sqlite_utils.Database, before: str) -> float:
-    row = db.execute(
-        "SELECT MAX(value) FROM observations WHERE series = 'srf' AND date < ?", (before,)
-    ).fetchone()
-    return float(row[0]) if row and row[0] is not None else 0.0
+    """The SRF take-up record before a date (0 when there was none)."""
+    return max_before(db, "srf", before) or 0.0
 
 
 Audience = Callable[[AlertTarget], bool]
@@ -148,10 +145,7 @@ class AlertEngine:
             return "", True
         day = mark.ord.split("|", 1)[0]
         since = (date.fromisoformat(day) - timedelta(days=REVISION_LOOKBACK_DAYS)).isoformat()
-        row = self.db.execute(
-            "SELECT MAX(ord) FROM alert_marks WHERE rule = ? AND flag = 0", (rule,)
-        ).fetchone()
-        calm = str(row[0]).split("|", 1)[0] if row and row[0] else ""
+        calm = (last_calm_ord(self.db, rule) or "").split("|", 1)[0]
         return min(since, calm), False
 
     def evaluate(self, *, silent: bool = False) -> Evaluation:
@@ -211,13 +205,7 @@ class AlertEngine:
         """Drop marks of parameters no chat uses any more, so reusing one later starts a fresh baseline."""
         in_use = {f"srf_positive@{t:g}" for t in thresholds}
         in_use |= {f"sofr_near@{n:g}" for n in nears}
-        rows = self.db.execute(
-            "SELECT DISTINCT rule FROM alert_marks "
-            "WHERE rule LIKE 'srf_positive@%' OR rule LIKE 'sofr_near@%'"
-        ).fetchall()
-        for (rule,) in rows:
-            if rule not in in_use:
-                self.db.execute("DELETE FROM alert_marks WHERE rule = ?", (rule,))
+        forget_rules(self.db, ("srf_positive", "sofr_near"), keep=in_use)
 
     def _publish(self, alert: Alert, targets: list[AlertTarget], now: str) -> int:
         chart = "corridor 1m" if alert.rule == "sofr_breach" else ("srf 3m" if "srf" in alert.rule else None)

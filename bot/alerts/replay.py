@@ -8,7 +8,8 @@ from dataclasses import dataclass
 import sqlite_utils
 
 from bot.alerts.engine import prior_srf_record, range_days, sofr_days, srf_ops
-from bot.alerts.rules import Alert, Mark, range_change, sofr_breach, srf_positive
+from bot.alerts.rules import Alert, range_change, sofr_breach, srf_positive
+from storage.marks import Mark
 
 
 @dataclass(frozen=True, slots=True)

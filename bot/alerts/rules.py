@@ -10,18 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from bot.market.episodes import open_episode
+from bot.market.levels import gap_bp, is_breach, is_near
+from storage.marks import Mark
+
 SRF_TIERS: tuple[float, ...] = (10.0, 25.0, 50.0)
-
-
-@dataclass(frozen=True, slots=True)
-class Mark:
-    """What a rule saw for one item: its order key, value, reference level and verdict."""
-
-    item: str
-    ord: str
-    value: float
-    ref: float | None
-    flag: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,16 +62,6 @@ class RangeDay:
 RuleResult = tuple[list[Mark], list[Alert]]
 
 
-def _trailing_run(marks: Sequence[Mark]) -> list[Mark]:
-    """The flagged marks at the end of an ordered sequence (the open episode, if any)."""
-    run: list[Mark] = []
-    for mark in reversed(marks):
-        if not mark.flag:
-            break
-        run.append(mark)
-    return list(reversed(run))
-
-
 def sofr_breach(days: Sequence[SofrDay], marks: Mapping[str, Mark]) -> RuleResult:
     """SOFR above the ceiling: one alert when an episode starts, one when it ends; corrections on revision."""
     rule = "sofr_breach"
@@ -89,7 +72,7 @@ def sofr_breach(days: Sequence[SofrDay], marks: Mapping[str, Mark]) -> RuleResul
     for day in sorted(days, key=lambda d: d.date):
         if day.ceiling is None:
             continue
-        flag = day.sofr > day.ceiling + 1e-9
+        flag = is_breach(day.sofr, day.ceiling)
         mark = Mark(day.date, day.date, day.sofr, day.ceiling, flag)
         old = known.get(day.date)
         if old is not None:
@@ -106,8 +89,7 @@ def sofr_breach(days: Sequence[SofrDay], marks: Mapping[str, Mark]) -> RuleResul
             new_marks.append(mark)
             known[day.date] = mark
             continue
-        ordered = sorted(known.values(), key=lambda m: m.ord)
-        episode = _trailing_run(ordered)
+        episode = open_episode(known.values())
         facts: dict[str, float | str | int | None] = {
             "sofr": day.sofr,
             "ceiling": day.ceiling,
@@ -162,8 +144,7 @@ def sofr_near(days: Sequence[SofrDay], marks: Mapping[str, Mark], near_bp: float
     for day in sorted(days, key=lambda d: d.date):
         if day.ceiling is None:
             continue
-        gap_bp = (day.ceiling - day.sofr) * 100
-        flag = -1e-9 <= gap_bp <= near_bp + 1e-9
+        flag = is_near(day.sofr, day.ceiling, near_bp)
         mark = Mark(day.date, day.date, day.sofr, day.ceiling, flag)
         old = known.get(day.date)
         if old is not None or day.date < last:
@@ -171,12 +152,12 @@ def sofr_near(days: Sequence[SofrDay], marks: Mapping[str, Mark], near_bp: float
                 new_marks.append(mark)
                 known[day.date] = mark
             continue
-        episode = _trailing_run(sorted(known.values(), key=lambda m: m.ord))
+        episode = open_episode(known.values())
         if flag and not episode:
             facts: dict[str, float | str | int | None] = {
                 "sofr": day.sofr,
                 "ceiling": day.ceiling,
-                "gap_bp": round(gap_bp, 1),
+                "gap_bp": round(gap_bp(day.sofr, day.ceiling), 1),
                 "near_bp": near_bp,
                 "p99": day.p99,
             }
@@ -242,7 +223,7 @@ def srf_positive(
                 new_marks.append(mark)
                 known[op.operation_id] = mark
             continue
-        episode = _trailing_run(sorted(known.values(), key=lambda m: m.ord))
+        episode = open_episode(known.values())
         is_record = record > 0 and total > record + 1e-9 and before <= record + 1e-9
         facts_new: dict[str, float | str | int | None] = {
             "amount": op.amount,

@@ -10,15 +10,15 @@ import sqlite_utils
 
 from bot.core.clock import iso_utc
 from bot.core.series import CATALOG
-from bot.market.readings import changes, corridor_on, total_between
+from bot.market.episodes import open_episodes as open_episode_starts
+from bot.market.levels import TGA_TARGET_BN
+from bot.market.snapshot import Snapshot, read_snapshot
 from bot.words.fmt import bp, pct, usd_bn, usd_bn_delta, weekday_date
 from bot.words.messages import t
 from bot.words.payload import reply_to_json
 from bot.words.reply import Reply, Text
-from handlers.market_commands import TGA_TARGET_BN
 from storage.chats import Subscription, daily_subscribers
-from storage.marks import load_marks
-from storage.observations import latest
+from storage.observations import Point
 from storage.outbox import add_event, enqueue, event_exists
 
 log = logging.getLogger(__name__)
@@ -27,20 +27,16 @@ log = logging.getLogger(__name__)
 LATE_LIMIT = timedelta(hours=3)
 
 
+_EPISODE_WORDS = {"sofr_breach": "episode.sofr_breach", "srf_positive@0": "episode.srf"}
+
+
 def open_episodes(db: sqlite_utils.Database, lang: str = "en") -> list[str]:
-    """Episodes still open, from the alert marks: a trailing run of flagged days or operations."""
-    found: list[str] = []
-    for rule, key in (("sofr_breach", "episode.sofr_breach"), ("srf_positive@0", "episode.srf")):
-        marks = sorted(load_marks(db, rule).values(), key=lambda m: m.ord)
-        run = []
-        for mark in reversed(marks):
-            if not mark.flag:
-                break
-            run.append(mark)
-        if run:
-            since = run[-1].ord.split("|", 1)[0]
-            found.append(t(key, lang, since=since))
-    return found
+    """Episodes still open, in words."""
+    return _episode_words(open_episode_starts(db), lang)
+
+
+def _episode_words(starts: dict[str, str], lang: str) -> list[str]:
+    return [t(_EPISODE_WORDS[rule], lang, since=since) for rule, since in starts.items()]
 
 
 def daily_summary(
@@ -50,8 +46,13 @@ def daily_summary(
 
     day is the subscriber's local date (the title's date); New York's by default."""
     today = day or now.astimezone(ZoneInfo("America/New_York")).date()
+    return summary_reply(read_snapshot(db), today, lang, tight_bp)
+
+
+def summary_reply(snap: Snapshot, today: date, lang: str = "en", tight_bp: float = 5.0) -> Reply:
+    """The briefing in words, from one snapshot of the gauges."""
     lines: list[str] = []
-    c = corridor_on(db)
+    c = snap.corridor
     if c is not None and c.ceiling is not None:
         verdict = c.verdict(tight_bp)
         lines.append(
@@ -67,29 +68,33 @@ def daily_summary(
         )
     else:
         lines.append(t("daily.missing", lang, name="SOFR"))
-    srf = latest(db, "srf")
-    if srf is not None:
-        month_start = date.fromisoformat(srf.date).replace(day=1).isoformat()
-        mtd, _ = total_between(db, "srf", month_start, srf.date)
-        lines.append(t("daily.srf", lang, yesterday=usd_bn(srf.value, 3), date=srf.date, mtd=usd_bn(mtd, 3)))
+    if snap.srf is not None:
+        lines.append(
+            t(
+                "daily.srf",
+                lang,
+                yesterday=usd_bn(snap.srf.value, 3),
+                date=snap.srf.date,
+                mtd=usd_bn(snap.srf_month_to_date, 3),
+            )
+        )
     else:
         lines.append(t("daily.missing", lang, name=CATALOG["srf"].name))
-    lines.append(_amount_line(db, "rrp", "daily.rrp", lang))
-    tga = latest(db, "tga")
-    if tga is not None:
-        vs = usd_bn_delta(tga.value - TGA_TARGET_BN)
-        lines.append(t("daily.tga", lang, amount=usd_bn(tga.value), vs=vs, date=tga.date))
+    lines.append(_amount_line(snap.rrp, "rrp", "daily.rrp", lang))
+    if snap.tga is not None:
+        vs = usd_bn_delta(snap.tga.value - TGA_TARGET_BN)
+        lines.append(t("daily.tga", lang, amount=usd_bn(snap.tga.value), vs=vs, date=snap.tga.date))
     else:
         lines.append(t("daily.missing", lang, name=CATALOG["tga"].name))
-    lines.append(_amount_line(db, "reserves", "daily.reserves", lang))
-    net = latest(db, "net_liquidity")
+    lines.append(_amount_line(snap.reserves, "reserves", "daily.reserves", lang))
+    net = snap.net_liquidity
     if net is not None:
-        week = changes(db, "net_liquidity", net, {"1w": 7})
-        change = usd_bn_delta(week[0].delta) if week else "n/a"
+        week = snap.net_liquidity_week_change
+        change = usd_bn_delta(week) if week is not None else "n/a"
         lines.append(t("daily.liquidity", lang, amount=usd_bn(net.value), change=change, date=net.date))
     else:
         lines.append(t("daily.missing", lang, name=CATALOG["net_liquidity"].name))
-    episodes = open_episodes(db, lang)
+    episodes = _episode_words(snap.open_episodes, lang)
     lines.append(
         t("daily.open", lang, episodes="; ".join(episodes)) if episodes else t("daily.none_open", lang)
     )
@@ -101,8 +106,7 @@ def daily_summary(
     )
 
 
-def _amount_line(db: sqlite_utils.Database, series: str, key: str, lang: str) -> str:
-    point = latest(db, series)
+def _amount_line(point: Point | None, series: str, key: str, lang: str) -> str:
     if point is None:
         return t("daily.missing", lang, name=CATALOG[series].name)
     return t(key, lang, amount=usd_bn(point.value), date=point.date)
@@ -134,11 +138,13 @@ def enqueue_summaries(db: sqlite_utils.Database, now: datetime) -> int:
         schedule = (day.isoformat(), subscription.tz or "", subscription.daily_time or "", chat.lang)
         groups.setdefault(schedule, []).append(chat.id)
     queued = 0
+    snap: Snapshot | None = None  # read once, and only if some summary is new
     for (local_day, zone, at, lang), chat_ids in groups.items():
         key = f"daily:{local_day}:{zone}:{at}:{lang}"
         with db.atomic():
             if not event_exists(db, key):
-                summary = daily_summary(db, now, lang, day=date.fromisoformat(local_day))
+                snap = snap or read_snapshot(db)
+                summary = summary_reply(snap, date.fromisoformat(local_day), lang)
                 payload = reply_to_json(summary, chart="corridor 1m")
                 add_event(
                     db,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
@@ -9,6 +10,8 @@ from zoneinfo import ZoneInfo
 NEW_YORK = ZoneInfo("America/New_York")
 
 Clock = Callable[[], datetime]
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 
 
 def utcnow() -> datetime:
@@ -29,3 +32,14 @@ def parse_iso_utc(text: str) -> datetime:
 def ny_today(now: datetime) -> date:
     """The New York calendar date at an instant."""
     return now.astimezone(NEW_YORK).date()
+
+
+def is_iso_date(value: object) -> bool:
+    """True for a real calendar date written exactly as YYYY-MM-DD (what every source and command accepts)."""
+    if not isinstance(value, str) or not _ISO_DATE.fullmatch(value):
+        return False
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.core.models import Operation
+
 
 @dataclass(frozen=True, slots=True)
 class SeriesInfo:
@@ -130,6 +132,20 @@ CATALOG: dict[str, SeriesInfo] = {
 # The Standing Repo Facility's first operation; overnight repos before it (2000-2008, 2019-2020) were
 # temporary open market operations, not SRF take-up.
 SRF_START = "2021-07-29"
+
+
+def is_srf(op: Operation) -> bool:
+    """SRF take-up: an overnight Repo since the SRF began, never a Small Value Exercise.
+
+    Identified by type, term and date, never by method: it became Full Allotment on 2025-12-11.
+    """
+    return (
+        op.operation_type == "Repo"
+        and op.term.strip().lower() == "overnight"
+        and op.operation_date >= SRF_START
+        and not op.is_sve
+    )
+
 
 # Inputs of net liquidity = fed_assets - tga - rrp.
 NET_LIQUIDITY_INPUTS: tuple[str, str, str] = ("fed_assets", "tga", "rrp")

@@ -20,10 +20,42 @@ from telegram.request import HTTPXRequest
 
 from bot.core.config import Settings
 from bot.delivery.worker import OutMessage, SendResult, SendStatus
-from bot.frontends.telegram_bot import keyboard
+from bot.render.telegram import keyboard
 from bot.render.text import TELEGRAM_CAPTION_LIMIT, to_telegram_html
+from bot.words.reply import Reply
 
-os.environ.setdefault("PTB_TIMEDELTA", "true")
+
+def opt_in_timedelta() -> None:
+    """Take PTB's future behaviour (retry_after and friends as timedelta) instead of a deprecation warning.
+
+    PTB reads the variable when it builds an error, so setting it before the first Bot exists is enough."""
+    os.environ.setdefault("PTB_TIMEDELTA", "true")
+
+
+async def send_reply(
+    bot: Bot, chat_id: int, reply: Reply, png: bytes | None = None, *, reply_to: int | None = None
+) -> None:
+    """The one way a reply reaches Telegram: HTML text, or a photo with an HTML caption, with its buttons."""
+    markup = keyboard(reply)
+    if png is not None:
+        await bot.send_photo(
+            chat_id,
+            photo=png,
+            caption=to_telegram_html(reply, limit=TELEGRAM_CAPTION_LIMIT),
+            parse_mode=ParseMode.HTML,
+            reply_markup=markup,
+            reply_to_message_id=reply_to,
+        )
+        return
+    await bot.send_message(
+        chat_id,
+        to_telegram_html(reply),
+        parse_mode=ParseMode.HTML,
+        reply_markup=markup,
+        reply_to_message_id=reply_to,
+        disable_web_page_preview=True,
+    )
+
 
 _GONE_PHRASES = ("chat not found", "user is deactivated", "bot was kicked", "not a member", "have no rights")
 
@@ -39,6 +71,7 @@ class TelegramSender:
 
     def __init__(self, settings: Settings, *, read_timeout: float = 20.0) -> None:
         assert settings.telegram_bot_token
+        opt_in_timedelta()
         request = HTTPXRequest(
             connection_pool_size=32, connect_timeout=10.0, read_timeout=read_timeout, write_timeout=30.0
         )
@@ -51,25 +84,8 @@ class TelegramSender:
         await self.bot.shutdown()
 
     async def send(self, address: str, message: OutMessage) -> SendResult:
-        chat_id = int(address)
-        markup = keyboard(message.reply)
         try:
-            if message.png is not None:
-                await self.bot.send_photo(
-                    chat_id,
-                    photo=message.png,
-                    caption=to_telegram_html(message.reply, limit=TELEGRAM_CAPTION_LIMIT),
-                    parse_mode=ParseMode.HTML,
-                    reply_markup=markup,
-                )
-            else:
-                await self.bot.send_message(
-                    chat_id,
-                    to_telegram_html(message.reply),
-                    parse_mode=ParseMode.HTML,
-                    reply_markup=markup,
-                    disable_web_page_preview=True,
-                )
+            await send_reply(self.bot, int(address), message.reply, message.png)
         except RetryAfter as exc:
             return SendResult(
                 SendStatus.RETRY, retry_after=_seconds(exc.retry_after), error="429 flood control"

@@ -19,10 +19,10 @@ from discord.http import Route
 from bot.core.clock import Clock, utcnow
 from bot.core.config import Settings
 from bot.delivery.worker import OutMessage, SendResult, SendStatus
+from bot.frontends.gate import Gate, Gated
 from bot.frontends.ratelimit import ChatRateLimiter
 from bot.render.charts import render_png_async
 from bot.render.text import to_markdown
-from bot.words.messages import t
 from bot.words.reply import Context, Reply
 from handlers.table import COMMANDS, Command, run_command
 from storage.meta import get_meta, set_meta
@@ -114,7 +114,7 @@ class PlumblineClient(discord.Client):
         await self.frontend.on_interaction(interaction)
 
 
-class DiscordFrontend:
+class DiscordFrontend(Gated):
     """Owns the discord.py client; started in the background so a failed login never blocks the bot."""
 
     def __init__(
@@ -131,7 +131,7 @@ class DiscordFrontend:
         self.settings = settings
         self.db = db
         self.clock = clock
-        self.limiter = limiter or ChatRateLimiter()
+        self.gate = Gate(settings, limiter)
         self.client = PlumblineClient(self)
         self._task: asyncio.Task[None] | None = None
 
@@ -170,10 +170,6 @@ class DiscordFrontend:
         set_meta(self.db, _COMMANDS_HASH_KEY, digest)
         log.info("discord: %d slash commands registered", len(payload))
 
-    def _allowed(self, channel_id: int | None, guild_id: int | None) -> bool:
-        allowed = self.settings.allowed_chat_ids
-        return not allowed or channel_id in allowed or guild_id in allowed
-
     async def on_interaction(self, interaction: discord.Interaction) -> None:
         """A slash command: run it through the table and answer with an embed (and a chart file)."""
         if interaction.type is not discord.InteractionType.application_command or not interaction.data:
@@ -184,14 +180,9 @@ class DiscordFrontend:
             log.info("discord: ignoring unknown command %r", data.get("name"))
             return
         channel_id = interaction.channel_id or 0
-        if not self._allowed(interaction.channel_id, interaction.guild_id):
-            await interaction.response.send_message(t("error.not_allowed"), ephemeral=True)
-            return
-        wait = self.limiter.check(f"discord:{channel_id}")
-        if wait > 0:
-            await interaction.response.send_message(
-                t("error.rate_limited", seconds=max(1, round(wait))), ephemeral=True
-            )
+        refusal = self.gate.check("discord", str(channel_id), interaction.channel_id, interaction.guild_id)
+        if refusal is not None:
+            await interaction.response.send_message(refusal.text, ephemeral=True)
             return
         in_guild = interaction.guild_id is not None
         ctx = Context(
@@ -201,7 +192,7 @@ class DiscordFrontend:
             now=self.clock(),
             is_group=in_guild,
             is_chat_admin=(not in_guild) or interaction.permissions.manage_channels,
-            is_operator=interaction.user.id in self.settings.admin_user_ids,
+            is_operator=self.gate.is_operator(interaction.user.id),
             tight_bp=self.settings.tight_bp,
             chat_title=getattr(interaction.channel, "name", "") or "",
         )
@@ -269,29 +260,30 @@ class DiscordWebhookSender:
 
     platform = "discord_webhook"
 
-    def __init__(self, settings: Settings, timeout: float = 30.0) -> None:
+    def __init__(self, settings: Settings, client: httpx.AsyncClient, timeout: float = 30.0) -> None:
         assert settings.discord_webhook_url
         self.url = settings.discord_webhook_url
-        self.timeout = timeout
-        self._client: httpx.AsyncClient | None = None
+        self.timeout = httpx.Timeout(timeout, connect=10.0)
+        self._client = client  # the app's shared client, opened and closed by the app
 
     async def start(self) -> None:
-        self._client = httpx.AsyncClient(timeout=httpx.Timeout(self.timeout, connect=10.0))
+        """Nothing to open: the shared client is the app's."""
 
     async def stop(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        """Nothing to close: the shared client is the app's."""
 
     async def send(self, address: str, message: OutMessage) -> SendResult:
-        assert self._client is not None
         embed = DiscordFrontend._embed(message.reply, message.png).to_dict()
         payload = json.dumps({"embeds": [embed], "allowed_mentions": {"parse": []}})
         try:
             if message.png is not None:
                 files = {"files[0]": ("chart.png", message.png, "image/png")}
                 response = await self._client.post(
-                    self.url, params={"wait": "true"}, data={"payload_json": payload}, files=files
+                    self.url,
+                    params={"wait": "true"},
+                    data={"payload_json": payload},
+                    files=files,
+                    timeout=self.timeout,
                 )
             else:
                 response = await self._client.post(
@@ -299,6 +291,7 @@ class DiscordWebhookSender:
                     params={"wait": "true"},
                     content=payload,
                     headers={"Content-Type": "application/json"},
+                    timeout=self.timeout,
                 )
         except httpx.TimeoutException:
             return SendResult(SendStatus.UNCERTAIN, error="timed out waiting for Discord")

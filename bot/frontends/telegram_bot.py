@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import logging
-import os
 from typing import Any
 
 import sqlite_utils
-from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.constants import ChatAction, ChatMemberStatus, ChatType, ParseMode
+from telegram import BotCommand, Update
+from telegram.constants import ChatAction, ChatMemberStatus, ChatType
 from telegram.error import TelegramError
 from telegram.ext import (
     AIORateLimiter,
@@ -23,9 +22,10 @@ from telegram.request import HTTPXRequest
 
 from bot.core.clock import Clock, utcnow
 from bot.core.config import Settings
+from bot.delivery.telegram_sender import opt_in_timedelta, send_reply
+from bot.frontends.gate import Gate, Gated
 from bot.frontends.ratelimit import ChatRateLimiter
 from bot.render.charts import render_png_async
-from bot.render.text import TELEGRAM_CAPTION_LIMIT, to_telegram_html
 from bot.words.messages import t
 from bot.words.reply import Context, Reply
 from handlers.table import COMMANDS, dispatch, parse_command
@@ -33,12 +33,9 @@ from handlers.table import COMMANDS, dispatch, parse_command
 log = logging.getLogger(__name__)
 JSONDict = dict[str, Any]
 
-# Opt in to PTB's future behaviour (retry_after and friends as timedelta) instead of a deprecation warning.
-os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 _ADMIN_STATUSES = {ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR}
 _GROUP_TYPES = {ChatType.GROUP, ChatType.SUPERGROUP}
-_CALLBACK_DATA_LIMIT = 64
 
 
 class TolerantBot(ExtBot[Any]):
@@ -76,21 +73,7 @@ def menu_commands() -> list[BotCommand]:
     return [BotCommand(c.name, c.help[:256]) for c in COMMANDS.values() if not c.hidden]
 
 
-def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
-    """Inline buttons whose callback data is the command line they run."""
-    rows = [
-        [
-            InlineKeyboardButton(b.label, callback_data=b.command)
-            for b in row
-            if len(b.command.encode()) <= _CALLBACK_DATA_LIMIT
-        ]
-        for row in reply.buttons
-    ]
-    rows = [r for r in rows if r]
-    return InlineKeyboardMarkup(rows) if rows else None
-
-
-class TelegramFrontend:
+class TelegramFrontend(Gated):
     """Owns the PTB Application; started and stopped by hand inside the bot's one event loop."""
 
     def __init__(
@@ -103,10 +86,11 @@ class TelegramFrontend:
     ) -> None:
         if not settings.telegram_bot_token:
             raise ValueError("TelegramFrontend needs TELEGRAM_BOT_TOKEN")
+        opt_in_timedelta()
         self.settings = settings
         self.db = db
         self.clock = clock
-        self.limiter = limiter or ChatRateLimiter()
+        self.gate = Gate(settings, limiter)
         bot = TolerantBot(
             settings.telegram_bot_token,
             base_url=settings.telegram_api_base_url,
@@ -150,10 +134,6 @@ class TelegramFrontend:
             await self.app.stop()
         await self.app.shutdown()
 
-    def _allowed(self, chat_id: int) -> bool:
-        allowed = self.settings.allowed_chat_ids
-        return not allowed or chat_id in allowed
-
     async def _is_chat_admin(self, chat_id: int, chat_type: str, user_id: int) -> bool:
         if chat_type not in _GROUP_TYPES:
             return True
@@ -171,11 +151,9 @@ class TelegramFrontend:
         parsed = parse_command(text, self.username)
         if parsed is None:
             return None
-        if not self._allowed(chat_id):
-            return Reply(title=t("error.not_allowed"), level="error")
-        wait = self.limiter.check(f"tg:{chat_id}")
-        if wait > 0:
-            return Reply(title=t("error.rate_limited", seconds=max(1, round(wait))), level="error")
+        refusal = self.gate.check("tg", str(chat_id), chat_id)
+        if refusal is not None:
+            return Reply(title=refusal.text, level="error")
         command = COMMANDS.get(parsed.name)
         needs_admin = command is not None and command.changes_subscriptions
         ctx = Context(
@@ -185,7 +163,7 @@ class TelegramFrontend:
             now=self.clock(),
             is_group=chat_type in _GROUP_TYPES,
             is_chat_admin=await self._is_chat_admin(chat_id, chat_type, user_id) if needs_admin else False,
-            is_operator=user_id in self.settings.admin_user_ids,
+            is_operator=self.gate.is_operator(user_id),
             tight_bp=self.settings.tight_bp,
             bot_username=self.username,
             chat_title=chat_title,
@@ -194,27 +172,11 @@ class TelegramFrontend:
 
     async def send_reply(self, chat_id: int, reply: Reply, reply_to: int | None = None) -> None:
         """Send a reply as HTML, or as a photo with an HTML caption when it carries a chart."""
-        markup = keyboard(reply)
+        png = None
         if reply.chart is not None:
             await self.app.bot.send_chat_action(chat_id, ChatAction.UPLOAD_PHOTO)
             png = await render_png_async(reply.chart)
-            await self.app.bot.send_photo(
-                chat_id,
-                photo=png,
-                caption=to_telegram_html(reply, limit=TELEGRAM_CAPTION_LIMIT),
-                parse_mode=ParseMode.HTML,
-                reply_markup=markup,
-                reply_to_message_id=reply_to,
-            )
-            return
-        await self.app.bot.send_message(
-            chat_id,
-            to_telegram_html(reply),
-            parse_mode=ParseMode.HTML,
-            reply_markup=markup,
-            reply_to_message_id=reply_to,
-            disable_web_page_preview=True,
-        )
+        await send_reply(self.app.bot, chat_id, reply, png, reply_to=reply_to)
 
     async def on_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A message starting with a bot command."""

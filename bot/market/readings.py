@@ -9,8 +9,8 @@ from typing import Literal
 import sqlite_utils
 
 from bot.core.models import Operation
-from bot.core.series import SRF_START
-from bot.sources.nyfed import is_srf
+from bot.core.series import SRF_START, is_srf
+from bot.market.levels import is_breach, is_near
 from storage.observations import Point, latest, value_on
 from storage.operations import operations_between
 
@@ -41,12 +41,9 @@ class Corridor:
 
     def verdict(self, tight_bp: float) -> Verdict:
         """BREACH above the ceiling, tight within tight_bp of it, otherwise calm."""
-        if self.ceiling is None:
-            return "calm"
-        gap = (self.ceiling - self.sofr) * 100
-        if gap < -1e-9:
+        if is_breach(self.sofr, self.ceiling):
             return "breach"
-        if gap <= tight_bp + 1e-9:
+        if is_near(self.sofr, self.ceiling, tight_bp):
             return "tight"
         return "calm"
 
@@ -149,33 +146,6 @@ def srf_day(db: sqlite_utils.Database, day: str) -> SrfDay:
     """The SRF operations of one day, with Small Value Exercises set apart."""
     ops = operations_between(db, day, day, "Repo")
     return SrfDay(day, tuple(op for op in ops if is_srf(op)), tuple(op for op in ops if op.is_sve))
-
-
-def last_positive(db: sqlite_utils.Database, series: str, threshold: float = 0.0) -> Point | None:
-    """The most recent date the series was above a threshold."""
-    row = db.execute(
-        "SELECT date, value FROM observations WHERE series = ? AND value > ? ORDER BY date DESC LIMIT 1",
-        (series, threshold),
-    ).fetchone()
-    return Point(row[0], row[1]) if row else None
-
-
-def record_high(db: sqlite_utils.Database, series: str) -> Point | None:
-    """The largest stored value of a series (earliest date on ties)."""
-    row = db.execute(
-        "SELECT date, value FROM observations WHERE series = ? ORDER BY value DESC, date LIMIT 1", (series,)
-    ).fetchone()
-    return Point(row[0], row[1]) if row else None
-
-
-def total_between(db: sqlite_utils.Database, series: str, since: str, until: str) -> tuple[float, int]:
-    """Sum of a series over a date range, and how many days had a value above zero."""
-    row = db.execute(
-        "SELECT COALESCE(SUM(value), 0), COALESCE(SUM(value > 0), 0) FROM observations "
-        "WHERE series = ? AND date BETWEEN ? AND ?",
-        (series, since, until),
-    ).fetchone()
-    return float(row[0]), int(row[1])
 
 
 def sve_between(db: sqlite_utils.Database, since: str, until: str) -> list[Operation]:

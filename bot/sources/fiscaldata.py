@@ -9,6 +9,7 @@ from datetime import date
 
 import httpx
 
+from bot.core.clock import is_iso_date
 from bot.core.models import Observation, SourceBatch, SourceError
 from bot.sources.http import get_json
 
@@ -24,7 +25,6 @@ SINGLE_ROW_ACCOUNTS = ("Federal Reserve Account", "Treasury General Account (TGA
 _ACCOUNT_ROWS = frozenset({CLOSING_ROW, OPENING_ROW, *SINGLE_ROW_ACCOUNTS})
 _BALANCE_FIELDS = ("open_today_bal", "close_today_bal")
 _NULLS = ("", "null")
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _AMOUNT = re.compile(r"-?\d+(?:\.\d+)?")
 _MAX_PAGES = 100
 
@@ -43,13 +43,8 @@ def _data_rows(payload: object) -> list[object]:
 
 def _record_date(row: dict[str, object], index: int) -> str:
     day = row.get("record_date")
-    if isinstance(day, str) and _ISO_DATE.fullmatch(day):
-        try:
-            date.fromisoformat(day)
-        except ValueError:
-            pass
-        else:
-            return day
+    if isinstance(day, str) and is_iso_date(day):
+        return day
     raise SourceError(SOURCE, f"data[{index}]: malformed record_date {str(day)[:40]!r}")
 
 

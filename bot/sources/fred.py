@@ -11,6 +11,7 @@ from typing import TypeVar
 
 import httpx
 
+from bot.core.clock import is_iso_date
 from bot.core.models import Observation, SourceBatch, SourceError
 from bot.sources.http import get_json, get_text
 
@@ -29,20 +30,9 @@ FRED_SERIES: dict[str, tuple[str, float]] = {
 
 _DATE_COLUMNS = ("observation_date", "DATE")
 _MISSING = ("", ".")
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 # Stricter than float(), which would also take "nan", "inf", "1_000" and padded text.
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _CONCURRENCY = 3
-
-
-def _is_iso_date(text: str) -> bool:
-    if not _ISO_DATE.fullmatch(text):
-        return False
-    try:
-        date.fromisoformat(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _number(text: str) -> float | None:
@@ -74,7 +64,7 @@ def parse_csv(text: str, fred_id: str) -> list[tuple[str, float]]:
         if len(fields) != 2:
             raise SourceError(SOURCE, f"{fred_id}: line {number}: expected 2 fields, got {line[:80]!r}")
         day, raw = fields
-        if not _is_iso_date(day):
+        if not is_iso_date(day):
             raise SourceError(SOURCE, f"{fred_id}: line {number}: malformed date {day[:40]!r}")
         if raw in _MISSING:
             continue
@@ -103,7 +93,7 @@ def parse_json(payload: object, fred_id: str) -> list[tuple[str, float]]:
             raise SourceError(SOURCE, f"{fred_id}: changed schema: observation {index} is {got}")
         day = item.get("date")
         raw = item.get("value")
-        if not isinstance(day, str) or not _is_iso_date(day):
+        if not isinstance(day, str) or not is_iso_date(day):
             raise SourceError(SOURCE, f"{fred_id}: observation {index}: malformed date {str(day)[:40]!r}")
         if not isinstance(raw, str):
             raise SourceError(SOURCE, f"{fred_id}: {day}: value is {type(raw).__name__}, expected a string")

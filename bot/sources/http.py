@@ -8,9 +8,11 @@ import logging
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
+from bot.core.config import Settings
 from bot.core.models import SourceError
 
 log = logging.getLogger(__name__)
@@ -34,23 +36,32 @@ class RetryPolicy:
         return jittered
 
 
-_default_policy = RetryPolicy()
+class SourceClient(httpx.AsyncClient):
+    """The one shared client, carrying the retry policy the settings chose, so no global holds it."""
+
+    def __init__(self, *, retry: RetryPolicy, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.retry = retry
 
 
-def configure_retries(policy: RetryPolicy) -> None:
-    """Set the retry policy used when a caller passes none (once, at startup, from settings)."""
-    global _default_policy
-    _default_policy = policy
-
-
-def make_client(timeout: float = 15.0) -> httpx.AsyncClient:
-    """The one shared client: explicit timeouts, pooled connections."""
-    return httpx.AsyncClient(
+def make_client(timeout: float = 15.0, retry: RetryPolicy | None = None) -> SourceClient:
+    """The one shared client: explicit timeouts, pooled connections, the retry policy for every source."""
+    return SourceClient(
+        retry=retry or RetryPolicy(),
         timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
         headers={"User-Agent": USER_AGENT, "Accept": "application/json, text/csv;q=0.9, */*;q=0.1"},
         limits=httpx.Limits(max_connections=20, max_keepalive_connections=10),
         follow_redirects=True,
     )
+
+
+def retry_policy(settings: Settings) -> RetryPolicy:
+    """The retry policy the settings ask for."""
+    return RetryPolicy(attempts=settings.http_retry_attempts)
+
+
+def _policy_of(client: httpx.AsyncClient) -> RetryPolicy:
+    return client.retry if isinstance(client, SourceClient) else RetryPolicy()
 
 
 def _retry_after(response: httpx.Response) -> float | None:
@@ -81,7 +92,7 @@ async def get_text(
     policy: RetryPolicy | None = None,
 ) -> str:
     """GET a URL, retrying timeouts, network errors, 429 and 5xx; raise SourceError when it gives up."""
-    policy = policy or _default_policy
+    policy = policy or _policy_of(client)
     last_problem = "no attempt made"
     for attempt in range(policy.attempts):
         retry_after: float | None = None

@@ -12,8 +12,9 @@ from typing import Literal
 
 import httpx
 
+from bot.core.clock import is_iso_date
 from bot.core.models import Observation, Operation, SourceBatch, SourceError
-from bot.core.series import SRF_START
+from bot.core.series import is_srf
 from bot.sources.http import RetryPolicy, get_json
 
 SOURCE = "nyfed"
@@ -48,7 +49,6 @@ _OPTIONAL_RATE_FIELDS: dict[RateKind, tuple[tuple[str, str], ...]] = {
 }
 
 _COLLATERAL = {"Treasury": "treasury", "Agency": "agency", "Mortgage-Backed": "mbs"}
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _CLOCK = re.compile(r"(\d{1,2}):(\d{2})")
 _TAG = re.compile(r"<[^>]*>")
 _SVE_WORDS = re.compile(r"small\s+value\s+exercise|\bsves?\b", re.IGNORECASE)
@@ -104,19 +104,6 @@ def parse_operations(payload: object) -> list[Operation]:
         if operation is not None:
             operations.append(operation)
     return operations
-
-
-def is_srf(op: Operation) -> bool:
-    """A Standing Repo Facility operation: overnight Repo since the SRF began, never an SVE.
-
-    Identified by type, term and date, never by method: it became Full Allotment on 2025-12-11.
-    """
-    return (
-        op.operation_type == "Repo"
-        and op.term.strip().lower() == "overnight"
-        and op.operation_date >= SRF_START
-        and not op.is_sve
-    )
 
 
 def daily_series(ops: Sequence[Operation]) -> list[Observation]:
@@ -346,13 +333,8 @@ def _text(row: Mapping[str, object], field: str, where: str, *, required: bool =
 def _iso_date(value: object, what: str) -> str:
     if value is None:
         raise _fail(f"{what} is missing")
-    if isinstance(value, str) and _ISO_DATE.fullmatch(value):
-        try:
-            date.fromisoformat(value)
-        except ValueError:
-            pass
-        else:
-            return value
+    if isinstance(value, str) and is_iso_date(value):
+        return value
     raise _fail(f"{what} is {_describe(value)}, not a YYYY-MM-DD date")
 
 
