@@ -1,4 +1,5 @@
-"""The series catalog: canonical ids, units, sources and how often each is published."""
+"""The series catalog: canonical ids, units, sources, plausible ranges; release times live in
+bot/sources/schedule.py (RELEASES)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,6 @@ class SeriesInfo:
     short: str  # fits a phone-width table
     unit: str  # "%" or "$bn"
     source: str
-    # Calendar days after which the latest value is overdue (covers weekends and holidays).
-    stale_after_days: int
     # False where a value legitimately changes after first publication (an intraday sum, a derived
     # series), so a change there is an update and not a revision of a published figure.
     tracks_revisions: bool = True
@@ -26,69 +25,63 @@ class SeriesInfo:
     began: str = "2000-01-01"
 
 
-_DAILY = 4  # a Friday value is still fresh on Tuesday morning after a Monday holiday
-_WEEKLY = 9
 # Amounts in $bn: never negative; the cap is far above any record (Fed assets peaked near $9,000bn).
 _AMOUNT_CAP = 25_000.0
 
 CATALOG: dict[str, SeriesInfo] = {
     s.id: s
     for s in (
-        SeriesInfo("sofr", "SOFR", "SOFR", "%", "nyfed", _DAILY, began="2018-04-02"),
-        SeriesInfo("sofr_p1", "SOFR 1st percentile", "SOFR p1", "%", "nyfed", _DAILY, began="2018-04-02"),
-        SeriesInfo("sofr_p25", "SOFR 25th percentile", "SOFR p25", "%", "nyfed", _DAILY, began="2018-04-02"),
-        SeriesInfo("sofr_p75", "SOFR 75th percentile", "SOFR p75", "%", "nyfed", _DAILY, began="2018-04-02"),
-        SeriesInfo("sofr_p99", "SOFR 99th percentile", "SOFR p99", "%", "nyfed", _DAILY, began="2018-04-02"),
+        SeriesInfo("sofr", "SOFR", "SOFR", "%", "nyfed", began="2018-04-02"),
+        SeriesInfo("sofr_p1", "SOFR 1st percentile", "SOFR p1", "%", "nyfed", began="2018-04-02"),
+        SeriesInfo("sofr_p25", "SOFR 25th percentile", "SOFR p25", "%", "nyfed", began="2018-04-02"),
+        SeriesInfo("sofr_p75", "SOFR 75th percentile", "SOFR p75", "%", "nyfed", began="2018-04-02"),
+        SeriesInfo("sofr_p99", "SOFR 99th percentile", "SOFR p99", "%", "nyfed", began="2018-04-02"),
         SeriesInfo(
             "sofr_volume",
             "SOFR volume",
             "SOFR volume",
             "$bn",
             "nyfed",
-            _DAILY,
             low=0.0,
             high=_AMOUNT_CAP,
             began="2018-04-02",
         ),
-        SeriesInfo("effr", "EFFR", "EFFR", "%", "nyfed", _DAILY, began="2000-07-03"),
+        SeriesInfo("effr", "EFFR", "EFFR", "%", "nyfed", began="2000-07-03"),
         SeriesInfo(
             "effr_volume",
             "EFFR volume",
             "EFFR volume",
             "$bn",
             "nyfed",
-            _DAILY,
             low=0.0,
             high=_AMOUNT_CAP,
             began="2016-03-01",
         ),
-        SeriesInfo("fed_upper", "Target range upper bound", "Range top", "%", "fred", _WEEKLY),
-        SeriesInfo("fed_lower", "Target range lower bound", "Range bottom", "%", "fred", _WEEKLY),
-        SeriesInfo("iorb", "IORB", "IORB", "%", "fred", _WEEKLY, began="2021-07-29"),
+        SeriesInfo("fed_upper", "Target range upper bound", "Range top", "%", "fred"),
+        SeriesInfo("fed_lower", "Target range lower bound", "Range bottom", "%", "fred"),
+        SeriesInfo("iorb", "IORB", "IORB", "%", "fred", began="2021-07-29"),
         SeriesInfo(
             "srf",
             "SRF take-up",
             "SRF take-up",
             "$bn",
             "nyfed",
-            _DAILY,
             tracks_revisions=False,
             low=0.0,
             high=_AMOUNT_CAP,
             began="2021-07-29",
         ),
         SeriesInfo(
-            "srf_rate", "SRF minimum bid rate (ceiling)", "SRF rate", "%", "nyfed", _DAILY, began="2021-07-29"
+            "srf_rate", "SRF minimum bid rate (ceiling)", "SRF rate", "%", "nyfed", began="2021-07-29"
         ),
-        SeriesInfo("rrp", "ON RRP take-up", "ON RRP", "$bn", "nyfed", _DAILY, low=0.0, high=_AMOUNT_CAP),
-        SeriesInfo("rrp_rate", "ON RRP award rate (floor)", "ON RRP rate", "%", "nyfed", _DAILY),
+        SeriesInfo("rrp", "ON RRP take-up", "ON RRP", "$bn", "nyfed", low=0.0, high=_AMOUNT_CAP),
+        SeriesInfo("rrp_rate", "ON RRP award rate (floor)", "ON RRP rate", "%", "nyfed"),
         SeriesInfo(
             "tga",
             "TGA closing balance",
             "TGA",
             "$bn",
             "fiscaldata",
-            _DAILY,
             low=0.0,
             high=_AMOUNT_CAP,
             began="2005-10-03",
@@ -99,7 +92,6 @@ CATALOG: dict[str, SeriesInfo] = {
             "Reserves",
             "$bn",
             "fred",
-            _WEEKLY,
             low=0.0,
             high=_AMOUNT_CAP,
             began="1984-01-01",
@@ -110,7 +102,6 @@ CATALOG: dict[str, SeriesInfo] = {
             "Fed assets",
             "$bn",
             "fred",
-            _WEEKLY,
             low=0.0,
             high=_AMOUNT_CAP,
             began="2002-12-18",
@@ -121,7 +112,6 @@ CATALOG: dict[str, SeriesInfo] = {
             "Net liquidity",
             "$bn",
             "derived",
-            _DAILY,
             tracks_revisions=False,
             low=-25_000.0,
             high=25_000.0,
