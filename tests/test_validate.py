@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -11,7 +11,7 @@ import sqlite_utils
 
 from bot.core.config import Settings, load_settings
 from bot.core.models import Observation, Operation, SourceBatch, SourceError
-from bot.sources.http import RetryPolicy, configure_retries, make_client
+from bot.sources.http import RetryPolicy, make_client
 from bot.sources.poller import Poller, PollResult
 from bot.sources.registry import SOURCES
 from bot.sources.validate import validate_batch
@@ -153,11 +153,7 @@ def test_an_empty_window_without_published_days_is_fine() -> None:
 # -- the same through the poller, against the loopback fakes
 
 
-@pytest.fixture(autouse=True)
-def fast_retries() -> Iterator[None]:
-    configure_retries(RetryPolicy(attempts=2, base_delay=0.01, max_delay=0.02))
-    yield
-    configure_retries(RetryPolicy())
+FAST_RETRIES = RetryPolicy(attempts=2, base_delay=0.01, max_delay=0.02)
 
 
 @pytest.fixture
@@ -172,7 +168,7 @@ def settings_for(fake: FakeSources, tmp_path: Path) -> Settings:
 
 
 async def poll_once(settings: Settings, db: sqlite_utils.Database, since: date | None = None) -> PollResult:
-    async with make_client(settings.http_timeout_seconds) as client:
+    async with make_client(settings.http_timeout_seconds, FAST_RETRIES) as client:
         return await Poller(settings, client, db, clock=lambda: NOW).poll(since=since)
 
 
@@ -316,7 +312,7 @@ async def test_once_a_week_an_incremental_poll_looks_back_90_days(fake: FakeSour
     await poll_once(settings, db, since=SINCE)  # a backfill covers the deep look-back for a week
 
     async def window_at(moment: datetime) -> tuple[date, date]:
-        async with make_client(settings.http_timeout_seconds) as client:
+        async with make_client(settings.http_timeout_seconds, FAST_RETRIES) as client:
             result = await Poller(settings, client, db, clock=lambda: moment).poll(["nyfed"])
         assert result.outcomes["nyfed"].ok, result.outcomes["nyfed"].error
         window = result.outcomes["nyfed"].window
