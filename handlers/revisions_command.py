@@ -13,7 +13,8 @@ from bot.words.messages import t
 from bot.words.reply import Context, Mono, Reply, Text, UsageError
 from storage.observations import revisions as stored_revisions
 
-REVISIONS_USAGE = "/revisions [series]"
+# Every tracked series id works too (sofr_p99, srf_rate, ...); these are the ones people ask for.
+REVISIONS_USAGE = "/revisions [sofr|effr|iorb|range|rrp|tga|reserves|assets]"
 # How far back /revisions looks, and how many it lists.
 REVISIONS_DAYS = 90
 REVISIONS_SHOWN = 15
@@ -40,7 +41,7 @@ def revisions_command(args: list[str], ctx: Context, db: sqlite_utils.Database) 
         name = args[0].lower()
         series = _ALIASES.get(name, name)
         if series not in REVISABLE:
-            raise UsageError(t("revisions.unknown", ctx.lang, name=args[0][:40], usage=REVISIONS_USAGE))
+            raise UsageError(REVISIONS_USAGE)
     since = iso_utc(ctx.now - timedelta(days=REVISIONS_DAYS))
     found = stored_revisions(db, series, since)
     label = CATALOG[series].name if series else t("revisions.all", ctx.lang)

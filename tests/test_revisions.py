@@ -8,6 +8,7 @@ from bot.words.reply import Context, Mono, Reply, Text
 from handlers.table import COMMANDS, dispatch
 from tests.seed import SCENARIOS, ny, seeded, store
 
+USAGE = "/revisions [sofr|effr|iorb|range|rrp|tga|reserves|assets]"
 NOW = SCENARIOS["srf_feb_2026"].now  # 2026-02-19 08:35 New York
 
 
@@ -57,13 +58,8 @@ def test_revisions_with_nothing_revised_says_so() -> None:
 @pytest.mark.parametrize("line", ["/revisions bitcoin", "/revisions net_liquidity", "/revisions sofr tga"])
 def test_revisions_bad_series_gets_a_clear_message(line: str) -> None:
     reply = ask(seeded("srf_feb_2026"), line)
-    if line != "/revisions sofr tga":
-        name = line.split()[1]
-        assert f"there is no series '{name}' with revisions; try sofr" in reply.plain_text()
-    assert (
-        reply.level == "error" or "Usage" in reply.plain_text() or "/revisions [series]" in reply.plain_text()
-    )
-    assert "/revisions [series]" in reply.plain_text()
+    assert reply.level == "error"
+    assert reply.title == f"Usage: {USAGE}"  # the usage line only: hostile input is never echoed
 
 
 def test_a_reply_showing_a_revised_value_says_so() -> None:
@@ -77,6 +73,6 @@ def test_a_reply_showing_a_revised_value_says_so() -> None:
 
 
 def test_revisions_is_in_the_command_table_and_help() -> None:
-    assert COMMANDS["revisions"].usage == "/revisions [series]"
+    assert COMMANDS["revisions"].usage == USAGE
     help_text = ask(seeded("srf_feb_2026"), "/help").plain_text()
-    assert "/revisions [series] \u2014 Published values revised in the last 90 days" in help_text
+    assert f"{USAGE} \u2014 Published values revised in the last 90 days" in help_text

@@ -72,7 +72,6 @@ EN: dict[str, str] = {
     "revisions.line": "{short} {date}: {old} \u2192 {new} (on {when})",
     "revisions.count": "{count} revised in the last {days} days, newest first.",
     "revisions.more": "{more} older ones not shown; ask for one series, e.g. /revisions sofr.",
-    "revisions.unknown": "{usage} (there is no series {name!r} with revisions; try sofr, effr, iorb, rrp, tga, reserves or assets)",
     "cadence.weekly": "weekly",
     # Corridor
     "corridor.title": "Fed funds corridor \u2014 {date}",
