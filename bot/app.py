@@ -53,10 +53,11 @@ def release_memory() -> None:
     charts.release_memory()
 
 
-def webhook_channel(db: sqlite_utils.Database, now: datetime) -> None:
-    """Webhook-only mode posts alerts and an 08:30 New York summary to its one channel, set up once."""
+def webhook_channel(db: sqlite_utils.Database, now: datetime, lang: str = "en") -> None:
+    """Webhook-only mode posts alerts and an 08:30 New York summary to its one channel, set up once,
+    in PLUMBLINE_LANG."""
     stamp = iso_utc(now)
-    chat = ensure_chat(db, "discord_webhook", "default", title="webhook", is_group=True, now=stamp)
+    chat = ensure_chat(db, "discord_webhook", "default", title="webhook", is_group=True, now=stamp, lang=lang)
     if not subscriptions_of(db, chat.id):
         subscribe(db, chat.id, "alerts", now=stamp)
         subscribe(db, chat.id, "daily", now=stamp, daily_time="08:30", tz="America/New_York")
@@ -234,7 +235,7 @@ class App:
             await self._start_one("discord webhook", webhook)
             senders["discord_webhook"] = webhook
             assert self.writer_db is not None
-            webhook_channel(self.writer_db, self.clock())
+            webhook_channel(self.writer_db, self.clock(), self.settings.lang)
         return senders
 
     async def _start_frontends(self) -> None:

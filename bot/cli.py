@@ -15,9 +15,10 @@ from bot.alerts.replay import format_episodes, replay
 from bot.app import App
 from bot.core.clock import is_iso_date, utcnow
 from bot.core.config import ConfigError, Settings, load_settings
+from bot.core.lang import SUPPORTED_LANGS, parse_lang
 from bot.core.logs import setup_logging
 from bot.core.series import CATALOG
-from bot.frontends.console import answer
+from bot.frontends.console import answer, console_lang
 from bot.market.freshness import series_status, source_status
 from bot.render.charts import render_png
 from bot.render.text import to_console
@@ -63,6 +64,12 @@ def build_parser() -> argparse.ArgumentParser:
     ask = sub.add_parser("ask", help='answer one chat command and exit, e.g. plumbline ask "/corridor"')
     ask.add_argument("line", help="the command, e.g. /corridor or '/chart srf 1y'")
     ask.add_argument("--chart", type=Path, metavar="FILE", help="save the chart PNG (for /chart) to FILE")
+    ask.add_argument(
+        "--lang",
+        type=_lang,
+        metavar="LANG",
+        help="answer in en or zh-TW this once (default: PLUMBLINE_LANG, or what /lang chose in the console)",
+    )
     return parser
 
 
@@ -131,17 +138,27 @@ def backup_database(settings: Settings, target: Path) -> int:
     return 0 if ok else 1
 
 
-def ask(settings: Settings, line: str, chart_path: Path | None) -> int:
+def _lang(value: str) -> str:
+    lang = parse_lang(value)
+    if lang is None:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a language; use one of {', '.join(SUPPORTED_LANGS)}"
+        )
+    return lang
+
+
+def ask(settings: Settings, line: str, chart_path: Path | None, lang: str | None = None) -> int:
     """Print one reply; exit status 1 when the command was refused."""
     db = open_db(settings.database_path)
     try:
-        reply = answer(line, settings, db)
+        reply = answer(line, settings, db, lang=lang)
+        lang = lang or console_lang(settings, db)
     finally:
         db.close()
     if reply is None:
         print("plumbline: not a command", file=sys.stderr)
         return 2
-    print(to_console(reply))
+    print(to_console(reply, lang))
     if reply.chart is not None:
         target = chart_path or Path("plumbline-chart.png")
         target.write_bytes(render_png(reply.chart))
@@ -187,7 +204,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "status":
             print(format_status(settings))
         elif args.command == "ask":
-            return ask(settings, args.line, args.chart)
+            return ask(settings, args.line, args.chart, args.lang)
         elif args.command == "backup":
             return backup_database(settings, args.target)
         elif args.command == "replay":

@@ -91,33 +91,49 @@ def chart_data(db: sqlite_utils.Database, kind: str, since: str, until: str, lan
     if not main:
         return None
     title = t(f"chart.title.{kind}", lang)
+    pct_unit, bn_unit = t("chart.unit.pct", lang), t("chart.unit.bn", lang)
     if kind == "corridor":
         lower = _step_to(history(db, "fed_lower", since, until), main[-1].date)
         upper = _step_to(history(db, "fed_upper", since, until), main[-1].date)
         band = (
-            (_series("floor", lower, "step"), _series("ceiling", upper, "step")) if lower and upper else None
+            (
+                _series(t("chart.series.floor", lang), lower, "step"),
+                _series(t("chart.series.ceiling", lang), upper, "step"),
+            )
+            if lower and upper
+            else None
         )
         lines = [_series("SOFR", main), _series("EFFR", history(db, "effr", since, until))]
         iorb = history(db, "iorb", since, until)
         if iorb:
             lines.append(_series("IORB", iorb, "dashed"))
-        return ChartData(title, "%", tuple(lines), band=band)
+        return ChartData(
+            title, pct_unit, tuple(lines), band=band, subtitle=t("chart.band.default", lang), lang=lang
+        )
     if kind == "sofr":
         p1 = history(db, "sofr_p1", since, until)
         p99 = history(db, "sofr_p99", since, until)
         band = (_series("p1", p1), _series("p99", p99)) if p1 and p99 else None
         return ChartData(
-            title, "%", (_series("SOFR", main),), band=band, subtitle=t("chart.label.p1_p99", lang)
+            title,
+            pct_unit,
+            (_series("SOFR", main),),
+            band=band,
+            subtitle=t("chart.label.p1_p99", lang),
+            lang=lang,
         )
     if kind == "srf":
-        return ChartData(title, "$bn", (_series("SRF", main, "bars"),))
+        return ChartData(title, bn_unit, (_series("SRF", main, "bars"),), lang=lang)
     if kind == "tga":
         target = [Point(main[0].date, 850.0), Point(main[-1].date, 850.0)]
         return ChartData(
-            title, "$bn", (_series("TGA", main), _series(t("chart.target", lang), target, "dashed"))
+            title,
+            bn_unit,
+            (_series("TGA", main), _series(t("chart.target", lang), target, "dashed")),
+            lang=lang,
         )
-    label = CATALOG[_MAIN_SERIES[kind]].name
-    return ChartData(title, "$bn", (_series(label, main),))
+    label = t(f"series.{_MAIN_SERIES[kind]}", lang)
+    return ChartData(title, bn_unit, (_series(label, main),), lang=lang)
 
 
 def chart_window(db: sqlite_utils.Database, kind: str, span: str, now: datetime) -> tuple[str, str]:
@@ -148,11 +164,11 @@ def chart(args: list[str], ctx: Context, db: sqlite_utils.Database) -> Reply:
         text = t(
             "chart.empty",
             ctx.lang,
-            name=info.name,
+            name=t(f"series.{main}", ctx.lang),
             range=span,
             next_poll=next_poll_text(db, ctx, info.source),
         )
         return Reply(title=title, blocks=[Text(text)], level="warning")
     first = data.series[0].dates[0]
     caption = t("chart.caption", ctx.lang, title=title, since=first, until=until)
-    return Reply(title=title, blocks=[Text(caption)], as_of=t("as_of", date=until), chart=data)
+    return Reply(title=title, blocks=[Text(caption)], as_of=t("as_of", ctx.lang, date=until), chart=data)

@@ -23,12 +23,11 @@ def age_days(ctx: Context, point: Point) -> int:
 
 def stale_note(ctx: Context, series: str, point: Point) -> Text | None:
     """A plain warning when the release calendar expected a newer value by now (derived: see inputs)."""
-    info = CATALOG[series]
     if series not in RELEASES or not is_late(series, date.fromisoformat(point.date), ctx.now):
         return None
     days = age_days(ctx, point)
     cadence = t("cadence.weekly" if RELEASES[series].weekly else "cadence.daily", ctx.lang)
-    return Text(t("stale", ctx.lang, name=info.name, days=days, cadence=cadence))
+    return Text(t("stale", ctx.lang, name=t(f"series.{series}", ctx.lang), days=days, cadence=cadence))
 
 
 def next_poll_text(db: sqlite_utils.Database, ctx: Context, source: str) -> str:
@@ -41,7 +40,7 @@ def next_poll_text(db: sqlite_utils.Database, ctx: Context, source: str) -> str:
         ((n, parse_iso_utc(fetches[n].started_at) + interval_for(n, ctx.now)) for n in names),
         key=lambda x: x[1],
     )
-    label = SOURCES[name].label if name in SOURCES else name
+    label = t(f"source.{name}", ctx.lang) if name in SOURCES else name
     if at < ctx.now:
         at = ctx.now
     return t("next_poll.at", ctx.lang, source=label, time=at.astimezone(NEW_YORK).strftime("%H:%M"))
@@ -50,7 +49,12 @@ def next_poll_text(db: sqlite_utils.Database, ctx: Context, source: str) -> str:
 def no_data(db: sqlite_utils.Database, ctx: Context, series: str, title: str) -> Reply:
     """The reply for a series with nothing stored yet: say so, and when that will change."""
     info = CATALOG[series]
-    text = t("no_data", ctx.lang, name=info.name, next_poll=next_poll_text(db, ctx, info.source))
+    text = t(
+        "no_data",
+        ctx.lang,
+        name=t(f"series.{series}", ctx.lang),
+        next_poll=next_poll_text(db, ctx, info.source),
+    )
     return Reply(title=title, blocks=[Text(text)], level="warning")
 
 
@@ -66,11 +70,10 @@ def revised_notes(
         if first is None:
             continue
         old, at = first
-        old_text = pct(old) if CATALOG[series].unit == "%" else usd_bn(old, 3)
+        old_text = pct(old, lang=ctx.lang) if CATALOG[series].unit == "%" else usd_bn(old, 3, lang=ctx.lang)
         when = parse_iso_utc(at).astimezone(NEW_YORK).date().isoformat()
-        notes.append(
-            Text(t("revised", ctx.lang, name=CATALOG[series].name, date=point.date, old=old_text, when=when))
-        )
+        name = t(f"series.{series}", ctx.lang)
+        notes.append(Text(t("revised", ctx.lang, name=name, date=point.date, old=old_text, when=when)))
     return notes
 
 
@@ -89,9 +92,10 @@ def with_staleness(
         note = stale_note(ctx, series, point)
         if note is not None:
             notes.append((series, note))
-    late_inputs = [CATALOG[s].name for s, _ in notes if s in NET_LIQUIDITY_INPUTS]
+    late_inputs = [t(f"series.{s}", ctx.lang) for s, _ in notes if s in NET_LIQUIDITY_INPUTS]
     if any(series == "net_liquidity" for series, _ in checks) and late_inputs:
-        notes.insert(0, ("net_liquidity", Text(t("stale.derived", ctx.lang, names=", ".join(late_inputs)))))
+        names = t("list.sep", ctx.lang).join(late_inputs)
+        notes.insert(0, ("net_liquidity", Text(t("stale.derived", ctx.lang, names=names))))
     for _, note in notes:
         reply.blocks.append(note)
         if reply.level in ("info", "calm"):

@@ -22,9 +22,9 @@ _ALIASES = {"assets": "fed_assets", "upper": "fed_upper", "lower": "fed_lower", 
 REVISABLE: tuple[str, ...] = tuple(s for s in CATALOG if s not in UNTRACKED_SERIES)
 
 
-def value_text(series: str, value: float) -> str:
+def value_text(series: str, value: float, lang: str) -> str:
     """A value in its series' unit, as replies show it."""
-    return pct(value) if CATALOG[series].unit == "%" else usd_bn(value, 3)
+    return pct(value, lang=lang) if CATALOG[series].unit == "%" else usd_bn(value, 3, lang=lang)
 
 
 def revised_on(stamp: str) -> str:
@@ -44,7 +44,7 @@ def revisions_command(args: list[str], ctx: Context, db: sqlite_utils.Database) 
             raise UsageError(REVISIONS_USAGE)
     since = iso_utc(ctx.now - timedelta(days=REVISIONS_DAYS))
     found = stored_revisions(db, series, since)
-    label = CATALOG[series].name if series else t("revisions.all", ctx.lang)
+    label = t(f"series.{series}", ctx.lang) if series else t("revisions.all", ctx.lang)
     reply = Reply(title=t("revisions.title", ctx.lang, series=label))
     if not found:
         reply.blocks.append(Text(t("revisions.none", ctx.lang, days=REVISIONS_DAYS)))
@@ -53,10 +53,10 @@ def revisions_command(args: list[str], ctx: Context, db: sqlite_utils.Database) 
         t(
             "revisions.line",
             ctx.lang,
-            short=CATALOG[name].short,
+            short=t(f"short.{name}", ctx.lang),
             date=day,
-            old=value_text(name, old),
-            new=value_text(name, new),
+            old=value_text(name, old, ctx.lang),
+            new=value_text(name, new, ctx.lang),
             when=revised_on(at),
         )
         for name, day, old, new, at in found[:REVISIONS_SHOWN]

@@ -10,7 +10,7 @@ from zoneinfo import available_timezones
 import sqlite_utils
 
 from bot.core.clock import iso_utc
-from bot.words.fmt import usd_bn
+from bot.words.fmt import bp_plain, usd_bn
 from bot.words.messages import t
 from bot.words.reply import Button, Context, Reply, Text, UsageError
 from storage.chats import (
@@ -49,7 +49,13 @@ def _refuse(ctx: Context) -> Reply | None:
 
 def _chat(ctx: Context, db: sqlite_utils.Database) -> Chat:
     return ensure_chat(
-        db, ctx.platform, ctx.chat_id, title=ctx.chat_title, is_group=ctx.is_group, now=iso_utc(ctx.now)
+        db,
+        ctx.platform,
+        ctx.chat_id,
+        title=ctx.chat_title,
+        is_group=ctx.is_group,
+        now=iso_utc(ctx.now),
+        lang=ctx.lang,
     )
 
 
@@ -57,7 +63,7 @@ def threshold_text(billions: float, lang: str = "en") -> str:
     """'zero', '$5.0B', or '$0.050B' below a billion, so small thresholds read as set."""
     if billions == 0:
         return t("sub.zero", lang)
-    return usd_bn(billions, 1 if billions >= 1 else 3)
+    return usd_bn(billions, 1 if billions >= 1 else 3, lang=lang)
 
 
 def parse_time(value: str, lang: str = "en") -> str:
@@ -134,7 +140,7 @@ def unsubscribe_command(args: list[str], ctx: Context, db: sqlite_utils.Database
     chat = _chat(ctx, db)
     removed = unsubscribe(db, chat.id, None if what == "all" else what)
     key = "sub.off" if removed else "sub.nothing"
-    return Reply(title=t(key, ctx.lang, what=what), level="info")
+    return Reply(title=t(key, ctx.lang, what=t(f"what.{what}", ctx.lang)), level="info")
 
 
 def threshold_command(args: list[str], ctx: Context, db: sqlite_utils.Database) -> Reply:
@@ -163,7 +169,7 @@ def threshold_command(args: list[str], ctx: Context, db: sqlite_utils.Database) 
         raise UsageError(t("sub.bad_bp", ctx.lang, value=value[:40]))
     distance = float(match.group(1))
     set_near_bp(db, chat.id, distance)
-    return Reply(title=t("sub.threshold_near", ctx.lang, bp=f"{distance:g} bp"), level="calm")
+    return Reply(title=t("sub.threshold_near", ctx.lang, bp=bp_plain(distance, ctx.lang)), level="calm")
 
 
 def mute_command(args: list[str], ctx: Context, db: sqlite_utils.Database) -> Reply:
@@ -206,7 +212,11 @@ def settings_command(args: list[str], ctx: Context, db: sqlite_utils.Database) -
         t("settings.alerts", ctx.lang, state=on if "alerts" in subs else off),
         t("settings.daily", ctx.lang, state=daily_text),
         t("settings.srf", ctx.lang, threshold=threshold_text(chat.srf_threshold, ctx.lang)),
-        t("settings.near", ctx.lang, near=f"{chat.near_bp:g} bp" if chat.near_bp is not None else off),
+        t(
+            "settings.near",
+            ctx.lang,
+            near=bp_plain(chat.near_bp, ctx.lang) if chat.near_bp is not None else off,
+        ),
     ]
     if muted:
         lines.append(t("settings.muted", ctx.lang, until=muted.replace("T", " ").removesuffix("Z") + " UTC"))

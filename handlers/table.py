@@ -9,9 +9,10 @@ from dataclasses import dataclass, field
 
 import sqlite_utils
 
-from bot.words.messages import t
+from bot.words.messages import EN, t
 from bot.words.reply import Context, Reply, Text, UsageError
 from handlers.chart_command import CHART_KINDS, CHART_USAGE, RANGES, chart
+from handlers.lang_command import LANG_USAGE, lang_command
 from handlers.market_commands import corridor, liquidity, reserves, rrp, sofr, srf, tga
 from handlers.revisions_command import REVISIONS_USAGE, revisions_command
 from handlers.status_command import admin, status
@@ -75,19 +76,30 @@ def start_command(args: list[str], ctx: Context, db: sqlite_utils.Database) -> R
 def help_command(args: list[str], ctx: Context, db: sqlite_utils.Database) -> Reply:
     """What Plumbline watches and why, then every command."""
     if len(args) > 1:
-        raise UsageError("/help [command]")
+        raise UsageError(t("usage.help", ctx.lang))
     if args:
         name = args[0].lower().lstrip("/")
         command = COMMANDS.get(name)
         if command is None:
-            raise UsageError("/help [command]")
+            raise UsageError(t("usage.help", ctx.lang))
         return Reply(
             title=f"/{command.name}",
             blocks=[
-                Text(t("help.one", ctx.lang, usage=command.usage, help=t(f"cmd.{command.name}", ctx.lang)))
+                Text(
+                    t(
+                        "help.one",
+                        ctx.lang,
+                        usage=localised_usage(command, "", ctx.lang),
+                        help=t(f"cmd.{command.name}", ctx.lang),
+                    )
+                )
             ],
         )
-    lines = [f"{c.usage} \u2014 {t(f'cmd.{c.name}', ctx.lang)}" for c in COMMANDS.values() if not c.hidden]
+    lines = [
+        f"{localised_usage(c, '', ctx.lang)} \u2014 {t(f'cmd.{c.name}', ctx.lang)}"
+        for c in COMMANDS.values()
+        if not c.hidden
+    ]
     return Reply(
         title=t("help.title", ctx.lang),
         blocks=[Text(t("intro", ctx.lang)), Text("\n".join(lines)), Text(t("help.more", ctx.lang))],
@@ -143,6 +155,14 @@ def _build() -> dict[str, Command]:
         t("cmd.revisions"),
         REVISIONS_USAGE,
         (Param("series", t("param.revisions.series")),),
+    )
+    table["lang"] = Command(
+        "lang",
+        lang_command,
+        t("cmd.lang"),
+        LANG_USAGE,
+        (Param("language", t("param.lang.language"), ("en", "zh-TW")),),
+        changes_subscriptions=True,
     )
     table["admin"] = Command("admin", admin, t("cmd.admin"), "/admin", hidden=True)
     return table
@@ -231,12 +251,22 @@ def dispatch(text: str, ctx: Context, db: sqlite_utils.Database) -> Reply | None
     return run_command(command, parsed.args, ctx, db)
 
 
+def localised_usage(command: Command, text: str, lang: str) -> str:
+    """A command's own usage line in the reader's language (usage.<name> in the catalog); any other
+    usage message (a bad time, a bad amount) is already in it."""
+    if text and text != command.usage:
+        return text
+    return t(f"usage.{command.name}", lang) if f"usage.{command.name}" in EN else command.usage
+
+
 def run_command(command: Command, args: list[str], ctx: Context, db: sqlite_utils.Database) -> Reply:
     """Call a handler, turning usage errors into the usage line and anything else into an apology."""
     try:
         return command.handler(args, ctx, db)
     except UsageError as exc:
-        return Reply(title=t("usage", ctx.lang, usage=str(exc) or command.usage), level="error")
+        return Reply(
+            title=t("usage", ctx.lang, usage=localised_usage(command, str(exc), ctx.lang)), level="error"
+        )
     except Exception:
         log.exception("command /%s failed (platform %s, chat %s)", command.name, ctx.platform, ctx.chat_id)
         return Reply(title=t("error.internal", ctx.lang), level="error")

@@ -8,7 +8,7 @@ import sqlite_utils
 
 _SELECT_CHAT = (
     "SELECT c.id, c.platform, c.address, c.title, c.is_group, c.active, c.srf_threshold, c.near_bp, "
-    "c.muted_until, c.lang FROM chats c "
+    "c.muted_until, c.lang, c.lang_chosen FROM chats c "
 )
 
 
@@ -24,6 +24,7 @@ class Chat:
     near_bp: float | None
     muted_until: str | None
     lang: str
+    lang_chosen: bool = False
 
     def muted(self, now_iso: str) -> bool:
         return self.muted_until is not None and self.muted_until > now_iso
@@ -39,7 +40,7 @@ class Subscription:
 
 
 def _chat(row: tuple[object, ...]) -> Chat:
-    cid, platform, address, title, group, active, srf, near, muted, lang = row
+    cid, platform, address, title, group, active, srf, near, muted, lang, chosen = row
     return Chat(
         int(cid),  # type: ignore[call-overload]
         str(platform),
@@ -51,6 +52,7 @@ def _chat(row: tuple[object, ...]) -> Chat:
         None if near is None else float(near),  # type: ignore[arg-type]
         None if muted is None else str(muted),
         str(lang),
+        bool(chosen),
     )
 
 
@@ -66,14 +68,24 @@ def chat_by_id(db: sqlite_utils.Database, chat_id: int) -> Chat | None:
 
 
 def ensure_chat(
-    db: sqlite_utils.Database, platform: str, address: str, *, title: str, is_group: bool, now: str
+    db: sqlite_utils.Database,
+    platform: str,
+    address: str,
+    *,
+    title: str,
+    is_group: bool,
+    now: str,
+    lang: str | None = None,
 ) -> Chat:
-    """Create the chat if new, reactivate it if it was deactivated, and return it."""
+    """Create the chat if new, reactivate it if it was deactivated, and return it.
+
+    lang (the language the request came in) becomes the chat's language unless /lang chose one."""
     db.execute(
-        "INSERT INTO chats (platform, address, title, is_group, created_at) VALUES (?, ?, ?, ?, ?) "
+        "INSERT INTO chats (platform, address, title, is_group, created_at, lang) VALUES (?, ?, ?, ?, ?, ?) "
         "ON CONFLICT (platform, address) DO UPDATE SET title = excluded.title, active = 1, "
-        "deactivated_reason = NULL",
-        (platform, address, title[:200], int(is_group), now),
+        "deactivated_reason = NULL, "
+        "lang = CASE WHEN chats.lang_chosen = 1 OR ? IS NULL THEN chats.lang ELSE excluded.lang END",
+        (platform, address, title[:200], int(is_group), now, lang or "en", lang),
     )
     chat = get_chat(db, platform, address)
     assert chat is not None
@@ -122,6 +134,19 @@ def set_srf_threshold(db: sqlite_utils.Database, chat_id: int, billions: float) 
 
 def set_near_bp(db: sqlite_utils.Database, chat_id: int, bp: float | None) -> None:
     db.execute("UPDATE chats SET near_bp = ? WHERE id = ?", (bp, chat_id))
+
+
+def set_lang(db: sqlite_utils.Database, chat_id: int, lang: str) -> None:
+    """The language /lang chose: replies, alerts and summaries for this chat use it from now on."""
+    db.execute("UPDATE chats SET lang = ?, lang_chosen = 1 WHERE id = ?", (lang, chat_id))
+
+
+def chosen_lang(db: sqlite_utils.Database, platform: str, address: str) -> str | None:
+    """The language /lang chose for a chat, or None (then the client's language applies)."""
+    row = db.execute(
+        "SELECT lang FROM chats WHERE platform = ? AND address = ? AND lang_chosen = 1", (platform, address)
+    ).fetchone()
+    return str(row[0]) if row else None
 
 
 def set_muted_until(db: sqlite_utils.Database, chat_id: int, until: str | None) -> None:

@@ -162,3 +162,10 @@ def _alerts(db: sqlite_utils.Database) -> None:
 @MIGRATIONS(name="0003_operation_release_time")
 def _release_time(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE operations ADD COLUMN release_time TEXT NOT NULL DEFAULT ''")
+
+
+@MIGRATIONS(name="0004_chat_lang_chosen")
+def _lang_chosen(db: sqlite_utils.Database) -> None:
+    """chats.lang is the language alerts and summaries are sent in; lang_chosen says /lang set it, so a
+    client's language (Telegram language_code, Discord locale) no longer overrides it."""
+    db.execute("ALTER TABLE chats ADD COLUMN lang_chosen INTEGER NOT NULL DEFAULT 0")

@@ -18,6 +18,7 @@ class Delivery:
     event_key: str
     payload: str
     attempts: int
+    lang: str = "en"  # the chat's language: alerts and summaries are put into it at send time
 
 
 def add_event(
@@ -57,12 +58,13 @@ def enqueue(db: sqlite_utils.Database, chat_ids: Iterable[int], event_key: str, 
 def due(db: sqlite_utils.Database, now: str, limit: int = 500) -> list[Delivery]:
     """Pending deliveries whose time has come, oldest first, for active chats."""
     rows = db.execute(
-        "SELECT o.id, o.chat_id, c.platform, c.address, c.is_group, o.event_key, e.payload, o.attempts "
+        "SELECT o.id, o.chat_id, c.platform, c.address, c.is_group, o.event_key, e.payload, o.attempts, "
+        "c.lang "
         "FROM outbox o JOIN chats c ON c.id = o.chat_id JOIN events e ON e.key = o.event_key "
         "WHERE o.status = 'pending' AND o.next_attempt_at <= ? AND c.active = 1 ORDER BY o.id LIMIT ?",
         (now, limit),
     ).fetchall()
-    return [Delivery(r[0], r[1], r[2], r[3], bool(r[4]), r[5], r[6], r[7]) for r in rows]
+    return [Delivery(r[0], r[1], r[2], r[3], bool(r[4]), r[5], r[6], r[7], r[8]) for r in rows]
 
 
 def next_due_at(db: sqlite_utils.Database) -> str | None:

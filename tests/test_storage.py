@@ -39,7 +39,7 @@ def test_migrations_create_tables_and_wal(tmp_path: Path) -> None:
     again = open_db(tmp_path / "a.db")  # re-running migrations is a no-op
     assert integrity_ok(again)
     applied = [r[0] for r in again.execute("SELECT name FROM _sqlite_migrations ORDER BY id").fetchall()]
-    assert applied == ["0001_core", "0002_alerts", "0003_operation_release_time"]
+    assert applied == ["0001_core", "0002_alerts", "0003_operation_release_time", "0004_chat_lang_chosen"]
 
 
 def test_upsert_is_idempotent(db: sqlite_utils.Database) -> None:

@@ -112,7 +112,7 @@ def usage(text: str) -> str:
 
 def test_the_table_marks_exactly_the_commands_that_change_subscriptions() -> None:
     changing = {c.name for c in COMMANDS.values() if c.changes_subscriptions}
-    assert changing == {"subscribe", "unsubscribe", "threshold", "mute"}
+    assert changing == {"subscribe", "unsubscribe", "threshold", "mute", "lang"}
 
 
 def test_subscribe_alerts_in_a_private_chat(db: sqlite_utils.Database) -> None:

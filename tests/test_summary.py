@@ -343,10 +343,10 @@ def test_a_morning_of_minutes_queues_each_chat_once(feb: sqlite_utils.Database) 
     assert run_every_minute(db, start, end) == []
     assert enqueue_summaries(db, utc(2026, 2, 19, 13, 30)) == 0
 
-    ny_key = "daily:2026-02-19:America/New_York:08:30:en"
+    ny_key = "daily:2026-02-19:America/New_York:08:30"
     assert outbox(db) == [
-        ("taipei", "daily:2026-02-19:Asia/Taipei:08:30:en", "2026-02-19T00:30:00Z"),
-        ("london", "daily:2026-02-19:Europe/London:07:15:en", "2026-02-19T07:15:00Z"),
+        ("taipei", "daily:2026-02-19:Asia/Taipei:08:30", "2026-02-19T00:30:00Z"),
+        ("london", "daily:2026-02-19:Europe/London:07:15", "2026-02-19T07:15:00Z"),
         ("mute-ended", ny_key, "2026-02-19T13:30:00Z"),
         ("ny-1", ny_key, "2026-02-19T13:30:00Z"),
         ("ny-2", ny_key, "2026-02-19T13:30:00Z"),
@@ -355,21 +355,21 @@ def test_a_morning_of_minutes_queues_each_chat_once(feb: sqlite_utils.Database) 
     events = db.execute("SELECT key, rule, kind, data_date, audience FROM events ORDER BY key").fetchall()
     assert [tuple(e) for e in events] == [
         (
-            "daily:2026-02-19:America/New_York:08:30:en",
+            "daily:2026-02-19:America/New_York:08:30",
             "daily",
             "summary",
             "2026-02-19",
             "daily America/New_York 08:30",
         ),
         (
-            "daily:2026-02-19:Asia/Taipei:08:30:en",
+            "daily:2026-02-19:Asia/Taipei:08:30",
             "daily",
             "summary",
             "2026-02-19",
             "daily Asia/Taipei 08:30",
         ),
         (
-            "daily:2026-02-19:Europe/London:07:15:en",
+            "daily:2026-02-19:Europe/London:07:15",
             "daily",
             "summary",
             "2026-02-19",
@@ -382,7 +382,7 @@ def test_the_queued_summary_is_the_summary_with_the_corridor_chart(feb: sqlite_u
     daily_chat(feb, "ny-1", "08:30", "America/New_York")
     assert enqueue_summaries(feb, utc(2026, 2, 19, 13, 35)) == 1
     row = feb.execute(
-        "SELECT payload FROM events WHERE key = 'daily:2026-02-19:America/New_York:08:30:en'"
+        "SELECT payload FROM events WHERE key = 'daily:2026-02-19:America/New_York:08:30'"
     ).fetchone()
     payload = json.loads(row[0])
     expected = daily_summary(feb, utc(2026, 2, 19, 13, 35))
@@ -402,9 +402,9 @@ def test_each_zone_gets_its_own_local_date(feb: sqlite_utils.Database) -> None:
     # Saturday 08:30 in Taipei is still Friday in New York: only the weekend subscriber in Taipei gets one.
     assert enqueue_summaries(feb, utc(2026, 2, 21, 0, 30)) == 1
     assert outbox(feb) == [
-        ("taipei", "daily:2026-02-20:Asia/Taipei:08:30:en", "2026-02-20T00:30:00Z"),
-        ("taipei-weekends", "daily:2026-02-20:Asia/Taipei:08:30:en", "2026-02-20T00:30:00Z"),
-        ("taipei-weekends", "daily:2026-02-21:Asia/Taipei:08:30:en", "2026-02-21T00:30:00Z"),
+        ("taipei", "daily:2026-02-20:Asia/Taipei:08:30", "2026-02-20T00:30:00Z"),
+        ("taipei-weekends", "daily:2026-02-20:Asia/Taipei:08:30", "2026-02-20T00:30:00Z"),
+        ("taipei-weekends", "daily:2026-02-21:Asia/Taipei:08:30", "2026-02-21T00:30:00Z"),
     ]
 
 
@@ -414,7 +414,7 @@ def test_a_summary_is_titled_with_the_subscribers_own_date(feb: sqlite_utils.Dat
     # on a Monday it reads "Sun", which a weekday-only subscriber should never see.
     daily_chat(feb, "taipei", "08:30", "Asia/Taipei")
     assert enqueue_summaries(feb, utc(2026, 2, 19, 0, 30)) == 1
-    assert event_title(feb, "daily:2026-02-19:Asia/Taipei:08:30:en") == (
+    assert event_title(feb, "daily:2026-02-19:Asia/Taipei:08:30") == (
         "\u2600\ufe0f Plumbline daily \u2014 Thu 2026-02-19"
     )
 
@@ -425,13 +425,13 @@ def test_late_start_skips_a_summary_more_than_three_hours_late(feb: sqlite_utils
     assert run_every_minute(feb, utc(2026, 2, 19, 16, 31), utc(2026, 2, 20, 14, 0)) == [
         ("2026-02-20T13:30:00Z", 1)
     ]
-    assert outbox(feb) == [("ny", "daily:2026-02-20:America/New_York:08:30:en", "2026-02-20T13:30:00Z")]
+    assert outbox(feb) == [("ny", "daily:2026-02-20:America/New_York:08:30", "2026-02-20T13:30:00Z")]
 
 
 def test_a_bot_back_within_three_hours_still_sends_todays(feb: sqlite_utils.Database) -> None:
     daily_chat(feb, "ny", "08:30", "America/New_York")
     assert enqueue_summaries(feb, utc(2026, 2, 19, 16, 30)) == 1
-    assert outbox(feb) == [("ny", "daily:2026-02-19:America/New_York:08:30:en", "2026-02-19T16:30:00Z")]
+    assert outbox(feb) == [("ny", "daily:2026-02-19:America/New_York:08:30", "2026-02-19T16:30:00Z")]
 
 
 def test_a_mute_that_covers_the_time_skips_the_day(feb: sqlite_utils.Database) -> None:
@@ -510,7 +510,7 @@ def test_a_time_repeated_by_the_autumn_change_is_sent_once(tmp_path: Path) -> No
     assert run_every_minute(db, utc(2026, 11, 1, 4, 0), utc(2026, 11, 1, 12, 0)) == [
         ("2026-11-01T05:30:00Z", 1)
     ]
-    assert outbox(db) == [("night-owl", "daily:2026-11-01:America/New_York:01:30:en", "2026-11-01T05:30:00Z")]
+    assert outbox(db) == [("night-owl", "daily:2026-11-01:America/New_York:01:30", "2026-11-01T05:30:00Z")]
 
 
 def test_changing_the_zone_starts_a_new_schedule_without_repeating_the_old_one(tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ from datetime import date, timedelta
 
 import sqlite_utils
 
+from bot.alerts.events import alert_render
 from bot.alerts.messages import alert_reply
 from bot.alerts.rules import (
     Alert,
@@ -209,7 +210,9 @@ class AlertEngine:
 
     def _publish(self, alert: Alert, targets: list[AlertTarget], now: str) -> int:
         chart = "corridor 1m" if alert.rule == "sofr_breach" else ("srf 3m" if "srf" in alert.rule else None)
-        payload = reply_to_json(alert_reply(alert), chart=chart if alert.kind == "start" else None)
+        payload = reply_to_json(
+            alert_reply(alert), chart=chart if alert.kind == "start" else None, render=alert_render(alert)
+        )
         add_event(
             self.db,
             key=alert.key,

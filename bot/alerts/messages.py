@@ -19,6 +19,12 @@ def _session(facts: dict[str, float | str | int | None], lang: str) -> str:
     return t(f"session.{session}", lang) if session in ("AM", "PM") else t("session.other", lang)
 
 
+def _session_label(facts: dict[str, float | str | int | None], lang: str) -> str:
+    """The operation's short label: AM or PM (上午, 下午), or its code when it is neither."""
+    session = str(facts.get("session") or "")
+    return t(f"session.label.{session}", lang) if session in ("AM", "PM") else session
+
+
 def _where(sofr: float | None, ceiling: float | None, lang: str) -> str:
     """'at' the ceiling, or 'N bp under' it."""
     gap = round(((ceiling or 0.0) - (sofr or 0.0)) * 100)
@@ -33,13 +39,18 @@ def alert_reply(alert: Alert, lang: str = "en") -> Reply:
         body = t(
             "alert.breach.body" if alert.date >= SRF_START else "alert.breach.body_pre_srf",
             lang,
-            sofr=pct(_num(f, "sofr")),
-            spread=bp(_num(f, "spread_bp")).lstrip("+"),
-            ceiling=pct(_num(f, "ceiling")),
+            sofr=pct(_num(f, "sofr"), lang=lang),
+            spread=bp(_num(f, "spread_bp"), lang=lang).lstrip("+"),
+            ceiling=pct(_num(f, "ceiling"), lang=lang),
         )
         blocks = [Text(body)]
         if _num(f, "p99") is not None or _num(f, "volume") is not None:
-            detail = t("alert.breach.detail", lang, p99=pct(_num(f, "p99")), volume=usd_bn(_num(f, "volume")))
+            detail = t(
+                "alert.breach.detail",
+                lang,
+                p99=pct(_num(f, "p99"), lang=lang),
+                volume=usd_bn(_num(f, "volume"), lang=lang),
+            )
             blocks.append(Text(detail))
         return Reply(
             t("alert.breach.title", lang, date=alert.date),
@@ -52,14 +63,14 @@ def alert_reply(alert: Alert, lang: str = "en") -> Reply:
         body = t(
             "alert.breach_end.body",
             lang,
-            sofr=pct(sofr),
+            sofr=pct(sofr, lang=lang),
             where=_where(sofr, ceiling, lang),
-            ceiling=pct(ceiling),
+            ceiling=pct(ceiling, lang=lang),
             days=f.get("days"),
             since=f.get("since"),
-            peak_sofr=pct(_num(f, "peak_sofr")),
+            peak_sofr=pct(_num(f, "peak_sofr"), lang=lang),
             peak_date=f.get("peak_date"),
-            peak_bp=bp(_num(f, "peak_bp")),
+            peak_bp=bp(_num(f, "peak_bp"), lang=lang),
         )
         return Reply(
             t("alert.breach_end.title", lang, date=alert.date),
@@ -75,9 +86,9 @@ def alert_reply(alert: Alert, lang: str = "en") -> Reply:
             key,
             lang,
             date=alert.date,
-            sofr=pct(_num(f, "sofr")),
-            ceiling=pct(_num(f, "ceiling")),
-            spread=bp(_num(f, "spread_bp")).lstrip("+"),
+            sofr=pct(_num(f, "sofr"), lang=lang),
+            ceiling=pct(_num(f, "ceiling"), lang=lang),
+            spread=bp(_num(f, "spread_bp"), lang=lang).lstrip("+"),
         )
         return Reply(
             t("alert.breach_fix.title", lang, date=alert.date), [Text(body), footer], level="warning"
@@ -86,10 +97,10 @@ def alert_reply(alert: Alert, lang: str = "en") -> Reply:
         body = t(
             "alert.near.body",
             lang,
-            sofr=pct(_num(f, "sofr")),
+            sofr=pct(_num(f, "sofr"), lang=lang),
             where=_where(_num(f, "sofr"), _num(f, "ceiling"), lang),
-            ceiling=pct(_num(f, "ceiling")),
-            near=bp(_num(f, "near_bp")).lstrip("+"),
+            ceiling=pct(_num(f, "ceiling"), lang=lang),
+            near=bp(_num(f, "near_bp"), lang=lang).lstrip("+"),
         )
         return Reply(t("alert.near.title", lang, date=alert.date), [Text(body), footer], level="tight")
     if alert.rule.startswith("srf_positive"):
@@ -99,11 +110,11 @@ def alert_reply(alert: Alert, lang: str = "en") -> Reply:
         body = t(
             "alert.range.body",
             lang,
-            lower=pct(_num(f, "lower")),
-            upper=pct(_num(f, "upper")),
-            move=bp(move),
-            old_lower=pct(_num(f, "old_lower")),
-            old_upper=pct(_num(f, "old_upper")),
+            lower=pct(_num(f, "lower"), lang=lang),
+            upper=pct(_num(f, "upper"), lang=lang),
+            move=bp(move, lang=lang),
+            old_lower=pct(_num(f, "old_lower"), lang=lang),
+            old_upper=pct(_num(f, "old_upper"), lang=lang),
         )
         return Reply(t("alert.range.title", lang, date=alert.date), [Text(body), footer], level="warning")
     return Reply(f"{alert.rule} {alert.kind} {alert.date}", [footer])
@@ -111,16 +122,16 @@ def alert_reply(alert: Alert, lang: str = "en") -> Reply:
 
 def _srf_reply(alert: Alert, lang: str, footer: Text) -> Reply:
     f = alert.facts
-    amount = usd_bn(_num(f, "amount"), 3)
-    total = usd_bn(_num(f, "day_total"), 3)
+    amount = usd_bn(_num(f, "amount"), 3, lang=lang)
+    total = usd_bn(_num(f, "day_total"), 3, lang=lang)
     session = _session(f, lang)
     if alert.kind == "correction":
         body = t(
             "alert.srf_fix.body",
             lang,
             amount=amount,
-            old=usd_bn(_num(f, "old_amount"), 3),
-            threshold=usd_bn(_num(f, "threshold"), 1),
+            old=usd_bn(_num(f, "old_amount"), 3, lang=lang),
+            threshold=usd_bn(_num(f, "threshold"), 1, lang=lang),
         )
         title = t("alert.srf_fix.title", lang, session=session, date=alert.date)
         return Reply(title, [Text(body), footer], level="warning")
@@ -141,15 +152,15 @@ def _srf_reply(alert: Alert, lang: str, footer: Text) -> Reply:
         return Reply(title, [Text(body), footer], level="breach", as_of=t("as_of", lang, date=alert.date))
     blocks: list[Text] = []
     if alert.kind == "start":
-        title = t(
-            "alert.srf.title", lang, amount=amount, date=alert.date, session=str(f.get("session") or "")
-        )
+        title = t("alert.srf.title", lang, amount=amount, date=alert.date, session=_session_label(f, lang))
         rate = _num(f, "rate")
-        blocks.append(Text(t("alert.srf.body", lang, amount=amount, session=session, rate=pct(rate))))
+        blocks.append(
+            Text(t("alert.srf.body", lang, amount=amount, session=session, rate=pct(rate, lang=lang)))
+        )
     else:
         tier = _num(f, "tier") or 0.0
         if f.get("tier_up", 1):
-            title = t("alert.srf.tier_title", lang, tier=usd_bn(tier, 0), date=alert.date)
+            title = t("alert.srf.tier_title", lang, tier=usd_bn(tier, 0, lang=lang), date=alert.date)
         else:
             title = t("alert.srf.record_title", lang, total=total, date=alert.date)
         blocks.append(Text(t("alert.srf.tier_body", lang, session=session, amount=amount, total=total)))
@@ -158,17 +169,17 @@ def _srf_reply(alert: Alert, lang: str, footer: Text) -> Reply:
             t(
                 "alert.srf.collateral",
                 lang,
-                treasury=usd_bn(_num(f, "treasury"), 3),
-                agency=usd_bn(_num(f, "agency"), 3),
-                mbs=usd_bn(_num(f, "mbs"), 3),
+                treasury=usd_bn(_num(f, "treasury"), 3, lang=lang),
+                agency=usd_bn(_num(f, "agency"), 3, lang=lang),
+                mbs=usd_bn(_num(f, "mbs"), 3, lang=lang),
                 total=total,
             )
         )
     )
     if f.get("record"):
-        blocks.append(Text(t("alert.srf.record", lang, prior=usd_bn(_num(f, "prior_record"), 3))))
+        blocks.append(Text(t("alert.srf.record", lang, prior=usd_bn(_num(f, "prior_record"), 3, lang=lang))))
     threshold = _num(f, "threshold") or 0.0
     if threshold > 0:
-        blocks.append(Text(t("alert.srf.threshold", lang, threshold=usd_bn(threshold, 1))))
+        blocks.append(Text(t("alert.srf.threshold", lang, threshold=usd_bn(threshold, 1, lang=lang))))
     blocks.append(footer)
     return Reply(title, list(blocks), level="breach", as_of=t("as_of", lang, date=alert.date))

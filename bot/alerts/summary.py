@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlite_utils
 
 from bot.core.clock import iso_utc
-from bot.core.series import CATALOG
 from bot.market.episodes import open_episodes as open_episode_starts
 from bot.market.levels import TGA_TARGET_BN
 from bot.market.snapshot import Snapshot, read_snapshot
@@ -36,7 +36,39 @@ def open_episodes(db: sqlite_utils.Database, lang: str = "en") -> list[str]:
 
 
 def _episode_words(starts: dict[str, str], lang: str) -> list[str]:
-    return [t(_EPISODE_WORDS[rule], lang, since=since) for rule, since in starts.items()]
+    return [
+        t(_EPISODE_WORDS[rule], lang, since=since) for rule, since in starts.items() if rule in _EPISODE_WORDS
+    ]
+
+
+def _point(point: Point | None) -> dict[str, Any] | None:
+    return None if point is None else {"value": point.value, "date": point.date}
+
+
+def snapshot_facts(snap: Snapshot, today: date, tight_bp: float = 5.0) -> dict[str, Any]:
+    """Everything the morning briefing says, as numbers and dates (JSON-ready): stored once with the
+    event and put into words per chat language when it is sent."""
+    facts: dict[str, Any] = {"day": today.isoformat(), "level": "info"}
+    c = snap.corridor
+    if c is not None and c.ceiling is not None:
+        verdict = c.verdict(tight_bp)
+        facts["corridor"] = {
+            "date": c.date,
+            "sofr": c.sofr,
+            "ceiling": c.ceiling,
+            "spread_bp": c.spread_bp(c.sofr, c.ceiling),
+            "verdict": verdict,
+        }
+        facts["level"] = verdict
+    if snap.srf is not None:
+        facts["srf"] = {"value": snap.srf.value, "date": snap.srf.date, "mtd": snap.srf_month_to_date}
+    facts["rrp"], facts["tga"], facts["reserves"] = _point(snap.rrp), _point(snap.tga), _point(snap.reserves)
+    if snap.net_liquidity is not None:
+        net = snap.net_liquidity
+        delta = snap.net_liquidity_week_change
+        facts["net_liquidity"] = {"value": net.value, "date": net.date, "delta": delta}
+    facts["episodes"] = [[rule, since] for rule, since in snap.open_episodes.items()]
+    return facts
 
 
 def daily_summary(
@@ -51,65 +83,67 @@ def daily_summary(
 
 def summary_reply(snap: Snapshot, today: date, lang: str = "en", tight_bp: float = 5.0) -> Reply:
     """The briefing in words, from one snapshot of the gauges."""
+    return daily_reply(snapshot_facts(snap, today, tight_bp), lang)
+
+
+def daily_reply(facts: dict[str, Any], lang: str = "en") -> Reply:
+    """The morning briefing in one language, from snapshot_facts()."""
     lines: list[str] = []
-    c = snap.corridor
-    if c is not None and c.ceiling is not None:
-        verdict = c.verdict(tight_bp)
+    c = facts.get("corridor")
+    if c:
         lines.append(
             t(
                 "daily.corridor",
                 lang,
-                date=c.date,
-                sofr=pct(c.sofr),
-                ceiling=pct(c.ceiling),
-                spread=bp(c.spread_bp(c.sofr, c.ceiling)),
-                verdict=t(f"verdict.{verdict}", lang),
+                date=c["date"],
+                sofr=pct(c["sofr"], lang=lang),
+                ceiling=pct(c["ceiling"], lang=lang),
+                spread=bp(c["spread_bp"], lang=lang),
+                verdict=t(f"verdict.{c['verdict']}", lang),
             )
         )
     else:
-        lines.append(t("daily.missing", lang, name="SOFR"))
-    if snap.srf is not None:
-        lines.append(
-            t(
-                "daily.srf",
-                lang,
-                yesterday=usd_bn(snap.srf.value, 3),
-                date=snap.srf.date,
-                mtd=usd_bn(snap.srf_month_to_date, 3),
-            )
-        )
+        lines.append(t("daily.missing", lang, name=t("series.sofr", lang)))
+    srf = facts.get("srf")
+    if srf:
+        yesterday = usd_bn(srf["value"], 3, lang=lang)
+        mtd = usd_bn(srf["mtd"], 3, lang=lang)
+        lines.append(t("daily.srf", lang, yesterday=yesterday, date=srf["date"], mtd=mtd))
     else:
-        lines.append(t("daily.missing", lang, name=CATALOG["srf"].name))
-    lines.append(_amount_line(snap.rrp, "rrp", "daily.rrp", lang))
-    if snap.tga is not None:
-        vs = usd_bn_delta(snap.tga.value - TGA_TARGET_BN)
-        lines.append(t("daily.tga", lang, amount=usd_bn(snap.tga.value), vs=vs, date=snap.tga.date))
+        lines.append(t("daily.missing", lang, name=t("series.srf", lang)))
+    lines.append(_amount_line(facts, "rrp", "daily.rrp", lang))
+    tga = facts.get("tga")
+    if tga:
+        vs = usd_bn_delta(tga["value"] - TGA_TARGET_BN, lang=lang)
+        lines.append(t("daily.tga", lang, amount=usd_bn(tga["value"], lang=lang), vs=vs, date=tga["date"]))
     else:
-        lines.append(t("daily.missing", lang, name=CATALOG["tga"].name))
-    lines.append(_amount_line(snap.reserves, "reserves", "daily.reserves", lang))
-    net = snap.net_liquidity
-    if net is not None:
-        week = snap.net_liquidity_week_change
-        change = usd_bn_delta(week) if week is not None else "n/a"
-        lines.append(t("daily.liquidity", lang, amount=usd_bn(net.value), change=change, date=net.date))
+        lines.append(t("daily.missing", lang, name=t("series.tga", lang)))
+    lines.append(_amount_line(facts, "reserves", "daily.reserves", lang))
+    net = facts.get("net_liquidity")
+    if net:
+        delta = net.get("delta")
+        change = usd_bn_delta(delta, lang=lang) if delta is not None else t("na", lang)
+        amount = usd_bn(net["value"], lang=lang)
+        lines.append(t("daily.liquidity", lang, amount=amount, change=change, date=net["date"]))
     else:
-        lines.append(t("daily.missing", lang, name=CATALOG["net_liquidity"].name))
-    episodes = _episode_words(snap.open_episodes, lang)
-    lines.append(
-        t("daily.open", lang, episodes="; ".join(episodes)) if episodes else t("daily.none_open", lang)
-    )
-    level = c.verdict(tight_bp) if c is not None and c.ceiling is not None else "info"
+        lines.append(t("daily.missing", lang, name=t("series.net_liquidity", lang)))
+    episodes = _episode_words(dict(facts.get("episodes", [])), lang)
+    if episodes:
+        lines.append(t("daily.open", lang, episodes=t("list.semi", lang).join(episodes)))
+    else:
+        lines.append(t("daily.none_open", lang))
     return Reply(
-        title=t("daily.title", lang, date=weekday_date(today.isoformat())),
+        title=t("daily.title", lang, date=weekday_date(facts["day"], lang=lang)),
         blocks=[Text("\n".join(lines))],
-        level=level,
+        level=facts.get("level", "info"),
     )
 
 
-def _amount_line(point: Point | None, series: str, key: str, lang: str) -> str:
-    if point is None:
-        return t("daily.missing", lang, name=CATALOG[series].name)
-    return t(key, lang, amount=usd_bn(point.value), date=point.date)
+def _amount_line(facts: dict[str, Any], series: str, key: str, lang: str) -> str:
+    point = facts.get(series)
+    if not point:
+        return t("daily.missing", lang, name=t(f"series.{series}", lang))
+    return t(key, lang, amount=usd_bn(point["value"], lang=lang), date=point["date"])
 
 
 def due_date(subscription: Subscription, now: datetime) -> date | None:
@@ -127,25 +161,28 @@ def due_date(subscription: Subscription, now: datetime) -> date | None:
 
 
 def enqueue_summaries(db: sqlite_utils.Database, now: datetime) -> int:
-    """Queue every summary that is due. Chats sharing a schedule share one event; the outbox's unique
-    (chat, event) key means each chat gets it once however often this runs."""
+    """Queue every summary that is due. Chats sharing a schedule share one event, whatever their languages
+    (each chat's copy is put into its words at send time); the outbox's unique (chat, event) key means each
+    chat gets it once however often this runs."""
     stamp = iso_utc(now)
-    groups: dict[tuple[str, str, str, str], list[int]] = {}
+    groups: dict[tuple[str, str, str], list[int]] = {}
     for chat, subscription in daily_subscribers(db):
         day = due_date(subscription, now)
         if day is None or chat.muted(stamp):
             continue
-        schedule = (day.isoformat(), subscription.tz or "", subscription.daily_time or "", chat.lang)
+        schedule = (day.isoformat(), subscription.tz or "", subscription.daily_time or "")
         groups.setdefault(schedule, []).append(chat.id)
     queued = 0
     snap: Snapshot | None = None  # read once, and only if some summary is new
-    for (local_day, zone, at, lang), chat_ids in groups.items():
-        key = f"daily:{local_day}:{zone}:{at}:{lang}"
+    for (local_day, zone, at), chat_ids in groups.items():
+        key = f"daily:{local_day}:{zone}:{at}"
         with db.atomic():
             if not event_exists(db, key):
                 snap = snap or read_snapshot(db)
-                summary = summary_reply(snap, date.fromisoformat(local_day), lang)
-                payload = reply_to_json(summary, chart="corridor 1m")
+                facts = snapshot_facts(snap, date.fromisoformat(local_day))
+                payload = reply_to_json(
+                    daily_reply(facts), chart="corridor 1m", render={"kind": "daily", "facts": facts}
+                )
                 add_event(
                     db,
                     key=key,

@@ -10,6 +10,8 @@ from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
+from bot.core.lang import SUPPORTED_LANGS, parse_lang
+
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _SECRET_SUFFIXES = ("_token", "_key", "_secret", "_webhook_url")
 
@@ -39,6 +41,7 @@ class Settings:
     http_timeout_seconds: float = 15.0
     http_retry_attempts: int = 4
     tight_bp: float = 5.0
+    lang: str = "en"  # PLUMBLINE_LANG: the console's, the CLI's and the webhook's language
 
     def secrets(self) -> list[str]:
         """Every secret value that is set, for log redaction."""
@@ -120,6 +123,10 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
     timeout = _positive_number(merged, "HTTP_TIMEOUT_SECONDS", 15.0)
     tight = _positive_number(merged, "CORRIDOR_TIGHT_BP", 5.0)
     attempts = _positive_number(merged, "HTTP_RETRY_ATTEMPTS", 4)
+    lang_raw = merged.get("PLUMBLINE_LANG", "").strip() or "en"
+    lang = parse_lang(lang_raw)
+    if lang is None:
+        raise ConfigError(f"PLUMBLINE_LANG must be one of {', '.join(SUPPORTED_LANGS)}, got {lang_raw!r}")
     db_raw = merged.get("DATABASE_PATH", "").strip()
     database_path = Path(db_raw).expanduser() if db_raw else Path.cwd() / "plumbline.db"
 
@@ -153,4 +160,5 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
         http_timeout_seconds=timeout if timeout is not None else 15.0,
         http_retry_attempts=int(attempts) if attempts is not None else 4,
         tight_bp=tight if tight is not None else 5.0,
+        lang=lang,
     )

@@ -18,9 +18,10 @@ from typing import Protocol
 
 import sqlite_utils
 
+from bot.alerts.events import event_reply
 from bot.core.clock import Clock, iso_utc, utcnow
 from bot.render.charts import render_png_async
-from bot.words.payload import reply_from_json
+from bot.words.payload import render_of, reply_from_json
 from bot.words.reply import Reply
 from handlers.chart_command import chart_for
 from storage.chats import deactivate_chat, migrate_chat
@@ -250,18 +251,22 @@ class DeliveryWorker:
 
     async def _message(self, row: Delivery) -> OutMessage:
         reply, chart = reply_from_json(row.payload)
+        render = render_of(row.payload)
+        if render is not None:  # an alert or summary: in this chat's language, from the stored facts
+            reply = event_reply(render, row.lang) or reply
         if chart is None:
             return OutMessage(reply)
-        if row.event_key not in self._charts:
-            self._charts[row.event_key] = await self._render(chart)
+        cache_key = f"{row.event_key}|{row.lang}"
+        if cache_key not in self._charts:
+            self._charts[cache_key] = await self._render(chart, row.lang)
             while len(self._charts) > 16:
                 self._charts.popitem(last=False)
-        return OutMessage(reply, self._charts[row.event_key])
+        return OutMessage(reply, self._charts[cache_key])
 
-    async def _render(self, chart: str) -> bytes | None:
-        """Draw the chart once per event (a fan-out to 10,000 chats shares it)."""
+    async def _render(self, chart: str, lang: str = "en") -> bytes | None:
+        """Draw the chart once per event and language (a fan-out to 10,000 chats shares it)."""
         try:
-            data = chart_for(self.db, chart.split(), "en", self.clock())
+            data = chart_for(self.db, chart.split(), lang, self.clock())
             return None if data is None else await render_png_async(data)
         except Exception:
             log.exception("delivery: could not draw chart %r; sending text only", chart)

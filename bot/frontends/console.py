@@ -14,7 +14,9 @@ from bot.core.clock import Clock, utcnow
 from bot.core.config import Settings
 from bot.render.charts import render_png_async
 from bot.render.text import to_console
+from bot.words.messages import t
 from bot.words.reply import Context, Reply
+from handlers.lang_command import chat_lang
 from handlers.table import dispatch
 
 log = logging.getLogger(__name__)
@@ -22,9 +24,10 @@ log = logging.getLogger(__name__)
 PROMPT = "plumbline> "
 
 
-def console_context(settings: Settings, clock: Clock = utcnow) -> Context:
+def console_context(settings: Settings, clock: Clock = utcnow, lang: str = "en") -> Context:
     """The console user is the operator: they see everything /status has."""
     return Context(
+        lang=lang,
         platform="console",
         chat_id="console",
         user_id="console",
@@ -34,14 +37,28 @@ def console_context(settings: Settings, clock: Clock = utcnow) -> Context:
     )
 
 
-def answer(line: str, settings: Settings, db: sqlite_utils.Database, clock: Clock = utcnow) -> Reply | None:
-    """Dispatch one console line; bare words work too ("corridor" is "/corridor")."""
+def console_lang(settings: Settings, db: sqlite_utils.Database) -> str:
+    """The console's language: what /lang chose there, else PLUMBLINE_LANG."""
+    return chat_lang(db, "console", "console", default=settings.lang)
+
+
+def answer(
+    line: str,
+    settings: Settings,
+    db: sqlite_utils.Database,
+    clock: Clock = utcnow,
+    lang: str | None = None,
+) -> Reply | None:
+    """Dispatch one console line; bare words work too ("corridor" is "/corridor").
+
+    lang answers in that language this once (plumbline ask --lang); otherwise the console's language."""
     text = line.strip()
     if not text:
         return None
     if not text.startswith("/"):
         text = "/" + text
-    return dispatch(text, console_context(settings, clock), db)
+    chosen = lang or console_lang(settings, db)
+    return dispatch(text, console_context(settings, clock, chosen), db)
 
 
 async def run_console(
@@ -54,7 +71,7 @@ async def run_console(
     clock: Clock = utcnow,
 ) -> None:
     """Read commands until EOF, 'quit' or stop; charts are saved as PNG files in the working directory."""
-    write("Plumbline console. Type /help for commands, quit to exit.")
+    write(t("console.welcome", console_lang(settings, db)))
     while not stop.is_set():
         try:
             line = await asyncio.to_thread(read_line, PROMPT)
@@ -65,12 +82,13 @@ async def run_console(
         reply = answer(line, settings, db, clock)
         if reply is None:
             continue
-        write(to_console(reply))
+        lang = console_lang(settings, db)
+        write(to_console(reply, lang))
         if reply.chart is not None:
             png = await render_png_async(reply.chart)
             name = Path(f"plumbline-chart-{clock().strftime('%Y%m%d-%H%M%S')}.png")
             await asyncio.to_thread(name.write_bytes, png)
-            write(f"Chart saved to {name}")
+            write(t("console.chart_saved", lang, name=str(name)))
     stop.set()
 
 

@@ -24,6 +24,7 @@ from bot.frontends.ratelimit import ChatRateLimiter
 from bot.render.charts import render_png_async
 from bot.render.text import to_markdown
 from bot.words.reply import Context, Reply
+from handlers.lang_command import chat_lang
 from handlers.table import COMMANDS, Command, run_command
 from storage.meta import get_meta, set_meta
 
@@ -180,7 +181,16 @@ class DiscordFrontend(Gated):
             log.info("discord: ignoring unknown command %r", data.get("name"))
             return
         channel_id = interaction.channel_id or 0
-        refusal = self.gate.check("discord", str(channel_id), interaction.channel_id, interaction.guild_id)
+        lang = chat_lang(
+            self.db,
+            "discord",
+            str(channel_id),
+            _locale(interaction.locale),
+            _locale(interaction.guild_locale),
+        )
+        refusal = self.gate.check(
+            "discord", str(channel_id), interaction.channel_id, interaction.guild_id, lang=lang
+        )
         if refusal is not None:
             await interaction.response.send_message(refusal.text, ephemeral=True)
             return
@@ -193,6 +203,7 @@ class DiscordFrontend(Gated):
             is_group=in_guild,
             is_chat_admin=(not in_guild) or interaction.permissions.manage_channels,
             is_operator=self.gate.is_operator(interaction.user.id),
+            lang=lang,
             tight_bp=self.settings.tight_bp,
             chat_title=getattr(interaction.channel, "name", "") or "",
         )
@@ -214,6 +225,11 @@ class DiscordFrontend(Gated):
         if png is not None:
             embed.set_image(url="attachment://chart.png")
         return embed
+
+
+def _locale(locale: discord.Locale | None) -> str | None:
+    """A Discord locale ("zh-TW", "en-US") as a plain tag."""
+    return None if locale is None else str(getattr(locale, "value", locale))
 
 
 def _file_kwargs(png: bytes | None) -> dict[str, Any]:

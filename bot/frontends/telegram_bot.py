@@ -22,12 +22,14 @@ from telegram.request import HTTPXRequest
 
 from bot.core.clock import Clock, utcnow
 from bot.core.config import Settings
+from bot.core.lang import pick_lang
 from bot.delivery.telegram_sender import opt_in_timedelta, send_reply
 from bot.frontends.gate import Gate, Gated
 from bot.frontends.ratelimit import ChatRateLimiter
 from bot.render.charts import render_png_async
 from bot.words.messages import t
 from bot.words.reply import Context, Reply
+from handlers.lang_command import chat_lang
 from handlers.table import COMMANDS, dispatch, parse_command
 
 log = logging.getLogger(__name__)
@@ -68,9 +70,14 @@ class TolerantBot(ExtBot[Any]):
         return raw
 
 
-def menu_commands() -> list[BotCommand]:
-    """The command menu for setMyCommands, straight from the command table."""
-    return [BotCommand(c.name, c.help[:256]) for c in COMMANDS.values() if not c.hidden]
+def menu_commands(lang: str = "en") -> list[BotCommand]:
+    """The command menu for setMyCommands, straight from the command table, in one language."""
+    return [BotCommand(c.name, t(f"cmd.{c.name}", lang)[:256]) for c in COMMANDS.values() if not c.hidden]
+
+
+# setMyCommands takes two-letter codes only, so "zh" cannot tell Traditional from Simplified: the bot's
+# Chinese is Traditional, and so is its menu.
+MENU_LANGUAGES: dict[str | None, str] = {None: "en", "zh": "zh-TW"}
 
 
 class TelegramFrontend(Gated):
@@ -116,7 +123,8 @@ class TelegramFrontend(Gated):
         """Initialise, register the command menu and start long polling."""
         await self.app.initialize()
         try:
-            await self.app.bot.set_my_commands(menu_commands())
+            for code, lang in MENU_LANGUAGES.items():
+                await self.app.bot.set_my_commands(menu_commands(lang), language_code=code)
         except TelegramError as exc:
             log.warning("telegram: could not register the command menu: %s", exc)
         await self.app.start()
@@ -145,13 +153,22 @@ class TelegramFrontend(Gated):
         return member.status in _ADMIN_STATUSES
 
     async def handle_text(
-        self, chat_id: int, chat_type: str, user_id: int, text: str, chat_title: str = ""
+        self,
+        chat_id: int,
+        chat_type: str,
+        user_id: int,
+        text: str,
+        chat_title: str = "",
+        language_code: str | None = None,
     ) -> Reply | None:
-        """Turn one command line from a chat into a reply (None when it is not for this bot)."""
+        """Turn one command line from a chat into a reply (None when it is not for this bot).
+
+        language_code is the sender's Telegram client language: the reply's unless /lang chose one."""
         parsed = parse_command(text, self.username)
         if parsed is None:
             return None
-        refusal = self.gate.check("tg", str(chat_id), chat_id)
+        lang = chat_lang(self.db, "telegram", str(chat_id), language_code)
+        refusal = self.gate.check("tg", str(chat_id), chat_id, lang=lang)
         if refusal is not None:
             return Reply(title=refusal.text, level="error")
         command = COMMANDS.get(parsed.name)
@@ -164,6 +181,7 @@ class TelegramFrontend(Gated):
             is_group=chat_type in _GROUP_TYPES,
             is_chat_admin=await self._is_chat_admin(chat_id, chat_type, user_id) if needs_admin else False,
             is_operator=self.gate.is_operator(user_id),
+            lang=lang,
             tight_bp=self.settings.tight_bp,
             bot_username=self.username,
             chat_title=chat_title,
@@ -189,7 +207,7 @@ class TelegramFrontend(Gated):
             )
             return
         title = chat.title or chat.full_name or ""
-        reply = await self.handle_text(chat.id, chat.type, user.id, message.text, title)
+        reply = await self.handle_text(chat.id, chat.type, user.id, message.text, title, user.language_code)
         if reply is not None:
             await self.send_reply(
                 chat.id, reply, reply_to=message.message_id if chat.type in _GROUP_TYPES else None
@@ -209,7 +227,9 @@ class TelegramFrontend(Gated):
             log.info("telegram: ignoring a callback without chat or data")
             return
         title = chat.title or chat.full_name or ""
-        reply = await self.handle_text(chat.id, chat.type, query.from_user.id, query.data, title)
+        reply = await self.handle_text(
+            chat.id, chat.type, query.from_user.id, query.data, title, query.from_user.language_code
+        )
         if reply is not None:
             await self.send_reply(chat.id, reply)
 
@@ -218,6 +238,8 @@ class TelegramFrontend(Gated):
         log.error("telegram: error while handling an update", exc_info=context.error)
         if isinstance(update, Update) and update.effective_chat is not None:
             try:
-                await self.app.bot.send_message(update.effective_chat.id, t("error.internal"))
+                user = update.effective_user
+                lang = pick_lang(None, user.language_code if user else None)
+                await self.app.bot.send_message(update.effective_chat.id, t("error.internal", lang))
             except TelegramError:
                 log.warning("telegram: could not send the apology either")

@@ -5,9 +5,13 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import ctypes.util
+import functools
+import importlib.util
 import io
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import matplotlib
 import numpy as np
@@ -16,8 +20,10 @@ import numpy.typing as npt
 matplotlib.use("Agg")
 
 import matplotlib.dates as mdates
+from matplotlib import font_manager
 from matplotlib.figure import Figure
 
+from bot.words.messages import t
 from bot.words.reply import ChartData, ChartSeries
 
 # pyplot's global state is not thread-safe; Figure objects are, but font caches warm up under a lock.
@@ -64,6 +70,54 @@ async def render_png_async(data: ChartData) -> bytes:
     return await asyncio.get_running_loop().run_in_executor(_EXECUTOR, _render_and_trim, data)
 
 
+# Noto Sans CJK TC: the pip package the project depends on, else Debian's fonts-noto-cjk (Dockerfile).
+_CJK_PACKAGE = "cvttf_NotoSansCJK_Regular"
+_CJK_SYSTEM = (
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/truetype/noto/NotoSansCJK-Regular.ttc",
+)
+_FONT_LOCK = threading.Lock()
+
+
+@functools.cache
+def cjk_font_family() -> str | None:
+    """Register the Traditional Chinese font with matplotlib once, and return its family name."""
+    candidates: list[Path] = []
+    spec = importlib.util.find_spec(_CJK_PACKAGE)
+    if spec is not None and spec.submodule_search_locations:
+        for folder in spec.submodule_search_locations:
+            candidates += sorted(Path(folder).glob("*.[ot]t[fc]"))
+    candidates += [Path(p) for p in _CJK_SYSTEM]
+    for path in candidates:
+        if path.is_file():
+            font_manager.fontManager.addfont(str(path))
+            return str(font_manager.FontProperties(fname=str(path)).get_name())
+    return None
+
+
+def _with_fonts(draw: Callable[[ChartData], bytes]) -> Callable[[ChartData], bytes]:
+    """Draw with DejaVu Sans for Latin text and the CJK font as the per-glyph fallback, so a Chinese
+    chart has real glyphs; a glyph missing from both still warns (an error under the test suite)."""
+
+    @functools.wraps(draw)
+    def drawn(data: ChartData) -> bytes:
+        family = cjk_font_family()
+        fonts = ["DejaVu Sans", family] if family else ["DejaVu Sans"]
+        with _FONT_LOCK, matplotlib.rc_context({"font.family": fonts}):
+            return draw(data)
+
+    return drawn
+
+
+def _date_formatter(locator: mdates.AutoDateLocator, lang: str) -> mdates.ConciseDateFormatter:
+    """Date ticks in the reader's language (2025年, 10月 in Chinese), the formats from the catalog."""
+    formats, zeros, offsets = (t(f"chart.dates.{k}", lang).split("|") for k in ("formats", "zero", "offset"))
+    return mdates.ConciseDateFormatter(  # type: ignore[no-untyped-call]
+        locator, formats=formats, zero_formats=zeros, offset_formats=offsets
+    )
+
+
+@_with_fonts
 def render_png(data: ChartData) -> bytes:
     """Draw the chart and return PNG bytes."""
     fig = Figure(figsize=(_WIDTH_IN, _HEIGHT_IN), dpi=_DPI, layout="constrained")
@@ -78,7 +132,7 @@ def render_png(data: ChartData) -> bytes:
             color=_BAND,
             alpha=0.45,
             linewidth=0,
-            label=data.subtitle or "floor \u2013 ceiling",
+            label=data.subtitle or None,
         )
         if floor.style == "step":
             ax.step(_dates(ceiling), ceiling.values, where="post", color="#2471a3", linewidth=1.0)
@@ -103,10 +157,10 @@ def render_png(data: ChartData) -> bytes:
     ax.grid(True, linewidth=0.4, alpha=0.5)
     locator = mdates.AutoDateLocator(minticks=3, maxticks=8)  # type: ignore[no-untyped-call]
     ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
+    ax.xaxis.set_major_formatter(_date_formatter(locator, data.lang))
     # Below the plot, so the legend never hides the last weeks of data.
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=4, fontsize=8, frameon=False)
-    fig.text(0.995, 0.005, "Plumbline", ha="right", va="bottom", fontsize=7, color="#95a5a6")
+    fig.text(0.995, 0.005, t("chart.brand", data.lang), ha="right", va="bottom", fontsize=7, color="#95a5a6")
     buffer = io.BytesIO()
     with _RENDER_LOCK:
         fig.savefig(buffer, format="png", dpi=_DPI)

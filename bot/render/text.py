@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import html
 
+from bot.words.fmt import ljust, rjust, width
+from bot.words.messages import t
 from bot.words.reply import Mono, Reply, Text
 
 TELEGRAM_TEXT_LIMIT = 4096
@@ -13,9 +15,9 @@ TELEGRAM_CAPTION_LIMIT = 1024
 def _fields_lines(reply: Reply) -> list[str]:
     if not reply.fields:
         return []
-    width = max(len(name) for name, _ in reply.fields)
-    values = max(len(value) for _, value in reply.fields)
-    return [f"{name:<{width}}  {value:>{values}}" for name, value in reply.fields]
+    names = max(width(name) for name, _ in reply.fields)
+    values = max(width(value) for _, value in reply.fields)
+    return [f"{ljust(name, names)}  {rjust(value, values)}" for name, value in reply.fields]
 
 
 def to_telegram_html(reply: Reply, *, limit: int = TELEGRAM_TEXT_LIMIT) -> str:
@@ -56,9 +58,9 @@ def _escaped_prefix(text: str, limit: int) -> str:
     return "".join(out)
 
 
-def to_console(reply: Reply) -> str:
+def to_console(reply: Reply, lang: str = "en") -> str:
     """Plain text for a terminal."""
-    parts = [reply.title + "\n" + "=" * min(len(reply.title), 60)]
+    parts = [reply.title + "\n" + "=" * min(width(reply.title), 60)]
     fields = _fields_lines(reply)
     if fields:
         parts.append("\n".join(fields))
@@ -67,7 +69,8 @@ def to_console(reply: Reply) -> str:
     if reply.as_of:
         parts.append(reply.as_of)
     if reply.buttons:
-        parts.append("Try: " + "  ".join(b.command for row in reply.buttons for b in row))
+        commands = "  ".join(b.command for row in reply.buttons for b in row)
+        parts.append(t("console.try", lang, commands=commands))
     return "\n\n".join(p for p in parts if p)
 
 

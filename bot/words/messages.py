@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import logging
+import re
 import string
+
+from bot.words.messages_zh_tw import ZH_TW
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +108,7 @@ EN: dict[str, str] = {
     "srf.op": "{session} {window}",
     "srf.total": "Total",
     "srf.none_today": "No SRF take-up on {date}: dealers found repo cash in the market.",
-    "srf.positive": "\U0001f534 ${amount} taken up: the Fed created reserves to fund repo.",
+    "srf.positive": "\U0001f534 {amount} taken up: the Fed created reserves to fund repo.",
     "srf.token": "\U0001f7e1 {amount} taken up: a token amount, but the facility was used.",
     "srf.pm_pending": "The afternoon operation (13:30\u201313:45 ET) is still to come: the day's total may rise.",
     "srf.rate": "Minimum bid rate {rate} (the corridor ceiling).",
@@ -179,6 +182,13 @@ EN: dict[str, str] = {
     "status.source_error": "{label}: last error: {error} ({failures} in a row)",
     "status.outbox": "Outbox: {counts}.",
     "status.outbox_empty": "empty",
+    "status.outbox_count": "{count} {state}",
+    "outbox.pending": "pending",
+    "outbox.sending": "sending",
+    "outbox.uncertain": "uncertain",
+    "outbox.failed": "failed",
+    "outbox.dropped": "dropped",
+    "outbox.sent": "sent",
     "admin.title": "Plumbline internals",
     "admin.refused": "That command is for this bot's operators (ADMIN_USER_IDS).",
     "admin.chats": "Chats: {total} known, {active} active",
@@ -217,6 +227,8 @@ EN: dict[str, str] = {
     "alert.srf_fix.body": "The NY Fed revised the take-up to {amount} (was {old}), at or below your threshold of {threshold}. The alert for it is withdrawn.",
     "alert.range.title": "\U0001f3db FOMC moved the target range, effective {date}",
     "alert.range.body": "The fed funds target range is now {lower}\u2013{upper} ({move}), from {old_lower}\u2013{old_upper}. The corridor floor and ceiling move with it.",
+    "session.label.AM": "AM",
+    "session.label.PM": "PM",
     "session.AM": "morning",
     "session.PM": "afternoon",
     "session.other": "additional",
@@ -244,6 +256,9 @@ EN: dict[str, str] = {
     "sub.zero": "zero",
     "sub.daily_on": "\u2600\ufe0f Daily summary at {time} {tz}{weekends}.",
     "sub.weekdays_only": ", weekdays only",
+    "what.alerts": "alerts",
+    "what.daily": "daily",
+    "what.all": "all",
     "sub.off": "Unsubscribed from {what}.",
     "sub.nothing": "This chat was not subscribed to {what}.",
     "sub.bad_time": "'{value}' is not a time. Use 24-hour HH:MM, e.g. 08:30.",
@@ -275,9 +290,115 @@ EN: dict[str, str] = {
     "button.corridor": "Corridor",
     "button.srf": "SRF",
     "button.liquidity": "Liquidity",
+    # Language (issue 13)
+    "cmd.lang": "This chat's language: English or Traditional Chinese (繁體中文)",
+    "param.lang.language": "en or zh-TW",
+    "lang.name.en": "English",
+    "lang.name.zh-TW": "繁體中文",
+    "lang.set": "This chat now gets replies, alerts and daily summaries in English.",
+    "lang.current": "This chat's language: {name}. Switch with /lang en or /lang zh-TW.",
+    "lang.need_admin": "Only this chat's administrators can change its language.",
+    "lang.need_admin_discord": "You need the Manage Channels permission to change this channel's language.",
+    "usage.help": "/help [command]",
+    "usage.subscribe": "/subscribe alerts | /subscribe daily [HH:MM] [Area/City] [weekdays|weekends]",
+    "usage.threshold": "/threshold srf <amount, e.g. 5B> | /threshold near <bp, e.g. 3bp | off>",
+    "usage.lang": "/lang en | /lang zh-TW",
+    "console.welcome": "Plumbline console. Type /help for commands, quit to exit.",
+    "console.chart_saved": "Chart saved to {name}",
+    "console.try": "Try: {commands}",
+    # Numbers and dates
+    "na": "n/a",
+    "date.weekday": "{weekday} {date}",
+    "weekday.0": "Mon",
+    "weekday.1": "Tue",
+    "weekday.2": "Wed",
+    "weekday.3": "Thu",
+    "weekday.4": "Fri",
+    "weekday.5": "Sat",
+    "weekday.6": "Sun",
+    "list.sep": ", ",
+    "list.semi": "; ",
+    # Series and sources, as users read them (bot/core/series.py keeps the ids)
+    "series.sofr": "SOFR",
+    "series.sofr_p1": "SOFR 1st percentile",
+    "series.sofr_p25": "SOFR 25th percentile",
+    "series.sofr_p75": "SOFR 75th percentile",
+    "series.sofr_p99": "SOFR 99th percentile",
+    "series.sofr_volume": "SOFR volume",
+    "series.effr": "EFFR",
+    "series.effr_volume": "EFFR volume",
+    "series.fed_upper": "Target range upper bound",
+    "series.fed_lower": "Target range lower bound",
+    "series.iorb": "IORB",
+    "series.srf": "SRF take-up",
+    "series.srf_rate": "SRF minimum bid rate (ceiling)",
+    "series.rrp": "ON RRP take-up",
+    "series.rrp_rate": "ON RRP award rate (floor)",
+    "series.tga": "TGA closing balance",
+    "series.reserves": "Reserve balances",
+    "series.fed_assets": "Fed total assets",
+    "series.net_liquidity": "Net liquidity",
+    "short.sofr": "SOFR",
+    "short.sofr_p1": "SOFR p1",
+    "short.sofr_p25": "SOFR p25",
+    "short.sofr_p75": "SOFR p75",
+    "short.sofr_p99": "SOFR p99",
+    "short.sofr_volume": "SOFR volume",
+    "short.effr": "EFFR",
+    "short.effr_volume": "EFFR volume",
+    "short.fed_upper": "Range top",
+    "short.fed_lower": "Range bottom",
+    "short.iorb": "IORB",
+    "short.srf": "SRF take-up",
+    "short.srf_rate": "SRF rate",
+    "short.rrp": "ON RRP",
+    "short.rrp_rate": "ON RRP rate",
+    "short.tga": "TGA",
+    "short.reserves": "Reserves",
+    "short.fed_assets": "Fed assets",
+    "short.net_liquidity": "Net liquidity",
+    # Chart words
+    "chart.unit.pct": "%",
+    "chart.unit.bn": "$bn",
+    "chart.band.default": "floor \u2013 ceiling",
+    "chart.series.floor": "floor",
+    "chart.series.ceiling": "ceiling",
+    "chart.dates.formats": "%Y|%b|%d|%H:%M|%H:%M|%S.%f",
+    "chart.dates.zero": "|%Y|%b|%b-%d|%H:%M|%H:%M",
+    "chart.dates.offset": "|%Y|%Y-%b|%Y-%b-%d|%Y-%b-%d|%Y-%b-%d %H:%M",
+    "chart.brand": "Plumbline",
+    # Discord option choices
+    "choice.alerts": "alerts",
+    "choice.daily": "daily summary",
+    "choice.all": "everything",
+    "choice.weekdays": "weekdays only",
+    "choice.weekends": "weekends too",
+    "choice.srf": "SRF",
+    "choice.near": "near the ceiling",
+    "choice.corridor": "corridor",
+    "choice.rrp": "ON RRP",
+    "choice.tga": "TGA",
+    "choice.liquidity": "net liquidity",
+    "choice.sofr": "SOFR",
+    "choice.1m": "1 month",
+    "choice.3m": "3 months",
+    "choice.1y": "1 year",
+    "choice.5y": "5 years",
+    "choice.max": "all history",
+    "choice.en": "English",
+    "choice.zh-TW": "繁體中文",
+    "source.nyfed": "NY Fed Markets API",
+    "source.fred": "FRED",
+    "source.fiscaldata": "Treasury Fiscal Data (DTS)",
+    "ago.1w": "1w",
+    "ago.1m": "1m",
+    "sofr.volume_change": "Volume {ago}",
+    "status.startup": "startup",
 }
 
-CATALOGS: dict[str, dict[str, str]] = {"en": EN}
+CATALOGS: dict[str, dict[str, str]] = {"en": EN, "zh-TW": ZH_TW}
+
+_ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$", re.ASCII)
 
 
 class _Missing(dict[str, object]):
@@ -285,11 +406,24 @@ class _Missing(dict[str, object]):
         return "{" + key + "}"
 
 
+def local_date(iso: str, lang: str) -> str:
+    """An ISO date as the language writes it: '2025-10-31' in English, '2025年10月31日' in Chinese."""
+    match = _ISO_DATE.match(iso)
+    if lang != "zh-TW" or match is None:
+        return iso
+    year, month, day = (int(g) for g in match.groups())
+    return f"{year}年{month}月{day}日"
+
+
 def t(key: str, lang: str = DEFAULT_LANG, **values: object) -> str:
-    """The message for key in lang (English when missing there), with values filled in."""
+    """The message for key in lang (English when missing there), with values filled in.
+
+    An ISO date passed as a value is written the language's way, so no caller formats dates itself."""
     catalog = CATALOGS.get(lang, EN)
     template = catalog.get(key) or EN.get(key)
     if template is None:
         log.error("missing message key %r", key)
         return key
+    if lang != DEFAULT_LANG:
+        values = {k: local_date(v, lang) if isinstance(v, str) else v for k, v in values.items()}
     return string.Formatter().vformat(template, (), _Missing(values))

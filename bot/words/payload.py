@@ -8,10 +8,14 @@ from typing import Any
 from bot.words.reply import Button, Mono, Reply, Text
 
 
-def reply_to_json(reply: Reply, chart: str | None = None) -> str:
-    """Serialise a reply; a chart is stored as the /chart arguments and drawn fresh at send time."""
+def reply_to_json(reply: Reply, chart: str | None = None, render: dict[str, Any] | None = None) -> str:
+    """Serialise a reply; a chart is stored as the /chart arguments and drawn fresh at send time.
+
+    render holds the facts an alert or summary was written from, so delivery can put them into each
+    chat's language at send time (the stored reply is the English text, for operators and old readers)."""
     return json.dumps(
         {
+            "render": render,
             "title": reply.title,
             "fields": reply.fields,
             "blocks": [
@@ -43,3 +47,10 @@ def reply_from_json(text: str) -> tuple[Reply, str | None]:
     )
     chart = data.get("chart")
     return reply, str(chart) if chart else None
+
+
+def render_of(text: str) -> dict[str, Any] | None:
+    """The facts a stored event can be re-rendered from, or None (a plain reply)."""
+    data = json.loads(text)
+    render = data.get("render") if isinstance(data, dict) else None
+    return render if isinstance(render, dict) else None

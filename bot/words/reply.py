@@ -6,6 +6,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
+from bot.words.fmt import ljust
+from bot.words.fmt import width as display_width
+
 Level = Literal["info", "calm", "tight", "breach", "warning", "error"]
 
 
@@ -49,6 +52,7 @@ class ChartData:
     series: tuple[ChartSeries, ...]
     band: tuple[ChartSeries, ChartSeries] | None = None  # (floor, ceiling) shaded between
     subtitle: str = ""
+    lang: str = "en"  # the reader's language: date ticks and fonts follow it
 
 
 @dataclass(slots=True)
@@ -65,8 +69,8 @@ class Reply:
         """Everything the reply says, as plain text (console, logs, tests)."""
         parts = [self.title]
         if self.fields:
-            width = max(len(name) for name, _ in self.fields)
-            parts.append("\n".join(f"{name:<{width}}  {value}" for name, value in self.fields))
+            column = max(display_width(name) for name, _ in self.fields)
+            parts.append("\n".join(f"{ljust(name, column)}  {value}" for name, value in self.fields))
         for block in self.blocks:
             parts.append(block.text if isinstance(block, Text) else "\n".join(block.lines))
         if self.as_of:

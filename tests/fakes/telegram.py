@@ -757,9 +757,11 @@ class FakeTelegram:
         chat_type: str = "private",
         username: str = "trader",
         chat_title: str | None = None,
+        language_code: str = "en",
     ) -> int:
-        """Queue a user's text message as an Update; returns its update_id."""
-        user = self._user(user_id, username)
+        """Queue a user's text message as an Update; returns its update_id. language_code is the sender's
+        client language, as Telegram sends it (often non-standard, e.g. zh-hant-tw)."""
+        user = self._user(user_id, username, language_code)
         chat = self._register_chat(chat_id, chat_type, chat_title, user)
         message: JSONDict = {
             "message_id": self._next_message_id(chat_id),
@@ -965,15 +967,15 @@ class FakeTelegram:
 
     # -- chats, users, messages -----------------------------------------------------------------------------
 
-    def _user(self, user_id: int, username: str = "trader") -> JSONDict:
+    def _user(self, user_id: int, username: str = "trader", language_code: str = "en") -> JSONDict:
         user = self._users.get(user_id)
-        if user is None or user.get("username") != username:
+        if user is None or user.get("username") != username or user.get("language_code") != language_code:
             user = {
                 "id": user_id,
                 "is_bot": False,
                 "first_name": username.capitalize() or "Trader",
                 "username": username,
-                "language_code": "en",
+                "language_code": language_code,
             }
             self._users[user_id] = user
         return copy.deepcopy(user)
