@@ -76,3 +76,37 @@ def test_revisions_is_in_the_command_table_and_help() -> None:
     assert COMMANDS["revisions"].usage == USAGE
     help_text = ask(seeded("srf_feb_2026"), "/help").plain_text()
     assert f"{USAGE} \u2014 Published values revised in the last 90 days" in help_text
+
+
+def test_revised_note_and_revisions_in_traditional_chinese() -> None:
+    db = revised_db()
+    sofr = dispatch("/sofr", Context("telegram", "1001", "42", NOW, lang="zh-TW"), db)
+    assert sofr is not None
+    assert (
+        "\u270f\ufe0f 擔保隔夜融資利率（SOFR） 2026年2月18日：已由 3.73% 修正（2026年2月19日修正）。"
+        in texts(sofr)
+    )
+    listing = dispatch("/revisions tga", Context("telegram", "1001", "42", NOW, lang="zh-TW"), db)
+    assert listing is not None and listing.title == "修正紀錄 \u2014 財政部一般帳戶（TGA）餘額"
+    lines = [line for b in listing.blocks if isinstance(b, Mono) for line in b.lines]
+    assert lines == ["TGA 2026年2月17日：9,246.59億美元 \u2192 8,123.45億美元（2026年2月18日）"]
+
+
+def test_srf_revised_alert_in_traditional_chinese() -> None:
+    from bot.alerts.messages import alert_reply
+    from bot.alerts.rules import Alert
+
+    facts: dict[str, float | str | int | None] = {
+        "amount": 14.0,
+        "old_amount": 0.004,
+        "session": "PM",
+        "threshold": 1.0,
+        "day_total": 14.004,
+        "operation_id": "RP 021826 29",
+    }
+    reply = alert_reply(Alert("k", "srf_positive@1", "revised", "2026-02-18", facts), "zh-TW")
+    assert reply.title == "\U0001f6a8 SRF 承作量修正：140.00億美元 \u2014 2026年2月18日"
+    assert texts(reply)[0] == (
+        "紐約聯準銀行將下午操作的承作量修正為 140.00億美元（原為 0.04億美元），超過你的門檻 10億美元。"
+        "當日承作累計 140.04億美元。"
+    )

@@ -143,9 +143,9 @@ def _srf_reply(alert: Alert, lang: str, footer: Text) -> Reply:
             lang,
             session=session,
             amount=amount,
-            old=usd_bn(old, 3),
+            old=usd_bn(old, 3, lang=lang),
             total=total,
-            threshold=usd_bn(_num(f, "threshold"), 1),
+            threshold=usd_bn(_num(f, "threshold"), 1, lang=lang),
         )
         title_key = "alert.srf_late.title" if old is not None else "alert.srf_late.title_late"
         title = t(title_key, lang, amount=amount, date=alert.date)

@@ -375,7 +375,7 @@ ZH_TW: dict[str, str] = {
     "status.startup": "啟動時",
     "liquidity.tga_note": "此處的 TGA 是每個營業日《每日財政報表》（DTS）的收盤餘額（FRED 的 WTREGEN 是它的每週平均）。",
     "stale.derived": "\u26a0 淨流動性已過時：有輸入項比發布日程容許的更舊（{names}）。",
-    "revised": "\u270f\ufe0f {name} {date}：已由 {old} 修正（{when} 修正）。",
+    "revised": "\u270f\ufe0f {name} {date}：已由 {old} 修正（{when}修正）。",
     "revisions.title": "修正紀錄 \u2014 {series}",
     "revisions.all": "所有數列",
     "revisions.none": "過去 {days} 天內沒有已發布的數值被修正。",
