@@ -76,6 +76,7 @@ ALLOWED = {
     "ADMIN_USER_IDS", "Plumbline", "HH", "MM", "bp", "B", "off", "quit", "English",
     "alerts", "daily", "all", "weekdays", "weekends", "srf", "near", "corridor", "rrp", "tga", "liquidity",
     "sofr", "max", "chart", "en", "zh", "TW", "America", "New_York", "Europe", "London", "Asia", "Taipei",
+    "effr", "iorb", "range", "reserves", "assets",  # /revisions keywords
 }  # fmt: skip
 _COMMAND = re.compile(r"/[a-z_]+")
 _LATIN = re.compile(r"[A-Za-z][A-Za-z_]*")
