@@ -20,7 +20,7 @@ from bot.alerts.engine import AlertEngine
 from bot.alerts.summary import enqueue_summaries
 from bot.core.clock import Clock, iso_utc, parse_iso_utc, utcnow
 from bot.core.config import Settings
-from bot.delivery.worker import TELEGRAM_LIMITS, DeliveryWorker, Limits, Sender
+from bot.delivery.worker import TELEGRAM_LIMITS, DeliveryWorker, Limits, Sender, telegram_limits
 from bot.render import charts
 from bot.sources.http import RetryPolicy, make_client, retry_policy
 from bot.sources.poller import Poller, PollerClosedError, PollResult
@@ -153,7 +153,8 @@ class App:
         self.engine = AlertEngine(self.writer_db, clock=self.clock)
         self.driver.hooks.append(self._after_poll)
         self.delivery_db = open_db(self.settings.database_path, migrate=False)
-        self.worker = DeliveryWorker(self.delivery_db, await self._senders(), limits=LIMITS, clock=self.clock)
+        limits = {**LIMITS, "telegram": telegram_limits(self.settings.telegram_paid_broadcast)}
+        self.worker = DeliveryWorker(self.delivery_db, await self._senders(), limits=limits, clock=self.clock)
         self.worker.recover()
         self._worker_task = asyncio.create_task(self.worker.run(self._worker_stop))
         self.scheduler = AsyncIOScheduler(timezone=UTC)

@@ -24,14 +24,16 @@ def lang_command(args: list[str], ctx: Context, db: sqlite_utils.Database) -> Re
     """Show this chat's language, or set it (administrators only in groups and Discord channels)."""
     if len(args) > 1:
         raise UsageError(LANG_USAGE)
+    # Like every command that changes a chat's settings, members of a group who are not its
+    # administrators are refused outright, viewing included, so the rule is the same for all of them.
+    if ctx.is_group and not ctx.is_chat_admin:
+        key = "lang.need_admin_discord" if ctx.platform == "discord" else "lang.need_admin"
+        return Reply(title=t(key, ctx.lang), level="error")
     if not args:
         return Reply(title=t("lang.current", ctx.lang, name=t(f"lang.name.{ctx.lang}", ctx.lang)))
     lang = parse_lang(args[0])
     if lang is None:
         raise UsageError(LANG_USAGE)
-    if ctx.is_group and not ctx.is_chat_admin:
-        key = "lang.need_admin_discord" if ctx.platform == "discord" else "lang.need_admin"
-        return Reply(title=t(key, ctx.lang), level="error")
     chat = ensure_chat(
         db,
         ctx.platform,

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import sqlite_utils
 
 from bot.words.messages import EN, t
-from bot.words.reply import Context, Reply, Text, UsageError
+from bot.words.reply import Button, Context, Mono, Reply, Text, UsageError
 from handlers.chart_command import CHART_KINDS, CHART_USAGE, RANGES, chart
 from handlers.lang_command import LANG_USAGE, lang_command
 from handlers.market_commands import corridor, liquidity, reserves, rrp, sofr, srf, tga
@@ -56,6 +56,7 @@ class Command:
     slow: bool = False  # renders a chart: front-ends defer and work off the event loop
     hidden: bool = False  # kept out of platform menus (e.g. /start)
     changes_subscriptions: bool = False  # in groups, only chat administrators may run it
+    operator_only: bool = False  # for ADMIN_USER_IDS alone; shown only in their own command menus
 
 
 def _no_args(handler: Handler, usage: str) -> Handler:
@@ -68,9 +69,43 @@ def _no_args(handler: Handler, usage: str) -> Handler:
     return checked
 
 
+# The three commands a newcomer needs first, shown by /start.
+_FIRST_COMMANDS = (("/corridor", "corridor"), ("/srf", "srf"), ("/subscribe alerts", "subscribe"))
+# Deep links t.me/<bot>?start=<payload> that subscribe the chat in one tap.
+DEEP_LINKS: dict[str, list[str]] = {"alerts": ["alerts"], "daily": ["daily"]}
+
+
 def start_command(args: list[str], ctx: Context, db: sqlite_utils.Database) -> Reply:
-    """The greeting; any deep-link payload (t.me/bot?start=...) is ignored."""
-    return help_command([], ctx, db)
+    """The welcome: what Plumbline watches, three commands, a subscribe button; deep links subscribe."""
+    payload = args[0].lower() if len(args) == 1 else ""
+    subscribed: Reply | None = None
+    if payload in DEEP_LINKS:
+        subscribed = subscribe_command(list(DEEP_LINKS[payload]), ctx, db)
+        if subscribed.level == "error":
+            return subscribed  # e.g. a group member who is not an administrator
+    first = "\n".join(f"{usage} \u2014 {t(f'cmd.{name}', ctx.lang)}" for usage, name in _FIRST_COMMANDS)
+    blocks: list[Text | Mono] = [
+        Text(t("intro", ctx.lang)),
+        Text(t("start.watches", ctx.lang)),
+        Text(t("start.try", ctx.lang, commands=first)),
+    ]
+    shortcuts = [
+        Button(t("button.corridor", ctx.lang), "/corridor"),
+        Button(t("button.srf", ctx.lang), "/srf"),
+        Button(t("button.settings", ctx.lang), "/settings"),
+    ]
+    if subscribed is not None:
+        return Reply(
+            title=subscribed.title,
+            blocks=[Text(t("start.subscribed", ctx.lang)), *blocks],
+            level="calm",
+            buttons=[shortcuts],
+        )
+    return Reply(
+        title=t("start.title", ctx.lang),
+        blocks=blocks,
+        buttons=[[Button(t("button.subscribe_alerts", ctx.lang), "/subscribe alerts")], shortcuts],
+    )
 
 
 def help_command(args: list[str], ctx: Context, db: sqlite_utils.Database) -> Reply:
@@ -164,7 +199,7 @@ def _build() -> dict[str, Command]:
         (Param("language", t("param.lang.language"), ("en", "zh-TW")),),
         changes_subscriptions=True,
     )
-    table["admin"] = Command("admin", admin, t("cmd.admin"), "/admin", hidden=True)
+    table["admin"] = Command("admin", admin, t("cmd.admin"), "/admin", hidden=True, operator_only=True)
     return table
 
 

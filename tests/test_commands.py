@@ -1093,11 +1093,54 @@ def test_unknown_reply_never_names_a_real_command(line: str) -> None:
         assert shown not in COMMANDS, reply.title
 
 
-def test_start_with_a_deep_link_payload_still_introduces_the_bot() -> None:
+def test_start_is_a_welcome_with_three_commands_and_a_subscribe_button() -> None:
+    reply = ask("month_end_2025", "/start")
+    assert reply.title == "Welcome to Plumbline" and reply.level == "info"
+    intro, watches, first = texts(reply)
+    assert intro == EN["intro"]
+    assert "Standing Repo Facility" in watches and "net liquidity" in watches
+    assert [line.split(" \u2014 ")[0] for line in first.splitlines()[1:4]] == [
+        "/corridor",
+        "/srf",
+        "/subscribe alerts",
+    ]
+    assert reply.buttons[0][0].command == "/subscribe alerts"
+    assert [b.command for b in reply.buttons[1]] == ["/corridor", "/srf", "/settings"]
+
+
+@pytest.mark.parametrize("payload", ["ref_abc123", "corridor", "a b"])
+def test_start_with_an_unknown_deep_link_payload_is_the_plain_welcome(payload: str) -> None:
     # Telegram sends "/start <payload>" when someone opens t.me/<bot>?start=<payload>.
-    reply = ask("empty", "/start ref_abc123")
-    assert reply.level == "info"
-    assert reply.title == "Plumbline commands"
+    reply = ask("empty", f"/start {payload}")
+    assert reply.title == "Welcome to Plumbline" and reply.level == "info"
+
+
+@pytest.mark.parametrize(
+    ("payload", "shown"),
+    [
+        ("alerts", "Alerts: on"),
+        ("ALERTS", "Alerts: on"),
+        ("daily", "Daily summary: 08:30 America/New_York, weekdays only"),
+    ],
+)
+def test_a_deep_link_subscribes_the_chat_in_one_tap(payload: str, shown: str) -> None:
+    db = seeded("month_end_2025")
+    now = SCENARIOS["month_end_2025"].now
+    reply = ask_db(db, f"/start {payload}", now)
+    assert reply.level == "calm"
+    assert texts(reply)[0] == EN["start.subscribed"]
+    assert all(b.command != "/subscribe alerts" for row in reply.buttons for b in row)
+    settings = ask_db(db, "/settings", now)
+    assert shown in settings.plain_text()
+
+
+def test_a_deep_link_in_a_group_needs_an_administrator() -> None:
+    db = seeded("month_end_2025")
+    now = SCENARIOS["month_end_2025"].now
+    refused = ask_db(db, "/start alerts", now, chat_id="-100500", is_group=True, is_chat_admin=False)
+    assert refused.level == "error"
+    settings = ask_db(db, "/settings", now, chat_id="-100500", is_group=True)
+    assert "Alerts: off" in settings.plain_text()
 
 
 def test_internal_error_is_an_apology_and_is_logged(caplog: pytest.LogCaptureFixture) -> None:
@@ -1157,7 +1200,7 @@ def test_every_command_has_help_and_usage(name: str) -> None:
 
 
 def test_help_lists_every_visible_command() -> None:
-    for line in ("/help", "/start", "/HELP", f"/help@{BOT}"):
+    for line in ("/help", "/HELP", f"/help@{BOT}"):
         reply = ask("month_end_2025", line)
         assert reply.title == "Plumbline commands"
         intro, listing, more = texts(reply)

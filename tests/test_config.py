@@ -40,11 +40,20 @@ def test_env_file_is_read_and_environment_wins(tmp_path: Path) -> None:
         ("POLL_INTERVAL_SECONDS", "-5", "greater than zero"),
         ("ADMIN_USER_IDS", "alice", "ADMIN_USER_IDS must be a comma-separated list"),
         ("LOG_LEVEL", "LOUD", "LOG_LEVEL must be one of"),
+        ("TELEGRAM_PAID_BROADCAST", "maybe", "TELEGRAM_PAID_BROADCAST must be 1 or 0"),
     ],
 )
 def test_bad_values_get_clear_messages(name: str, value: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         load_settings({name: value}, env_file=None)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("", False), ("0", False), ("false", False), ("1", True), ("true", True), (" YES ", True)],
+)
+def test_paid_broadcast_flag(raw: str, expected: bool) -> None:
+    assert load_settings({"TELEGRAM_PAID_BROADCAST": raw}, env_file=None).telegram_paid_broadcast is expected
 
 
 def test_secrets_are_redacted() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -11,13 +12,16 @@ import sqlite_utils
 
 from bot.core.config import load_settings
 from bot.delivery.telegram_sender import TelegramSender
-from bot.delivery.worker import DeliveryWorker
+from bot.delivery.worker import DeliveryWorker, OutMessage, SendStatus, telegram_limits
+from bot.render.charts import render_png_async
 from bot.words.payload import reply_to_json
 from bot.words.reply import Reply, Text
+from handlers.chart_command import chart_for
 from storage.chats import chat_by_id, ensure_chat, subscribe, subscriptions_of
 from storage.db import open_db
 from storage.outbox import add_event, enqueue, outbox_counts
-from tests.fakes.telegram import FakeTelegram
+from tests.fakes.telegram import Call, FakeTelegram
+from tests.seed import every_day, store
 
 STAMP = "2025-11-03T13:05:00Z"
 
@@ -237,3 +241,109 @@ async def test_faults_during_a_fan_out_lose_nothing_and_send_nothing_twice(
     )
     assert status["7030"] == "dropped" and status["7035"] == "uncertain"
     assert {s for a, s in status.items() if a not in ("7030", "7035")} == {"sent"}
+
+
+def queue_chart_alert(db: sqlite_utils.Database, chat_ids: list[int]) -> None:
+    """The 2025-10-31 month-end alert, with its SOFR chart drawn at send time."""
+    store(db, "sofr", every_day("2025-10-01", "2025-10-31", 4.22), "nyfed", CHART_NOW)
+    reply = Reply("SRF take-up $50.35B \u2014 2025-10-31", [Text("A month-end record.")])
+    add_event(
+        db, key="srf_record:2025-10-31", rule="srf_record", kind="start", data_date="2025-10-31",
+        audience="x", payload=reply_to_json(reply, chart="sofr 1m"), now=STAMP,
+    )  # fmt: skip
+    enqueue(db, chat_ids, "srf_record:2025-10-31", STAMP)
+
+
+CHART_NOW = datetime(2025, 11, 3, 14, 0, tzinfo=UTC)
+
+
+def uploads(tg: FakeTelegram) -> list[Call]:
+    """sendPhoto calls that carried the picture itself (a file_id reuse carries only a string)."""
+    return [c for c in tg.calls_of("sendPhoto", ok_only=True) if c.files]
+
+
+async def test_a_chart_fan_out_uploads_the_picture_once(tmp_path: Path) -> None:
+    """120 chats get the chart: one upload, 119 sends by file_id, every chat once."""
+    async with FakeTelegram() as tg:
+        db = open_db(tmp_path / "d.db")
+        addresses = list(range(9000, 9120))
+        queue_chart_alert(db, make_chats(db, addresses))
+        sender = await sender_for(tg, tmp_path)
+        await drain_all(DeliveryWorker(db, {"telegram": sender}, clock=lambda: CHART_NOW))
+        await sender.stop()
+        photos = tg.calls_of("sendPhoto", ok_only=True)
+        assert sorted(c.params["chat_id"] for c in photos) == addresses
+        assert len(uploads(tg)) == 1 and sender.uploads == 1
+        file_ids = {c.params["photo"] for c in photos if not c.files}
+        assert len(file_ids) == 1 and len(photos) - len(uploads(tg)) == 119
+        assert tg.duplicates() == [] and outbox_counts(db) == {"sent": 120}
+
+
+async def test_a_failed_first_upload_is_retried_by_the_next_chat(tmp_path: Path) -> None:
+    """The first chat has blocked the bot: its upload fails, the next chat uploads, the rest reuse."""
+    async with FakeTelegram() as tg:
+        db = open_db(tmp_path / "d.db")
+        addresses = list(range(9200, 9230))
+        tg.blocked_chats.add(9200)
+        queue_chart_alert(db, make_chats(db, addresses))
+        sender = await sender_for(tg, tmp_path)
+        await drain_all(DeliveryWorker(db, {"telegram": sender}, clock=lambda: CHART_NOW))
+        await sender.stop()
+        delivered = sorted(c.params["chat_id"] for c in tg.calls_of("sendPhoto", ok_only=True))
+        assert delivered == addresses[1:]
+        assert len(uploads(tg)) == 1 and tg.duplicates() == []
+
+
+async def test_a_file_id_telegram_no_longer_knows_is_uploaded_again(tmp_path: Path) -> None:
+    async with FakeTelegram() as tg:
+        sender = await sender_for(tg, tmp_path)
+        db = open_db(tmp_path / "d.db")
+        store(db, "sofr", every_day("2025-10-01", "2025-10-31", 4.22), "nyfed", CHART_NOW)
+        data = chart_for(db, ["sofr", "1m"], "en", CHART_NOW)
+        assert data is not None
+        message = OutMessage(Reply("SRF take-up $50.35B"), await render_png_async(data))
+        assert (await sender.send("9300", message)).status is SendStatus.SENT
+        tg.forget_files()
+        assert (await sender.send("9301", message)).status is SendStatus.SENT
+        assert (await sender.send("9302", message)).status is SendStatus.SENT
+        await sender.stop()
+        assert sender.uploads == 2 and len(uploads(tg)) == 2
+        assert [c.params["chat_id"] for c in tg.calls_of("sendPhoto", ok_only=True)] == [9300, 9301, 9302]
+
+
+async def test_paid_broadcast_sets_the_flag_and_lifts_the_pace(tmp_path: Path) -> None:
+    """TELEGRAM_PAID_BROADCAST=1: every send is paid, and 600 chats go well past the free 30 msg/s."""
+    assert telegram_limits(False).per_second < 30 and telegram_limits(True).per_second == 1000
+    async with FakeTelegram(enforce_limits=True) as tg:
+        db = open_db(tmp_path / "d.db")
+        queue_alert(db, make_chats(db, list(range(10_000, 10_600))))
+        settings = load_settings(
+            {
+                "TELEGRAM_BOT_TOKEN": tg.token,
+                "TELEGRAM_API_BASE_URL": tg.base_url,
+                "TELEGRAM_PAID_BROADCAST": "1",
+            },
+            env_file=None,
+        )
+        sender = TelegramSender(settings)
+        await sender.start()
+        worker = DeliveryWorker(db, {"telegram": sender}, limits={"telegram": telegram_limits(True)})
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        await drain_all(worker)
+        elapsed = loop.time() - started
+        await sender.stop()
+        assert outbox_counts(db) == {"sent": 600} and tg.duplicates() == []
+        assert tg.paid_sends == 600 and tg.rejected_429 == 0
+        assert all(c.params.get("allow_paid_broadcast") is True for c in tg.sent())
+        assert 600 / elapsed > 60  # twice the free limit, even on a loaded 2-core machine
+
+
+async def test_without_paid_broadcast_the_flag_is_never_sent(tg: FakeTelegram, tmp_path: Path) -> None:
+    db = open_db(tmp_path / "d.db")
+    queue_alert(db, make_chats(db, [11, 12, 13]))
+    sender = await sender_for(tg, tmp_path)
+    await drain_all(DeliveryWorker(db, {"telegram": sender}))
+    await sender.stop()
+    assert len(tg.sent()) == 3 and tg.paid_sends == 0
+    assert all("allow_paid_broadcast" not in c.params for c in tg.sent())

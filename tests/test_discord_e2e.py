@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
+import discord
 import pytest
 import sqlite_utils
 
@@ -25,7 +26,7 @@ from tests.e2e_support import calm_history, publish_breach, wait_until
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.sources import FakeSources
 from tests.fakes.telegram import FakeTelegram
-from tests.seed import SCENARIOS, seeded
+from tests.seed import SCENARIOS, every_day, seeded, store
 
 GUILD, MACRO, OTHER = 700000000000000001, 700000000000000002, 700000000000000003
 ADMIN, MEMBER = 810000000000000001, 810000000000000002
@@ -146,6 +147,32 @@ async def test_commands_are_synced_once_and_only_when_the_table_changes(
     frontend = await start_frontend(dc, db, tmp_path / "d.db", now)
     await frontend.stop()
     assert len(dc.command_puts) == 2
+
+
+async def test_a_database_moved_to_another_bot_registers_its_commands_there(tmp_path: Path) -> None:
+    """The sync record names the application: the same database under a second bot syncs again."""
+    db = seeded("empty", tmp_path / "d.db")
+    now = SCENARIOS["empty"].now
+    async with FakeDiscord() as first:
+        frontend = await start_frontend(first, db, tmp_path / "d.db", now)
+        await frontend.stop()
+    async with FakeDiscord(application_id=900000000000000777, bot_user_id=900000000000000777) as second:
+        frontend = await start_frontend(second, db, tmp_path / "d.db", now)
+        await frontend.stop()
+        frontend = await start_frontend(second, db, tmp_path / "d.db", now)
+        await frontend.stop()
+    assert len(first.command_puts) == 1 and len(second.command_puts) == 1
+    assert {c["name"] for c in second.commands} == {n for n, c in COMMANDS.items() if not c.hidden}
+
+
+async def test_subscription_commands_default_to_channel_managers(dc: FakeDiscord, tmp_path: Path) -> None:
+    db = seeded("empty", tmp_path / "d.db")
+    frontend = await start_frontend(dc, db, tmp_path / "d.db", SCENARIOS["empty"].now)
+    await frontend.stop()
+    managing = {n for n, c in COMMANDS.items() if c.changes_subscriptions}
+    restricted = {c["name"]: c.get("default_member_permissions") for c in dc.commands}
+    assert {n for n, p in restricted.items() if p is not None} == managing
+    assert all(int(str(restricted[n])) == discord.Permissions(manage_channels=True).value for n in managing)
 
 
 def queue(db: sqlite_utils.Database, address: int, key: str) -> int:
@@ -306,3 +333,34 @@ async def test_faults_during_a_channel_fan_out(dc: FakeDiscord, tmp_path: Path) 
     gone = get_chat(db, "discord", str(channels[3]))
     assert gone is not None and not gone.active
     assert outbox_counts(db) == {"sent": 7, "dropped": 1}
+
+
+async def test_a_chart_fan_out_uploads_the_picture_once(dc: FakeDiscord, tmp_path: Path) -> None:
+    """Six channels get the 2025-10-31 alert's chart: one upload, five embeds pointing at its CDN URL."""
+    channels = [700000000000000200 + n for n in range(6)]
+    dc.add_guild(700000000000000199, "Rates", [(c, f"rates-{n}") for n, c in enumerate(channels)])
+    db = open_db(tmp_path / "d.db")
+    when = datetime(2025, 11, 3, 14, 0, tzinfo=UTC)
+    store(db, "sofr", every_day("2025-10-01", "2025-10-31", 4.22), "nyfed", when)
+    reply = Reply("SRF take-up $50.35B \u2014 2025-10-31", [Text("A month-end record.")])
+    add_event(
+        db, key="srf_record:2025-10-31", rule="srf_record", kind="start", data_date="2025-10-31",
+        audience="all", payload=reply_to_json(reply, chart="sofr 1m"), now="2025-11-03T13:05:00Z",
+    )  # fmt: skip
+    ids = [
+        ensure_chat(db, "discord", str(c), title="rates", is_group=True, now="2025-11-03T13:00:00Z").id
+        for c in channels
+    ]
+    enqueue(db, ids, "srf_record:2025-10-31", "2025-11-03T13:05:00Z")
+    frontend = await start_frontend(dc, db, tmp_path / "d.db", SCENARIOS["empty"].now)
+    sender = DiscordChannelSender(frontend)
+    try:
+        await drain(DeliveryWorker(db, {"discord": sender}, clock=lambda: when), within=60)
+    finally:
+        await frontend.stop()
+    posted = [m for c in channels for m in dc.channel_messages(c)]
+    assert len(posted) == 6 and outbox_counts(db) == {"sent": 6}
+    uploaded = [m for m in posted if m.files]
+    assert len(uploaded) == 1 and sender.uploads == 1
+    url = uploaded[0].data["attachments"][0]["url"]
+    assert {m.data["embeds"][0]["image"]["url"] for m in posted} == {url}

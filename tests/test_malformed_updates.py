@@ -140,8 +140,10 @@ IGNORED: dict[str, Callable[[FakeTelegram], RawUpdate]] = {
         "message": message(None, photo=[{"file_id": "p", "file_unique_id": "q", "width": 90, "height": 90}])
     },
     "edited message": lambda tg: {"edited_message": message(edit_date=DATE + 60)},
-    "channel post": lambda tg: {
-        "channel_post": message(drop=("from",), chat={"id": -1009999, "type": "channel", "title": "Rates"})
+    "edited channel post": lambda tg: {
+        "edited_channel_post": message(
+            drop=("from",), chat={"id": -1009999, "type": "channel", "title": "Rates"}, edit_date=DATE + 60
+        )
     },
     "unknown update type": lambda tg: {"quantum_entanglement": {"id": 1, "spin": "up"}},
     "update with no payload": lambda tg: {},
@@ -213,10 +215,11 @@ async def test_ignored_updates_say_so_in_one_line(
 async def test_the_bot_only_asks_for_the_updates_it_handles(
     tg: FakeTelegram, frontend: TelegramFrontend
 ) -> None:
-    """Edits and channel posts are never delivered at all: polling asks for messages and button presses."""
+    """Edits are never delivered at all: polling asks for messages, channel posts and button presses."""
     await _corridor_still_answered(tg)
     polls = [c for c in tg.calls_of("getUpdates") if "allowed_updates" in c.params]
-    assert polls and all(c.params["allowed_updates"] == ["message", "callback_query"] for c in polls)
+    wanted = ["message", "channel_post", "callback_query"]
+    assert polls and all(c.params["allowed_updates"] == wanted for c in polls)
 
 
 @pytest.mark.parametrize("case", sorted(UNPARSEABLE))

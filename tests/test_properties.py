@@ -207,7 +207,7 @@ _USAGE_BODIES = [re.escape(u) for u in sorted(_USAGE_LINES)] + [
 _EXPLAINED = [
     k
     for k in sorted(EN)
-    if k.startswith(("error.", "sub.need_admin")) or k == "admin.refused"
+    if k.startswith(("error.", "sub.need_admin", "lang.need_admin")) or k == "admin.refused"
     if k != "error.internal"
 ]
 ALLOWED_ERROR = re.compile(
@@ -219,7 +219,13 @@ ALLOWED_ERROR = re.compile(
     ),
     re.DOTALL,
 )
-REFUSALS = {t("sub.need_admin"), t("sub.need_admin_discord"), t("admin.refused")}
+REFUSALS = {
+    t("sub.need_admin"),
+    t("sub.need_admin_discord"),
+    t("lang.need_admin"),
+    t("lang.need_admin_discord"),
+    t("admin.refused"),
+}
 
 
 def check_reply(reply: Reply | None, name: str) -> Reply:

@@ -10,12 +10,14 @@ import pytest
 from bot.render.text import (
     TELEGRAM_CAPTION_LIMIT,
     TELEGRAM_TEXT_LIMIT,
+    split_telegram_html,
     to_console,
     to_markdown,
     to_telegram_html,
 )
 from bot.words.reply import Button, Context, Mono, Reply, Text
 from handlers.table import COMMANDS, dispatch
+from tests.fakes.telegram import parse_html
 from tests.seed import SCENARIOS, seeded
 
 TELEGRAM_TAGS = {"b", "i", "pre", "code", "a", "u", "s"}
@@ -254,3 +256,31 @@ def test_every_command_renders_its_help_in_every_format() -> None:
         assert command.usage in visible_text(to_telegram_html(reply))
         assert command.usage in to_console(reply)
         assert command.usage in to_markdown(reply.blocks)
+
+
+def _long_srf_history() -> Reply:
+    """A ladder of every SRF operation since 2025-10-01: far more than one Telegram message holds."""
+    lines = tuple(f"2025-10-{1 + i % 30:02d} AM  $ {i * 0.37:6.2f}B  4.25% & 4.00%" for i in range(300))
+    return Reply(
+        title="SRF take-up <history> \u2014 2025-10-31",
+        fields=[("Month-end record", "$50.35B")],
+        blocks=[Text("Standing repo operations, AM and PM."), Mono(lines), Text("Source: NY Fed.")],
+        as_of="As of 2025-10-31.",
+    )
+
+
+@pytest.mark.parametrize("limit", [TELEGRAM_TEXT_LIMIT, 1000, 300])
+def test_long_telegram_replies_split_at_line_breaks_and_each_part_parses(limit: int) -> None:
+    whole = to_telegram_html(_long_srf_history(), limit=10**6)
+    parts = split_telegram_html(whole, limit)
+    assert len(parts) > 1 and all(len(part) <= limit for part in parts)
+    texts = [parse_html(part)[0] for part in parts]  # raises if a part's tags do not balance
+    assert "\n".join(texts) == parse_html(whole)[0]  # nothing lost, cut only where a line ended
+    assert all(part.startswith("<pre>") for part in parts[1:-1])  # the ladder stays monospace
+
+
+def test_a_short_reply_is_one_message_and_a_long_line_is_cut_outside_entities() -> None:
+    assert split_telegram_html("<b>SOFR 4.22%</b>") == ["<b>SOFR 4.22%</b>"]
+    parts = split_telegram_html("<b>" + "SOFR &amp; EFFR " * 40 + "</b>", 100)
+    assert all(len(p) <= 100 and p.startswith("<b>") and p.endswith("</b>") for p in parts)
+    assert "".join(parse_html(p)[0] for p in parts) == "SOFR & EFFR " * 40

@@ -12,7 +12,9 @@ import pytest
 from bot.core.config import load_settings
 from bot.frontends.ratelimit import ChatRateLimiter
 from bot.frontends.telegram_bot import TelegramFrontend, menu_commands
+from bot.words.reply import Button, Mono, Reply
 from handlers.table import COMMANDS
+from storage.chats import get_chat, subscriptions_of
 from tests.fakes.telegram import FakeTelegram
 from tests.seed import SCENARIOS, seeded
 
@@ -184,3 +186,129 @@ async def test_private_deployment_refuses_other_chats(tg: FakeTelegram, tmp_path
     texts = {c.params["chat_id"]: str(c.params["text"]) for c in calls}
     assert "private" in texts[99] and "4.22%" not in texts[99]
     assert "4.22%" in texts[42]
+
+
+async def test_a_bare_unknown_command_in_a_group_is_left_to_other_bots(
+    tg: FakeTelegram, tmp_path: Path
+) -> None:
+    frontend = await start_frontend(tg, tmp_path)
+    try:
+        tg.push_message(-1001234, "/price", chat_type="supergroup")  # another bot's command
+        tg.push_message(-1001234, "/price@plumbline_test_bot", chat_type="supergroup")
+        tg.push_message(-1001234, "/corridor@Plumbline_Test_Bot", chat_type="supergroup")
+        calls = await tg.wait_for("sendMessage", 2)
+    finally:
+        await frontend.stop()
+    assert "Unknown command /price" in str(calls[0].params["text"])
+    assert "Fed funds corridor" in str(calls[1].params["text"])
+    assert len(tg.sent()) == 2
+
+
+async def test_start_welcomes_and_a_deep_link_subscribes(tg: FakeTelegram, tmp_path: Path) -> None:
+    frontend = await start_frontend(tg, tmp_path)
+    try:
+        tg.push_message(42, "/start")
+        (welcome,) = await tg.wait_for("sendMessage")
+        tg.push_message(43, "/start alerts")  # opened t.me/plumbline_test_bot?start=alerts
+        calls = await tg.wait_for("sendMessage", 2)
+    finally:
+        await frontend.stop()
+    text = str(welcome.params["text"])
+    assert "Welcome to Plumbline" in text and "/corridor" in text and "/subscribe alerts" in text
+    markup = welcome.params["reply_markup"]
+    assert isinstance(markup, dict)
+    assert markup["inline_keyboard"][0][0]["callback_data"] == "/subscribe alerts"
+    assert "Subscribed from your link" in str(calls[1].params["text"])
+    chat = get_chat(frontend.db, "telegram", "43")
+    assert chat is not None and [s.kind for s in subscriptions_of(frontend.db, chat.id)] == ["alerts"]
+
+
+async def test_a_settings_button_edits_its_message_and_pops_up_the_result(
+    tg: FakeTelegram, tmp_path: Path
+) -> None:
+    frontend = await start_frontend(tg, tmp_path)
+    try:
+        tg.push_message(42, "/settings")
+        (shown,) = await tg.wait_for("sendMessage")
+        message_id = shown.result["message_id"]
+        assert "Alerts: off" in tg.message(42, message_id)["text"]  # type: ignore[index]
+        tg.push_callback(42, 1001, "/subscribe alerts", message_id=message_id)
+        await tg.wait_for("editMessageText")
+        tg.push_callback(42, 1001, "/mute 6h", message_id=message_id)
+        await tg.wait_for("editMessageText", 2)
+    finally:
+        await frontend.stop()
+    edited = tg.message(42, message_id)
+    assert edited is not None and "Alerts: on" in edited["text"] and "Muted until" in edited["text"]
+    buttons = [b["callback_data"] for row in edited["reply_markup"]["inline_keyboard"] for b in row]
+    assert "/unsubscribe alerts" in buttons and "/mute off" in buttons
+    assert len(tg.sent()) == 1  # the presses sent nothing new
+    toasts = [a for a in tg.callback_answers if a.get("text")]
+    assert len(toasts) == 2 and not any(a.get("show_alert") for a in toasts)
+
+
+async def test_a_refused_button_press_is_a_pop_up_and_changes_nothing(
+    tg: FakeTelegram, tmp_path: Path
+) -> None:
+    frontend = await start_frontend(tg, tmp_path)
+    try:
+        tg.push_message(-1001234, "/settings", chat_type="supergroup", user_id=2002)
+        (shown,) = await tg.wait_for("sendMessage")
+        tg.set_member_status(-1001234, 2002, "member")
+        tg.push_callback(
+            -1001234, 2002, "/subscribe alerts", message_id=shown.result["message_id"], chat_type="supergroup"
+        )
+        (answer,) = await tg.wait_for("answerCallbackQuery")
+    finally:
+        await frontend.stop()
+    assert answer.params["show_alert"] is True and "administrator" in str(answer.params["text"]).lower()
+    assert tg.calls_of("editMessageText") == [] and len(tg.sent()) == 1
+
+
+async def test_menus_by_scope_keep_admin_commands_from_members(tg: FakeTelegram, tmp_path: Path) -> None:
+    tg.push_message(777, "/status", user_id=777)  # the operator has opened the bot before
+    frontend = await start_frontend(tg, tmp_path, ADMIN_USER_IDS="777,778")
+    await frontend.stop()
+
+    def names(scope: dict[str, object]) -> set[str]:
+        return {c["command"] for c in tg.commands(scope)}
+
+    managing = {n for n, c in COMMANDS.items() if c.changes_subscriptions}
+    assert managing and managing <= names({"type": "all_private_chats"})
+    assert managing <= names({"type": "all_chat_administrators"})
+    assert not managing & names({"type": "all_group_chats"})
+    assert "settings" in names({"type": "all_group_chats"})
+    assert "admin" in names({"type": "chat", "chat_id": 777})
+    assert not any("admin" in names({"type": t}) for t in ("default", "all_private_chats"))
+    assert names({"type": "chat", "chat_id": 778}) == set()  # never opened the bot: skipped, not fatal
+
+
+async def test_a_reply_over_4096_characters_arrives_in_parts(tg: FakeTelegram, tmp_path: Path) -> None:
+    frontend = await start_frontend(tg, tmp_path)
+    ladder = tuple(f"2025-10-{1 + i % 30:02d} AM  ${i * 0.37:7.2f}B  4.25% <min bid>" for i in range(200))
+    reply = Reply("SRF operations since 2025-10-01", blocks=[Mono(ladder)], buttons=[[Button("SRF", "/srf")]])
+    try:
+        await frontend.send_reply(42, reply)
+    finally:
+        await frontend.stop()
+    parts = tg.sent(42)
+    assert len(parts) >= 3 and all(len(str(p.params["text"])) <= 4096 for p in parts)
+    assert "\n".join(str(p.result["text"]) for p in parts) == reply.plain_text()
+    assert [("reply_markup" in p.params) for p in parts] == [False] * (len(parts) - 1) + [True]
+
+
+async def test_a_channel_can_subscribe_and_gets_its_answer_in_the_channel(
+    tg: FakeTelegram, tmp_path: Path
+) -> None:
+    frontend = await start_frontend(tg, tmp_path)
+    try:
+        tg.push_channel_post(-1009999, "/subscribe alerts")
+        tg.push_channel_post(-1009999, "/corridor")
+        calls = await tg.wait_for("sendMessage", 2)
+    finally:
+        await frontend.stop()
+    assert {c.params["chat_id"] for c in calls} == {-1009999}
+    assert tg.calls_of("getChatMember") == []  # only a channel's administrators can post in it
+    chat = get_chat(frontend.db, "telegram", "-1009999")
+    assert chat is not None and chat.is_group
+    assert [s.kind for s in subscriptions_of(frontend.db, chat.id)] == ["alerts"]

@@ -29,6 +29,7 @@ class Settings:
     fiscaldata_base_url: str = "https://api.fiscaldata.treasury.gov/services/api/fiscal_service"
     telegram_bot_token: str | None = None
     telegram_api_base_url: str = "https://api.telegram.org/bot"
+    telegram_paid_broadcast: bool = False
     discord_bot_token: str | None = None
     discord_api_base_url: str = "https://discord.com/api/v10"
     discord_gateway_url: str = "wss://gateway.discord.gg"
@@ -95,6 +96,19 @@ def _id_set(env: Mapping[str, str], name: str) -> frozenset[int]:
     return frozenset(ids)
 
 
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("", "0", "false", "no", "off")
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw in _TRUE:
+        return True
+    if raw in _FALSE:
+        return False
+    raise ConfigError(f"{name} must be 1 or 0 (true/false), got {raw!r}")
+
+
 def _positive_number(env: Mapping[str, str], name: str, default: float | None) -> float | None:
     raw = env.get(name, "").strip()
     if not raw:
@@ -142,6 +156,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
         telegram_api_base_url=_url(
             merged, "TELEGRAM_API_BASE_URL", Settings.telegram_api_base_url, ("http", "https")
         ),
+        telegram_paid_broadcast=_flag(merged, "TELEGRAM_PAID_BROADCAST"),
         discord_bot_token=_optional(merged, "DISCORD_BOT_TOKEN"),
         discord_api_base_url=_url(
             merged, "DISCORD_API_BASE_URL", Settings.discord_api_base_url, ("http", "https")

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import os
+from collections import OrderedDict
 from datetime import timedelta
 
-from telegram import Bot
+from telegram import Bot, Message
 from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
@@ -21,7 +24,7 @@ from telegram.request import HTTPXRequest
 from bot.core.config import Settings
 from bot.delivery.worker import OutMessage, SendResult, SendStatus
 from bot.render.telegram import keyboard
-from bot.render.text import TELEGRAM_CAPTION_LIMIT, to_telegram_html
+from bot.render.text import TELEGRAM_CAPTION_LIMIT, split_telegram_html, to_telegram_html
 from bot.words.reply import Reply
 
 
@@ -33,30 +36,50 @@ def opt_in_timedelta() -> None:
 
 
 async def send_reply(
-    bot: Bot, chat_id: int, reply: Reply, png: bytes | None = None, *, reply_to: int | None = None
-) -> None:
-    """The one way a reply reaches Telegram: HTML text, or a photo with an HTML caption, with its buttons."""
+    bot: Bot,
+    chat_id: int,
+    reply: Reply,
+    photo: bytes | str | None = None,
+    *,
+    reply_to: int | None = None,
+    paid_broadcast: bool = False,
+) -> Message:
+    """The one way a reply reaches Telegram: HTML text (cut at line breaks into messages of at most 4096
+    characters, the buttons on the last), or a photo (the PNG, or the file_id of one already uploaded)
+    with an HTML caption. Returns the last message sent."""
     markup = keyboard(reply)
-    if png is not None:
-        await bot.send_photo(
+    paid = True if paid_broadcast else None  # left out of the request unless paid broadcasts are on
+    if photo is not None:
+        return await bot.send_photo(
             chat_id,
-            photo=png,
+            photo=photo,
             caption=to_telegram_html(reply, limit=TELEGRAM_CAPTION_LIMIT),
             parse_mode=ParseMode.HTML,
             reply_markup=markup,
             reply_to_message_id=reply_to,
+            allow_paid_broadcast=paid,
         )
-        return
-    await bot.send_message(
-        chat_id,
-        to_telegram_html(reply),
-        parse_mode=ParseMode.HTML,
-        reply_markup=markup,
-        reply_to_message_id=reply_to,
-        disable_web_page_preview=True,
-    )
+    parts = split_telegram_html(to_telegram_html(reply, limit=_WHOLE))
+    sent: Message | None = None
+    for index, part in enumerate(parts):
+        sent = await bot.send_message(
+            chat_id,
+            part,
+            parse_mode=ParseMode.HTML,
+            reply_markup=markup if index == len(parts) - 1 else None,
+            reply_to_message_id=reply_to if index == 0 else None,
+            disable_web_page_preview=True,
+            allow_paid_broadcast=paid,
+        )
+    assert sent is not None  # a reply always has at least its title
+    return sent
 
 
+# No cut when rendering: split_telegram_html does the cutting, at line breaks.
+_WHOLE = 1 << 20
+# How many charts' file_ids to remember: one per alert or summary in flight is plenty.
+_FILE_ID_CACHE = 32
+_STALE_FILE_ID = "wrong file identifier"
 _GONE_PHRASES = ("chat not found", "user is deactivated", "bot was kicked", "not a member", "have no rights")
 
 
@@ -65,17 +88,29 @@ def _seconds(value: timedelta | float | int) -> float:
 
 
 class TelegramSender:
-    """A plain Bot (no PTB rate limiter): the delivery worker does its own pacing and retries."""
+    """A plain Bot (no PTB rate limiter): the delivery worker does its own pacing and retries.
+
+    A chart is uploaded once per fan-out: the first send carries the PNG, and every later send of the
+    same picture reuses the file_id Telegram gave it. Sends of a picture not yet uploaded wait for the
+    upload in flight instead of uploading it again.
+    """
 
     platform = "telegram"
 
-    def __init__(self, settings: Settings, *, read_timeout: float = 20.0) -> None:
+    def __init__(self, settings: Settings, *, read_timeout: float = 20.0, pool_size: int = 32) -> None:
         assert settings.telegram_bot_token
         opt_in_timedelta()
         request = HTTPXRequest(
-            connection_pool_size=32, connect_timeout=10.0, read_timeout=read_timeout, write_timeout=30.0
+            connection_pool_size=pool_size,
+            connect_timeout=10.0,
+            read_timeout=read_timeout,
+            write_timeout=30.0,
         )
         self.bot = Bot(settings.telegram_bot_token, base_url=settings.telegram_api_base_url, request=request)
+        self.paid_broadcast = settings.telegram_paid_broadcast
+        self.uploads = 0
+        self._file_ids: OrderedDict[str, str] = OrderedDict()
+        self._uploading: dict[str, asyncio.Lock] = {}
 
     async def start(self) -> None:
         await self.bot.initialize()
@@ -83,9 +118,43 @@ class TelegramSender:
     async def stop(self) -> None:
         await self.bot.shutdown()
 
-    async def send(self, address: str, message: OutMessage) -> SendResult:
+    async def _send_photo(self, chat_id: int, reply: Reply, png: bytes) -> None:
+        digest = hashlib.sha256(png).hexdigest()
+        if await self._reuse(digest, chat_id, reply):
+            return
+        lock = self._uploading.setdefault(digest, asyncio.Lock())
+        async with lock:  # one upload at a time per picture; the others wait, then reuse its file_id
+            if await self._reuse(digest, chat_id, reply):
+                return
+            sent = await send_reply(self.bot, chat_id, reply, png, paid_broadcast=self.paid_broadcast)
+            self.uploads += 1
+            if sent.photo:
+                self._file_ids[digest] = sent.photo[-1].file_id
+                while len(self._file_ids) > _FILE_ID_CACHE:
+                    self._file_ids.popitem(last=False)
+                self._uploading.pop(digest, None)
+
+    async def _reuse(self, digest: str, chat_id: int, reply: Reply) -> bool:
+        """Send by file_id if this picture was uploaded already; False when it must be uploaded."""
+        file_id = self._file_ids.get(digest)
+        if file_id is None:
+            return False
         try:
-            await send_reply(self.bot, int(address), message.reply, message.png)
+            await send_reply(self.bot, chat_id, reply, file_id, paid_broadcast=self.paid_broadcast)
+        except BadRequest as exc:
+            if _STALE_FILE_ID not in exc.message.lower():
+                raise
+            self._file_ids.pop(digest, None)  # no longer valid on Telegram's side: upload afresh
+            return False
+        return True
+
+    async def send(self, address: str, message: OutMessage) -> SendResult:
+        chat_id = int(address)
+        try:
+            if message.png is not None:
+                await self._send_photo(chat_id, message.reply, message.png)
+            else:
+                await send_reply(self.bot, chat_id, message.reply, paid_broadcast=self.paid_broadcast)
         except RetryAfter as exc:
             return SendResult(
                 SendStatus.RETRY, retry_after=_seconds(exc.retry_after), error="429 flood control"

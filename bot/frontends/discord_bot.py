@@ -8,6 +8,8 @@ import hashlib
 import io
 import json
 import logging
+import time
+from collections import OrderedDict
 from typing import Any
 
 import discord
@@ -39,7 +41,11 @@ _COLORS = {
     "info": 0x3498DB,
 }
 _COMMANDS_HASH_KEY = "discord_commands_hash"
+_URL_CACHE = 32
 _STRING_OPTION = 3
+# Commands that change a channel's subscriptions are hidden from members without Manage Channels
+# (server admins can still grant them per role in Server Settings > Integrations).
+_ADMIN_PERMISSIONS = str(discord.Permissions(manage_channels=True).value)
 
 
 def point_at(settings: Settings) -> None:
@@ -65,14 +71,22 @@ def command_payload() -> list[dict[str, Any]]:
             if param.choices:
                 option["choices"] = [{"name": c, "value": c} for c in param.choices[:25]]
             options.append(option)
-        payload.append(
-            {"type": 1, "name": command.name, "description": command.help[:100], "options": options}
-        )
+        entry: dict[str, Any] = {
+            "type": 1,
+            "name": command.name,
+            "description": command.help[:100],
+            "options": options,
+        }
+        if command.changes_subscriptions:
+            entry["default_member_permissions"] = _ADMIN_PERMISSIONS
+        payload.append(entry)
     return payload
 
 
-def payload_hash(payload: list[dict[str, Any]]) -> str:
-    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+def payload_hash(payload: list[dict[str, Any]], application_id: int) -> str:
+    """What was registered, and for which bot: a database moved to another bot registers again."""
+    keyed = {"application_id": application_id, "commands": payload}
+    return hashlib.sha256(json.dumps(keyed, sort_keys=True).encode()).hexdigest()
 
 
 def to_embed(reply: Reply) -> discord.Embed:
@@ -163,9 +177,11 @@ class DiscordFrontend(Gated):
 
     async def sync_commands(self, client: discord.Client) -> None:
         """Register the slash commands only when the table changed since the last sync; never in on_ready."""
+        if client.application_id is None:
+            return
         payload = command_payload()
-        digest = payload_hash(payload)
-        if get_meta(self.db, _COMMANDS_HASH_KEY) == digest or client.application_id is None:
+        digest = payload_hash(payload, client.application_id)
+        if get_meta(self.db, _COMMANDS_HASH_KEY) == digest:
             return
         await client.http.bulk_upsert_global_commands(client.application_id, payload)
         set_meta(self.db, _COMMANDS_HASH_KEY, digest)
@@ -248,18 +264,35 @@ def _result_for(exc: discord.HTTPException) -> SendResult:
 
 
 class DiscordChannelSender:
-    """Posts alerts and summaries to subscribed channels through the bot's REST client."""
+    """Posts alerts and summaries to subscribed channels through the bot's REST client.
+
+    A chart is uploaded once per fan-out: the first post attaches the PNG, and later posts of the same
+    picture point their embed at the attachment's CDN URL. Discord signs those URLs for about a day,
+    so one is reused for an hour at most.
+    """
 
     platform = "discord"
 
-    def __init__(self, frontend: DiscordFrontend) -> None:
+    def __init__(self, frontend: DiscordFrontend, *, reuse_for: float = 3600.0) -> None:
         self.frontend = frontend
+        self.reuse_for = reuse_for
+        self.uploads = 0
+        self._urls: OrderedDict[str, tuple[str, float]] = OrderedDict()
+        self._uploading: dict[str, asyncio.Lock] = {}
+
+    def _cached(self, digest: str) -> str | None:
+        found = self._urls.get(digest)
+        if found is None or time.monotonic() - found[1] > self.reuse_for:
+            return None
+        return found[0]
 
     async def send(self, address: str, message: OutMessage) -> SendResult:
         channel = self.frontend.client.get_partial_messageable(int(address))
         try:
-            embed = DiscordFrontend._embed(message.reply, message.png)
-            await channel.send(embed=embed, **_file_kwargs(message.png))
+            if message.png is None:
+                await channel.send(embed=DiscordFrontend._embed(message.reply, None))
+            else:
+                await self._send_chart(channel, message.reply, message.png)
         except discord.HTTPException as exc:
             return _result_for(exc)
         except TimeoutError:
@@ -267,6 +300,31 @@ class DiscordChannelSender:
         except OSError as exc:
             return SendResult(SendStatus.RETRY, error=f"network: {type(exc).__name__}")
         return SendResult(SendStatus.SENT)
+
+    async def _send_chart(self, channel: discord.PartialMessageable, reply: Reply, png: bytes) -> None:
+        digest = hashlib.sha256(png).hexdigest()
+        if await self._reuse(channel, reply, digest):
+            return
+        lock = self._uploading.setdefault(digest, asyncio.Lock())
+        async with lock:  # one upload at a time per picture; the others wait, then reuse its URL
+            if await self._reuse(channel, reply, digest):
+                return
+            sent = await channel.send(embed=DiscordFrontend._embed(reply, png), **_file_kwargs(png))
+            self.uploads += 1
+            if sent.attachments:
+                self._urls[digest] = (sent.attachments[0].url, time.monotonic())
+                while len(self._urls) > _URL_CACHE:
+                    self._urls.popitem(last=False)
+                self._uploading.pop(digest, None)
+
+    async def _reuse(self, channel: discord.PartialMessageable, reply: Reply, digest: str) -> bool:
+        url = self._cached(digest)
+        if url is None:
+            return False
+        embed = to_embed(reply)
+        embed.set_image(url=url)
+        await channel.send(embed=embed)
+        return True
 
 
 class DiscordWebhookSender:

@@ -6,13 +6,26 @@ import logging
 from typing import Any
 
 import sqlite_utils
-from telegram import BotCommand, Update
-from telegram.constants import ChatAction, ChatMemberStatus, ChatType
-from telegram.error import TelegramError
+from telegram import (
+    BotCommand,
+    BotCommandScope,
+    BotCommandScopeAllChatAdministrators,
+    BotCommandScopeAllGroupChats,
+    BotCommandScopeAllPrivateChats,
+    BotCommandScopeChat,
+    BotCommandScopeDefault,
+    CallbackQuery,
+    Chat,
+    Message,
+    Update,
+)
+from telegram.constants import ChatAction, ChatMemberStatus, ChatType, ParseMode
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
     CallbackQueryHandler,
+    CommandHandler,
     ContextTypes,
     ExtBot,
     MessageHandler,
@@ -27,17 +40,25 @@ from bot.delivery.telegram_sender import opt_in_timedelta, send_reply
 from bot.frontends.gate import Gate, Gated
 from bot.frontends.ratelimit import ChatRateLimiter
 from bot.render.charts import render_png_async
+from bot.render.telegram import keyboard
+from bot.render.text import to_telegram_html
 from bot.words.messages import t
 from bot.words.reply import Context, Reply
 from handlers.lang_command import chat_lang
-from handlers.table import COMMANDS, dispatch, parse_command
+from handlers.table import COMMANDS, Command, dispatch, parse_command, run_command
 
 log = logging.getLogger(__name__)
 JSONDict = dict[str, Any]
 
-
 _ADMIN_STATUSES = {ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR}
 _GROUP_TYPES = {ChatType.GROUP, ChatType.SUPERGROUP}
+_SHARED_TYPES = {ChatType.GROUP, ChatType.SUPERGROUP, ChatType.CHANNEL}
+_POPUP_LIMIT = 200  # answerCallbackQuery text
+# The user id Telegram shows for an anonymous group administrator (posting as the group itself).
+_ANONYMOUS_ADMIN_ID = 1087968824
+# Messages and channel posts; edits are not commands (they would run a command a second time).
+_NEW_POSTS = filters.UpdateType.MESSAGE | filters.UpdateType.CHANNEL_POST
+_ALLOWED_UPDATES = ["message", "channel_post", "callback_query"]
 
 
 class TolerantBot(ExtBot[Any]):
@@ -70,9 +91,13 @@ class TolerantBot(ExtBot[Any]):
         return raw
 
 
+def _menu(commands: list[Command], lang: str) -> list[BotCommand]:
+    return [BotCommand(c.name, t(f"cmd.{c.name}", lang)[:256]) for c in commands]
+
+
 def menu_commands(lang: str = "en") -> list[BotCommand]:
-    """The command menu for setMyCommands, straight from the command table, in one language."""
-    return [BotCommand(c.name, t(f"cmd.{c.name}", lang)[:256]) for c in COMMANDS.values() if not c.hidden]
+    """The menu in private chats and for group administrators: every visible command, in one language."""
+    return _menu([c for c in COMMANDS.values() if not c.hidden], lang)
 
 
 # setMyCommands takes two-letter codes only, so "zh" cannot tell Traditional from Simplified: the bot's
@@ -80,8 +105,40 @@ def menu_commands(lang: str = "en") -> list[BotCommand]:
 MENU_LANGUAGES: dict[str | None, str] = {None: "en", "zh": "zh-TW"}
 
 
+def menu_scopes(settings: Settings, lang: str = "en") -> list[tuple[BotCommandScope, list[BotCommand]]]:
+    """Command menus by scope: members of a group see no subscription commands (they cannot run them),
+    administrators and private chats see them all, and each operator's own chat adds /admin."""
+    visible = [c for c in COMMANDS.values() if not c.hidden]
+    members = [c for c in visible if not c.changes_subscriptions]
+    operators = visible + [c for c in COMMANDS.values() if c.operator_only]
+    scopes: list[tuple[BotCommandScope, list[BotCommand]]] = [
+        (BotCommandScopeDefault(), _menu(visible, lang)),
+        (BotCommandScopeAllPrivateChats(), _menu(visible, lang)),
+        (BotCommandScopeAllGroupChats(), _menu(members, lang)),
+        (BotCommandScopeAllChatAdministrators(), _menu(visible, lang)),
+    ]
+    scopes += [
+        (BotCommandScopeChat(user_id), _menu(operators, lang)) for user_id in sorted(settings.admin_user_ids)
+    ]
+    return scopes
+
+
+def _popup(reply: Reply) -> str:
+    """A reply shortened for a button's pop-up (at most 200 characters)."""
+    text = reply.title
+    if len(text) > _POPUP_LIMIT:
+        text = text[: _POPUP_LIMIT - 1] + "\u2026"
+    return text
+
+
 class TelegramFrontend(Gated):
-    """Owns the PTB Application; started and stopped by hand inside the bot's one event loop."""
+    """Owns the PTB Application; started and stopped by hand inside the bot's one event loop.
+
+    Commands go through PTB's CommandHandler, which leaves alone a command addressed to another bot
+    (/srf@other_bot); channel posts are handled like messages, so a channel whose administrators
+    added the bot can subscribe. Button presses answer with a pop-up, and a settings button edits
+    the message it sits on instead of sending a new one.
+    """
 
     def __init__(
         self,
@@ -111,7 +168,9 @@ class TelegramFrontend(Gated):
         self.app: Application[Any, Any, Any, Any, Any, Any] = (
             Application.builder().bot(bot).concurrent_updates(16).build()
         )
-        self.app.add_handler(MessageHandler(filters.COMMAND, self.on_command))
+        self.app.add_handler(CommandHandler(list(COMMANDS), self.on_command, filters=_NEW_POSTS))
+        # Not in the table (or mangled by a client): the shared parser decides, the table answers.
+        self.app.add_handler(MessageHandler(_NEW_POSTS & filters.COMMAND, self.on_other_command))
         self.app.add_handler(CallbackQueryHandler(self.on_callback))
         self.app.add_error_handler(self.on_error)
 
@@ -120,19 +179,23 @@ class TelegramFrontend(Gated):
         return self.app.bot.username if self.app.bot.bot else ""
 
     async def start(self) -> None:
-        """Initialise, register the command menu and start long polling."""
+        """Initialise, register the command menus and start long polling."""
         await self.app.initialize()
-        try:
-            for code, lang in MENU_LANGUAGES.items():
-                await self.app.bot.set_my_commands(menu_commands(lang), language_code=code)
-        except TelegramError as exc:
-            log.warning("telegram: could not register the command menu: %s", exc)
+        await self.register_menus()
         await self.app.start()
         assert self.app.updater is not None
-        await self.app.updater.start_polling(
-            allowed_updates=["message", "callback_query"], drop_pending_updates=False
-        )
+        await self.app.updater.start_polling(allowed_updates=_ALLOWED_UPDATES, drop_pending_updates=False)
         log.info("telegram: polling as @%s", self.username)
+
+    async def register_menus(self) -> None:
+        """setMyCommands for each scope and language; one failing (an operator who never opened the bot)
+        skips only it."""
+        for code, lang in MENU_LANGUAGES.items():
+            for scope, commands in menu_scopes(self.settings, lang):
+                try:
+                    await self.app.bot.set_my_commands(commands, scope=scope, language_code=code)
+                except TelegramError as exc:
+                    log.warning("telegram: could not register the %s command menu: %s", scope.type, exc)
 
     async def stop(self) -> None:
         """Stop polling and shut the application down; safe if start failed half-way."""
@@ -142,24 +205,44 @@ class TelegramFrontend(Gated):
             await self.app.stop()
         await self.app.shutdown()
 
-    async def _is_chat_admin(self, chat_id: int, chat_type: str, user_id: int) -> bool:
-        if chat_type not in _GROUP_TYPES:
-            return True
+    async def _is_chat_admin(self, chat: Chat, user_id: int) -> bool:
+        if chat.type == ChatType.CHANNEL or chat.type not in _GROUP_TYPES:
+            return True  # only a channel's administrators can post in it; a private chat is its own
+        if user_id in (_ANONYMOUS_ADMIN_ID, chat.id):
+            return True  # an anonymous administrator posts as the group itself
         try:
-            member = await self.app.bot.get_chat_member(chat_id, user_id)
+            member = await self.app.bot.get_chat_member(chat.id, user_id)
         except TelegramError as exc:
-            log.warning("telegram: cannot check admin rights in chat %s: %s", chat_id, exc)
+            log.warning("telegram: cannot check admin rights in chat %s: %s", chat.id, exc)
             return False
         return member.status in _ADMIN_STATUSES
 
+    def _refusal(self, chat_id: int, lang: str) -> Reply | None:
+        """Not this deployment's chat, or a chat sending too fast: the reply that says so."""
+        refusal = self.gate.check("tg", str(chat_id), chat_id, lang=lang)
+        return None if refusal is None else Reply(title=refusal.text, level="error")
+
+    def _lang(self, chat: Chat, language_code: str | None) -> str:
+        """The chat's /lang choice, else the sender's Telegram client language."""
+        return chat_lang(self.db, "telegram", str(chat.id), language_code)
+
+    async def _context(self, chat: Chat, user_id: int, needs_admin: bool, lang: str) -> Context:
+        return Context(
+            platform="telegram",
+            chat_id=str(chat.id),
+            user_id=str(user_id),
+            now=self.clock(),
+            is_group=chat.type in _SHARED_TYPES,
+            is_chat_admin=await self._is_chat_admin(chat, user_id) if needs_admin else False,
+            is_operator=self.gate.is_operator(user_id),
+            lang=lang,
+            tight_bp=self.settings.tight_bp,
+            bot_username=self.username,
+            chat_title=chat.title or chat.full_name or "",
+        )
+
     async def handle_text(
-        self,
-        chat_id: int,
-        chat_type: str,
-        user_id: int,
-        text: str,
-        chat_title: str = "",
-        language_code: str | None = None,
+        self, chat: Chat, user_id: int, text: str, language_code: str | None = None
     ) -> Reply | None:
         """Turn one command line from a chat into a reply (None when it is not for this bot).
 
@@ -167,79 +250,148 @@ class TelegramFrontend(Gated):
         parsed = parse_command(text, self.username)
         if parsed is None:
             return None
-        lang = chat_lang(self.db, "telegram", str(chat_id), language_code)
-        refusal = self.gate.check("tg", str(chat_id), chat_id, lang=lang)
-        if refusal is not None:
-            return Reply(title=refusal.text, level="error")
+        lang = self._lang(chat, language_code)
+        refused = self._refusal(chat.id, lang)
+        if refused is not None:
+            return refused
         command = COMMANDS.get(parsed.name)
         needs_admin = command is not None and command.changes_subscriptions
-        ctx = Context(
-            platform="telegram",
-            chat_id=str(chat_id),
-            user_id=str(user_id),
-            now=self.clock(),
-            is_group=chat_type in _GROUP_TYPES,
-            is_chat_admin=await self._is_chat_admin(chat_id, chat_type, user_id) if needs_admin else False,
-            is_operator=self.gate.is_operator(user_id),
-            lang=lang,
-            tight_bp=self.settings.tight_bp,
-            bot_username=self.username,
-            chat_title=chat_title,
-        )
-        return dispatch(text, ctx, self.db)
+        return dispatch(text, await self._context(chat, user_id, needs_admin, lang), self.db)
 
     async def send_reply(self, chat_id: int, reply: Reply, reply_to: int | None = None) -> None:
-        """Send a reply as HTML, or as a photo with an HTML caption when it carries a chart."""
+        """Send a reply through the one Telegram send path (a long text arrives in parts, cut at line
+        breaks), or as a photo with an HTML caption when it carries a chart."""
         png = None
         if reply.chart is not None:
             await self.app.bot.send_chat_action(chat_id, ChatAction.UPLOAD_PHOTO)
             png = await render_png_async(reply.chart)
         await send_reply(self.app.bot, chat_id, reply, png, reply_to=reply_to)
 
+    @staticmethod
+    def _sender_id(update: Update, chat: Chat) -> int:
+        """Who sent it: the user, or for a channel post (no user) the channel itself."""
+        user = update.effective_user
+        return user.id if user is not None else chat.id
+
+    @staticmethod
+    def _language_code(update: Update) -> str | None:
+        user = update.effective_user
+        return user.language_code if user is not None else None
+
     async def on_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """A message starting with a bot command."""
+        """A command from the table, addressed to this bot (PTB checks the @username)."""
         message = update.effective_message
         chat = update.effective_chat
-        user = update.effective_user
-        if message is None or chat is None or user is None or not message.text:
-            log.info(
-                "telegram: ignoring an update without text, chat or sender (update %s)", update.update_id
-            )
+        if message is None or chat is None or not message.text:
+            log.info("telegram: ignoring a command without text or chat (update %s)", update.update_id)
             return
-        title = chat.title or chat.full_name or ""
-        reply = await self.handle_text(chat.id, chat.type, user.id, message.text, title, user.language_code)
+        if update.effective_user is None and chat.type != ChatType.CHANNEL:
+            log.info("telegram: ignoring a command without a sender (update %s)", update.update_id)
+            return
+        reply = await self.handle_text(
+            chat, self._sender_id(update, chat), message.text, self._language_code(update)
+        )
         if reply is not None:
-            await self.send_reply(
-                chat.id, reply, reply_to=message.message_id if chat.type in _GROUP_TYPES else None
-            )
+            await self.send_reply(chat.id, reply, reply_to=self._reply_to(chat, message))
+
+    async def on_other_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A command PTB did not match: answered in private chats, or when addressed to this bot by
+        name; in a group a bare /unknown is probably another bot's, and is left alone."""
+        message = update.effective_message
+        chat = update.effective_chat
+        if message is None or chat is None or not message.text:
+            return
+        if update.effective_user is None and chat.type != ChatType.CHANNEL:
+            log.info("telegram: ignoring a command without a sender (update %s)", update.update_id)
+            return
+        parsed = parse_command(message.text, self.username)
+        if parsed is None:
+            return
+        head = message.text.split(maxsplit=1)[0]
+        named = bool(self.username) and head.lower().endswith("@" + self.username.lower())
+        if chat.type in _SHARED_TYPES and parsed.name not in COMMANDS and not named:
+            return
+        reply = await self.handle_text(
+            chat, self._sender_id(update, chat), message.text, self._language_code(update)
+        )
+        if reply is not None:
+            await self.send_reply(chat.id, reply, reply_to=self._reply_to(chat, message))
+
+    @staticmethod
+    def _reply_to(chat: Chat, message: Message) -> int | None:
+        return message.message_id if chat.type in _GROUP_TYPES else None
 
     async def on_callback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """An inline button press: its data is a command line."""
+        """A button press: its data is a command line. Refusals and results show as a pop-up; a button
+        that changes this chat's settings redraws the message it sits on."""
         query = update.callback_query
         if query is None:
             return
-        try:
-            await query.answer()  # only stops the button's spinner: a refusal must not lose the command
-        except TelegramError as exc:
-            log.info("telegram: could not answer a button press (%s); running its command anyway", exc)
         chat = update.effective_chat
         if chat is None or not isinstance(query.data, str):
             log.info("telegram: ignoring a callback without chat or data")
+            await self._answer(query)
             return
-        title = chat.title or chat.full_name or ""
-        reply = await self.handle_text(
-            chat.id, chat.type, query.from_user.id, query.data, title, query.from_user.language_code
-        )
-        if reply is not None:
+        parsed = parse_command(query.data, self.username)
+        if parsed is None:  # not a command line: nothing to run, only the spinner to stop
+            await self._answer(query)
+            return
+        command = COMMANDS.get(parsed.name)
+        lang = self._lang(chat, query.from_user.language_code)
+        refused = self._refusal(chat.id, lang)
+        if refused is not None or command is None:
+            shown = refused or dispatch(str(query.data), await self._context(chat, 0, False, lang), self.db)
+            await self._answer(query, _popup(shown) if shown else None, alert=True)
+            return
+        if command.slow:
+            await self._answer(query)  # stop the spinner now: a chart takes a moment
+        ctx = await self._context(chat, query.from_user.id, command.changes_subscriptions, lang)
+        reply = run_command(command, parsed.args, ctx, self.db)
+        if command.slow:
             await self.send_reply(chat.id, reply)
+            return
+        if reply.level == "error":
+            await self._answer(query, _popup(reply), alert=True)  # nothing changed: say why, in place
+            return
+        if command.changes_subscriptions and await self._redraw_settings(query, chat, ctx):
+            await self._answer(query, _popup(reply))
+            return
+        await self._answer(query)
+        await self.send_reply(chat.id, reply)
+
+    async def _redraw_settings(self, query: CallbackQuery, chat: Chat, ctx: Context) -> bool:
+        """Edit the pressed message into this chat's up-to-date settings; False if it cannot be edited."""
+        message = query.message
+        if not isinstance(message, Message) or not message.text:
+            return False  # a chart (photo) or a message too old to reach: the result is sent instead
+        settings = run_command(COMMANDS["settings"], [], ctx, self.db)
+        try:
+            await query.edit_message_text(
+                to_telegram_html(settings),
+                parse_mode=ParseMode.HTML,
+                reply_markup=keyboard(settings),
+                disable_web_page_preview=True,
+            )
+        except BadRequest as exc:
+            if "not modified" in exc.message.lower():
+                return True  # pressed twice: the message already shows this state
+            log.info("telegram: could not edit the settings message in chat %s: %s", chat.id, exc)
+            return False
+        return True
+
+    @staticmethod
+    async def _answer(query: CallbackQuery, text: str | None = None, *, alert: bool = False) -> None:
+        try:
+            await query.answer(text=text, show_alert=alert and text is not None)
+        except TelegramError as exc:
+            log.info("telegram: could not answer a button press (%s)", exc)
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Log the failure with its traceback; tell the chat only that something went wrong."""
         log.error("telegram: error while handling an update", exc_info=context.error)
         if isinstance(update, Update) and update.effective_chat is not None:
             try:
-                user = update.effective_user
-                lang = pick_lang(None, user.language_code if user else None)
+                lang = pick_lang(None, self._language_code(update))
                 await self.app.bot.send_message(update.effective_chat.id, t("error.internal", lang))
             except TelegramError:
                 log.warning("telegram: could not send the apology either")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 
 from bot.words.fmt import ljust, rjust, width
 from bot.words.messages import t
@@ -43,6 +44,58 @@ def to_telegram_html(reply: Reply, *, limit: int = TELEGRAM_TEXT_LIMIT) -> str:
             break
         kept.append(part)
     return "\n\n".join(kept) or "<b>" + _escaped_prefix(reply.title, limit - 7) + "</b>"
+
+
+_TAG = re.compile(r"<[^>]*>")
+_TOKEN = re.compile(r"<[^>]*>|&[#a-zA-Z0-9]+;|[^<&]")
+
+
+def split_telegram_html(text: str, limit: int = TELEGRAM_TEXT_LIMIT) -> list[str]:
+    """Telegram HTML cut into messages of at most limit characters, at line breaks where possible.
+
+    A tag open at a cut (a <pre> ladder, a bold title) is closed at the end of one message and opened
+    again at the start of the next, so every message parses on its own; a tag or an entity such as
+    &amp; is never cut. A line longer than a whole message is cut where it must.
+    """
+    if len(text) <= limit:
+        return [text]
+    chunks: list[str] = []
+    stack: list[tuple[str, str]] = []  # (name, opening tag) of the tags open so far
+    current: list[str] = []
+    size = 0
+    last_break = -1  # index in current of the last line break
+    stack_at_break: list[tuple[str, str]] = []
+
+    def closing(tags: list[tuple[str, str]]) -> str:
+        return "".join(f"</{name}>" for name, _ in reversed(tags))
+
+    for token in _TOKEN.findall(text):
+        room = limit - len(closing(stack)) - len(token)
+        if size > 0 and size > room:
+            if last_break > 0:  # cut at the last line break, which is dropped
+                head, rest, tags = current[:last_break], current[last_break + 1 :], stack_at_break
+            else:
+                head, rest, tags = current, [], list(stack)
+            chunks.append("".join(head).rstrip("\n") + closing(tags))
+            current = [opening for _, opening in tags] + rest
+            size = sum(len(piece) for piece in current)
+            last_break, stack_at_break = -1, []
+        current.append(token)
+        size += len(token)
+        if token.startswith("</"):
+            name = token[2:-1].strip().lower()
+            for i in range(len(stack) - 1, -1, -1):
+                if stack[i][0] == name:
+                    del stack[i]
+                    break
+        elif token.startswith("<") and not token.endswith("/>"):
+            stack.append((token[1:-1].split()[0].lower(), token))
+        elif token == "\n":
+            last_break, stack_at_break = len(current) - 1, list(stack)
+    tail = "".join(current).strip("\n")
+    if tail:
+        chunks.append(tail)
+    return [chunk for chunk in chunks if _TAG.sub("", chunk).strip()]
 
 
 def _escaped_prefix(text: str, limit: int) -> str:

@@ -20,6 +20,15 @@ EN: dict[str, str] = {
         "short SOFR breaks above the corridor ceiling and dealers tap the Fed's Standing Repo Facility.\n"
         "SRF take-up above zero means the Fed is creating reserves: Plumbline tells you the moment it happens."
     ),
+    "start.title": "Welcome to Plumbline",
+    "start.watches": (
+        "It watches SOFR and EFFR inside the fed funds corridor, Standing Repo Facility take-up, ON RRP, "
+        "the Treasury General Account, bank reserves, the Fed's balance sheet and net liquidity."
+    ),
+    "start.try": "Start with:\n{commands}\nSend /help for every command.",
+    "start.subscribed": "\u2705 Subscribed from your link. /settings shows and changes it.",
+    "button.subscribe_alerts": "\U0001f514 Subscribe to alerts",
+    "button.settings": "\u2699\ufe0f Settings",
     # Command menu and option descriptions
     "cmd.corridor": "SOFR in the corridor: floor, IORB, EFFR, ceiling, spreads and a verdict",
     "cmd.srf": "Standing Repo Facility take-up: AM and PM operations, collateral, records",

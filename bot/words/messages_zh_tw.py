@@ -15,6 +15,15 @@ ZH_TW: dict[str, str] = {
         "就會突破利率走廊上限，交易商隨即動用聯準會的常設回購機制（SRF）。\n"
         "SRF 承作金額大於零，代表聯準會正在創造準備金：Plumbline 會在第一時間通知你。"
     ),
+    "start.title": "歡迎使用 Plumbline",
+    "start.watches": (
+        "它監看利率走廊中的 SOFR 與有效聯邦基金利率（EFFR）、SRF 承作量、"
+        "隔夜逆回購（ON RRP）、財政部一般帳戶（TGA）、銀行準備金、聯準會資產負債表與淨流動性。"
+    ),
+    "start.try": "先試試：\n{commands}\n傳送 /help 查看所有指令。",
+    "start.subscribed": "\u2705 已透過連結訂閱。/settings 可查看與變更。",
+    "button.subscribe_alerts": "\U0001f514 訂閱警示",
+    "button.settings": "\u2699\ufe0f 設定",
     # Command menu and option descriptions
     "cmd.corridor": "SOFR 在利率走廊中的位置：下限、IORB、EFFR、上限、利差與研判",
     "cmd.srf": "常設回購機制（SRF）承作量：上午與下午操作、擔保品、紀錄",

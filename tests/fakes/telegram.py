@@ -41,6 +41,8 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
 GLOBAL_SENDS_PER_SECOND = 30
+# allow_paid_broadcast=True: up to 1000 messages/s overall, 0.1 Telegram Stars each beyond the free 30/s.
+PAID_SENDS_PER_SECOND = 1000
 GROUP_SENDS_PER_MINUTE = 20
 SEND_METHODS = frozenset({"sendMessage", "sendPhoto"})
 
@@ -161,6 +163,17 @@ _UPDATE_TYPES = (
 )
 # What the server delivers when allowed_updates was never set or set to []: everything but these three.
 _OPT_IN_UPDATES = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
+_SCOPE_TYPES = frozenset(
+    {
+        "default",
+        "all_private_chats",
+        "all_group_chats",
+        "all_chat_administrators",
+        "chat",
+        "chat_administrators",
+        "chat_member",
+    }
+)
 _COMMAND_RE = re.compile(r"[a-z0-9_]{1,32}")
 _NOT_MODIFIED = (
     "Bad Request: message is not modified: specified new message content and reply markup are exactly "
@@ -503,6 +516,7 @@ class FakeTelegram:
         self.calls: list[Call] = []
         self.blocked_chats: set[int] = set()
         self.rejected_429 = 0
+        self.paid_sends = 0  # sends that carried allow_paid_broadcast=True
         self.webhook_url = ""
         self.callback_answers: list[JSONDict] = []
 
@@ -721,6 +735,10 @@ class FakeTelegram:
             )
         )
 
+    def forget_files(self) -> None:
+        """Every file_id handed out so far stops working, as when Telegram expires them."""
+        self._files.clear()
+
     def clear_faults(self) -> None:
         """Forget every pending fault, delay and drop: the API is healthy again."""
         self._faults.clear()
@@ -775,6 +793,23 @@ class FakeTelegram:
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": utf16_len(command)}]
         self._messages[(chat_id, message["message_id"])] = message
         return self._enqueue({"message": copy.deepcopy(message)})
+
+    def push_channel_post(self, chat_id: int, text: str, *, title: str = "Rates desk") -> int:
+        """Queue a post in a channel where the bot is an administrator: no `from`, the channel signs it."""
+        chat = {"id": chat_id, "type": "channel", "title": title}
+        self._chats[chat_id] = chat
+        post: JSONDict = {
+            "message_id": self._next_message_id(chat_id),
+            "sender_chat": copy.deepcopy(chat),
+            "chat": copy.deepcopy(chat),
+            "date": int(time.time()),
+            "text": text,
+        }
+        if text.startswith("/"):
+            command = text.split(maxsplit=1)[0]
+            post["entities"] = [{"type": "bot_command", "offset": 0, "length": utf16_len(command)}]
+        self._messages[(chat_id, post["message_id"])] = post
+        return self._enqueue({"channel_post": copy.deepcopy(post)})
 
     def push_callback(
         self,
@@ -1038,13 +1073,18 @@ class FakeTelegram:
         if isinstance(chat_id, int) and chat_id in self.blocked_chats:
             raise ApiError(403, self._forbidden_text(chat_id))
 
-    def _check_limits(self, chat_id: ChatId) -> None:
-        if not self.enforce_limits:
-            return
+    def _check_limits(self, chat_id: ChatId, params: dict[str, object]) -> None:
+        paid = params.get("allow_paid_broadcast") is True
+        if self.enforce_limits:
+            self._enforce(chat_id, PAID_SENDS_PER_SECOND if paid else GLOBAL_SENDS_PER_SECOND)
+        if paid:
+            self.paid_sends += 1
+
+    def _enforce(self, chat_id: ChatId, per_second: int) -> None:
         now = time.monotonic()
         waits: list[float] = []
         _prune(self._global_sends, now - 1.0)
-        if len(self._global_sends) >= GLOBAL_SENDS_PER_SECOND:
+        if len(self._global_sends) >= per_second:
             waits.append(self._global_sends[0] + 1.0 - now)
         history = self._chat_sends.get(chat_id)
         if history is not None:
@@ -1207,6 +1247,12 @@ class FakeTelegram:
         scope = params.get("scope")
         if scope is not None and not isinstance(scope, dict):
             raise bad_request("can't parse BotCommandScope JSON object")
+        if scope is not None:
+            if scope.get("type") not in _SCOPE_TYPES:
+                raise bad_request("unsupported bot command scope type specified")
+            chat_scoped = scope["type"] in ("chat", "chat_administrators", "chat_member")
+            if chat_scoped and scope.get("chat_id") not in self._chats:
+                raise bad_request("chat not found")  # a user who never opened the bot
         language = params.get("language_code", "")
         if not isinstance(language, str) or (language and not re.fullmatch(r"[a-z]{2}", language)):
             raise bad_request("invalid language code specified")
@@ -1254,7 +1300,7 @@ class FakeTelegram:
         if utf16_len(text) > MAX_TEXT:
             raise bad_request("message is too long")
         markup = self._reply_markup(params)
-        self._check_limits(chat_id)
+        self._check_limits(chat_id, params)
         self._count_send(chat_id)
         body: JSONDict = {"text": text}
         if entities:
@@ -1289,7 +1335,7 @@ class FakeTelegram:
             if utf16_len(caption) > MAX_CAPTION:
                 raise bad_request("message caption is too long")
         markup = self._reply_markup(params)
-        self._check_limits(chat_id)
+        self._check_limits(chat_id, params)
         self._count_send(chat_id)
         body: JSONDict = {"photo": self._photo_sizes(data, width, height)}
         if caption:
