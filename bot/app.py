@@ -29,6 +29,7 @@ from storage.chats import ensure_chat, subscribe, subscriptions_of
 from storage.db import open_db
 from storage.fetchlog import failure_streak, last_fetches
 from storage.instance import InstanceLock
+from storage.lane import DbLane
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,10 @@ PollHook = Callable[[PollResult], Awaitable[None]]
 # Discord allows 5 messages per 2 s in a channel and 50 requests/s overall.
 _DISCORD_LIMITS = Limits(per_second=40.0, private_interval=0.45, group_interval=0.45)
 LIMITS = {"telegram": TELEGRAM_LIMITS, "discord": _DISCORD_LIMITS, "discord_webhook": _DISCORD_LIMITS}
+
+
+# Threads answering chat commands: a slow /chart never holds up the quick commands queued behind it.
+COMMAND_THREADS = 4
 
 
 class Frontend(Protocol):
@@ -126,6 +131,7 @@ class App:
         self._worker_task: asyncio.Task[None] | None = None
         self._worker_stop = asyncio.Event()
         self._discord: Frontend | None = None
+        self.lane: DbLane | None = None
         self.lock = InstanceLock(settings.database_path)
         self.db: sqlite_utils.Database | None = None
         self.writer_db: sqlite_utils.Database | None = None
@@ -143,6 +149,9 @@ class App:
         """Open storage and the HTTP client, then start the scheduler with an immediate first tick."""
         self.lock.acquire()
         self.db = open_db(self.settings.database_path)
+        # Telegram and Discord commands run off the loop, on a few threads with a connection each.
+        path = self.settings.database_path
+        self.lane = DbLane(connect=lambda: open_db(path, migrate=False), workers=COMMAND_THREADS)
         self.writer_db = open_db(self.settings.database_path, migrate=False)
         self.client = make_client(self.settings.http_timeout_seconds, self.retry)
         poller = Poller(self.settings, self.client, self.writer_db, clock=self.clock)
@@ -226,7 +235,7 @@ class App:
             from bot.frontends.discord_bot import DiscordChannelSender, DiscordFrontend
 
             assert self.db is not None
-            self._discord = DiscordFrontend(self.settings, self.db, clock=self.clock)
+            self._discord = DiscordFrontend(self.settings, self.db, clock=self.clock, lane=self.lane)
             senders["discord"] = DiscordChannelSender(self._discord)
         elif self.settings.discord_webhook_url:
             from bot.frontends.discord_bot import DiscordWebhookSender
@@ -245,7 +254,9 @@ class App:
         if self.settings.telegram_bot_token:
             from bot.frontends.telegram_bot import TelegramFrontend
 
-            await self._start_one("telegram", TelegramFrontend(self.settings, self.db, clock=self.clock))
+            await self._start_one(
+                "telegram", TelegramFrontend(self.settings, self.db, clock=self.clock, lane=self.lane)
+            )
         if self._discord is not None:
             await self._start_one("discord", self._discord)
         has_chat = bool(self.settings.telegram_bot_token or self.settings.discord_bot_token)
@@ -274,6 +285,8 @@ class App:
             with contextlib.suppress(asyncio.CancelledError, TimeoutError):
                 await asyncio.wait_for(self._worker_task, timeout=10)
             self._worker_task = None
+        if self.worker is not None:
+            self.worker.close()
         for frontend in reversed(self.frontends):
             try:
                 await frontend.stop()
@@ -290,6 +303,9 @@ class App:
         if self.client is not None:
             await self.client.aclose()
             self.client = None
+        if self.lane is not None:
+            self.lane.close()
+            self.lane = None
         for db in (self.delivery_db, self.writer_db, self.db):
             if db is not None:
                 db.close()

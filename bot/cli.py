@@ -3,29 +3,26 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import sys
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from bot.alerts.engine import AlertEngine
-from bot.alerts.replay import format_episodes, replay
-from bot.app import App
 from bot.core.clock import is_iso_date, utcnow
 from bot.core.config import ConfigError, Settings, load_settings
 from bot.core.lang import SUPPORTED_LANGS, parse_lang
 from bot.core.logs import setup_logging
 from bot.core.series import CATALOG
-from bot.frontends.console import answer, console_lang
-from bot.market.freshness import series_status, source_status
-from bot.render.charts import render_png
-from bot.render.text import to_console
-from bot.sources.http import make_client, retry_policy
-from bot.sources.poller import Poller, PollResult
 from storage.db import StorageError, backup_to, open_db
 from storage.instance import InstanceLockedError
+
+if TYPE_CHECKING:
+    from bot.sources.poller import PollResult
+
+# Each command imports what it uses inside its branch, so `ask`, `status` and `replay` start without
+# matplotlib, python-telegram-bot, discord.py, APScheduler or httpx (tests/test_startup.py pins it).
 
 log = logging.getLogger("plumbline")
 
@@ -97,6 +94,8 @@ def format_poll(result: PollResult) -> str:
 
 def format_status(settings: Settings) -> str:
     """Per series: latest date, value, age and source outcome; stale series flagged."""
+    from bot.market.freshness import series_status, source_status
+
     db = open_db(settings.database_path)
     try:
         now = utcnow()
@@ -149,6 +148,9 @@ def _lang(value: str) -> str:
 
 def ask(settings: Settings, line: str, chart_path: Path | None, lang: str | None = None) -> int:
     """Print one reply; exit status 1 when the command was refused."""
+    from bot.frontends.console import answer, console_lang
+    from bot.render.text import to_console
+
     db = open_db(settings.database_path)
     try:
         reply = answer(line, settings, db, lang=lang)
@@ -160,6 +162,8 @@ def ask(settings: Settings, line: str, chart_path: Path | None, lang: str | None
         return 2
     print(to_console(reply, lang))
     if reply.chart is not None:
+        from bot.render.charts import render_png
+
         target = chart_path or Path("plumbline-chart.png")
         target.write_bytes(render_png(reply.chart))
         print(f"Chart saved to {target}")
@@ -171,6 +175,10 @@ def ask(settings: Settings, line: str, chart_path: Path | None, lang: str | None
 async def _poll(settings: Settings, since: date | None) -> PollResult:
     """One cycle from the command line. The alert rules see the data silently: only the running bot alerts,
     so a backfill or a manual poll never fires alerts on history."""
+    from bot.alerts.engine import AlertEngine
+    from bot.sources.http import make_client, retry_policy
+    from bot.sources.poller import Poller
+
     db = open_db(settings.database_path)
     try:
         async with make_client(settings.http_timeout_seconds, retry_policy(settings)) as client:
@@ -191,7 +199,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     setup_logging(settings.log_level, settings.secrets())
     try:
+        if args.command in {"run", "poll", "backfill"}:
+            import asyncio  # only the commands that start an event loop pay for it
         if args.command == "run":
+            from bot.app import App
+
             asyncio.run(App(settings).run_until_stopped())
         elif args.command == "poll":
             result = asyncio.run(_poll(settings, None))
@@ -208,6 +220,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "backup":
             return backup_database(settings, args.target)
         elif args.command == "replay":
+            from bot.alerts.replay import format_episodes, replay
+
             db = open_db(settings.database_path)
             try:
                 print(format_episodes(replay(db, args.since.isoformat(), args.srf_threshold)))

@@ -26,7 +26,9 @@ def open_db(path: Path | str, *, migrate: bool = True) -> sqlite_utils.Database:
     try:
         # One connection may be handed between the event loop and a worker thread; callers serialise use.
         conn = sqlite3.connect(str(path), timeout=30.0, check_same_thread=False)
-        db = sqlite_utils.Database(conn)
+        # No sqlite-utils plugins: the bot uses none, a stray installed one must not change its connection,
+        # and scanning every installed package's entry points was a tenth of a cold `plumbline ask`.
+        db = sqlite_utils.Database(conn, execute_plugins=False)
         if not memory:
             db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")

@@ -169,3 +169,35 @@ def _lang_chosen(db: sqlite_utils.Database) -> None:
     """chats.lang is the language alerts and summaries are sent in; lang_chosen says /lang set it, so a
     client's language (Telegram language_code, Discord locale) no longer overrides it."""
     db.execute("ALTER TABLE chats ADD COLUMN lang_chosen INTEGER NOT NULL DEFAULT 0")
+
+
+@MIGRATIONS(name="0005_extreme_indexes")
+def _extreme_indexes(db: sqlite_utils.Database) -> None:
+    # A series' record high (and the record before a date) read from the top of an index, not a sort.
+    db.execute("CREATE INDEX observations_series_value ON observations (series, value DESC, date)")
+    # The last day a take-up series was above zero, without walking back over years of zero days.
+    db.execute("CREATE INDEX observations_positive ON observations (series, date) WHERE value > 0")
+
+
+@MIGRATIONS(name="0006_next_daily")
+def _next_daily(db: sqlite_utils.Database) -> None:
+    # When each daily summary next needs a look (UTC, iso_utc text): the minute job reads only the rows
+    # whose time has come, one indexed query whatever the number of subscribers. '' means "look now"
+    # (new or changed); NULL means never (the chat is inactive).
+    db.execute("ALTER TABLE subscriptions ADD COLUMN next_daily_at TEXT DEFAULT ''")
+    db.execute(
+        "UPDATE subscriptions SET next_daily_at = CASE WHEN (SELECT active FROM chats WHERE id = chat_id) "
+        "THEN '' ELSE NULL END"
+    )
+    db.execute("CREATE INDEX subscriptions_next_daily ON subscriptions (next_daily_at) WHERE kind = 'daily'")
+    # A chat that changes what its summary depends on is looked at again at once, however it was changed.
+    db.execute(
+        """
+        CREATE TRIGGER chats_daily_changed AFTER UPDATE OF active, muted_until ON chats
+        WHEN OLD.active IS NOT NEW.active OR OLD.muted_until IS NOT NEW.muted_until
+        BEGIN
+            UPDATE subscriptions SET next_daily_at = CASE WHEN NEW.active THEN '' ELSE NULL END
+            WHERE chat_id = NEW.id AND kind = 'daily';
+        END
+        """
+    )

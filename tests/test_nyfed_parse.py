@@ -668,3 +668,71 @@ async def test_fetch_operations_bad_responses(response: httpx.Response, problem:
         with pytest.raises(SourceError) as caught:
             await nyfed.fetch_operations(client, BASE, date(2026, 2, 17), date(2026, 2, 18), policy=ONE_TRY)
     assert caught.value.problem.startswith(problem)
+
+
+class InFlight:
+    """An async handler that answers after a pause and records how many requests overlapped."""
+
+    def __init__(self) -> None:
+        self.now = 0
+        self.most = 0
+        self.windows: list[tuple[str, str, str]] = []
+
+    async def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.now += 1
+        self.most = max(self.most, self.now)
+        params = request.url.params
+        self.windows.append((request.url.path, params["startDate"], params["endDate"]))
+        await asyncio.sleep(0.01)
+        self.now -= 1
+        if request.url.path == RP_PATH:
+            return httpx.Response(200, json={"repo": {"operations": []}})
+        return httpx.Response(200, json={"refRates": []})
+
+
+async def test_a_backfill_fetches_windows_in_parallel_within_the_limit() -> None:
+    handler = InFlight()
+    async with client_for(handler) as client:
+        batch = await nyfed.fetch(client, BASE, date(2000, 1, 1), date(2026, 6, 30))
+    assert batch.observations == [] and batch.operations == []
+    # 9 SOFR + 9 EFFR three-year windows and 27 one-year operation windows, never more than 4 at once.
+    assert len(handler.windows) == 9 + 9 + 27
+    assert sorted(w for w in handler.windows if w[0] == RP_PATH)[0] == (RP_PATH, "2000-01-01", "2000-12-30")
+    assert handler.most == nyfed.CONCURRENCY == 4
+
+
+async def test_windows_fetched_out_of_order_come_back_oldest_first() -> None:
+    order: list[str] = []
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        low, high = request.url.params["startDate"], request.url.params["endDate"]
+        # The older a window, the later its answer: they complete newest first.
+        await asyncio.sleep((2030 - int(low[:4])) * 0.005)
+        order.append(low)
+        if low <= "2024-06-03" <= high:
+            return httpx.Response(200, json=load("sofr_2024-06-03_to_06-06.json"))
+        body = {"refRates": [{"effectiveDate": high, "type": "SOFR", "percentRate": 1.0}]}
+        return httpx.Response(200, json=body)
+
+    async with client_for(handler) as client:
+        got = await nyfed.fetch_rates(client, BASE, "sofr", date(2018, 1, 1), date(2026, 2, 18))
+    assert order != sorted(order)
+    days = [o.date for o in got if o.series == "sofr"]
+    assert days == sorted(days) and {"2024-06-03", "2024-06-06"} <= set(days)
+
+
+async def test_one_failing_window_fails_the_fetch_and_cancels_the_rest() -> None:
+    started: list[str] = []
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        started.append(request.url.params["startDate"])
+        if len(started) == 2:
+            return httpx.Response(400, json={"error": "bad window"})
+        await asyncio.sleep(0.05)
+        return httpx.Response(200, json={"repo": {"operations": []}})
+
+    async with client_for(handler) as client:
+        with pytest.raises(SourceError) as info:
+            await nyfed.fetch_operations(client, BASE, date(2000, 1, 1), date(2026, 6, 30), policy=ONE_TRY)
+    assert info.value.source == "nyfed"
+    assert len(started) < 27  # the windows still queued were never requested

@@ -209,7 +209,7 @@ class AlertEngine:
         forget_rules(self.db, ("srf_positive", "sofr_near"), keep=in_use)
 
     def _publish(self, alert: Alert, targets: list[AlertTarget], now: str) -> int:
-        chart = "corridor 1m" if alert.rule == "sofr_breach" else ("srf 3m" if "srf" in alert.rule else None)
+        chart = "spread 1m" if alert.rule == "sofr_breach" else ("srf 3m" if "srf" in alert.rule else None)
         payload = reply_to_json(
             alert_reply(alert), chart=chart if alert.kind == "start" else None, render=alert_render(alert)
         )

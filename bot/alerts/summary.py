@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlite_utils
 
-from bot.core.clock import iso_utc
+from bot.core.clock import iso_utc, parse_iso_utc
 from bot.market.episodes import open_episodes as open_episode_starts
 from bot.market.levels import TGA_TARGET_BN
 from bot.market.snapshot import Snapshot, read_snapshot
@@ -17,7 +17,7 @@ from bot.words.fmt import bp, pct, usd_bn, usd_bn_delta, weekday_date
 from bot.words.messages import t
 from bot.words.payload import reply_to_json
 from bot.words.reply import Reply, Text
-from storage.chats import Subscription, daily_subscribers
+from storage.chats import Chat, Subscription, daily_due, set_next_daily
 from storage.observations import Point
 from storage.outbox import add_event, enqueue, event_exists
 
@@ -160,28 +160,87 @@ def due_date(subscription: Subscription, now: datetime) -> date | None:
     return local.date()
 
 
+def due_at(subscription: Subscription, day: date) -> datetime:
+    """The first instant (UTC) at which due_date says `day`'s summary is due: the local wall-clock time,
+    the first of the two on an autumn repeat, the end of the gap when a spring change skips it."""
+    zone = ZoneInfo(subscription.tz or "America/New_York")
+    hour, minute = (int(x) for x in (subscription.daily_time or "08:30").split(":"))
+    wall = datetime(day.year, day.month, day.day, hour, minute)
+    first = wall.replace(tzinfo=zone).astimezone(UTC)
+    if first.astimezone(zone).replace(tzinfo=None) == wall:
+        return first
+    moment = min(first, wall.replace(tzinfo=zone, fold=1).astimezone(UTC))
+    while moment.astimezone(zone).replace(tzinfo=None) < wall:
+        moment += timedelta(minutes=1)
+    return moment
+
+
+def next_look(subscription: Subscription, now: datetime, after_day: date | None = None) -> datetime:
+    """When the scheduler next needs to look at a subscription: the next local day's summary time that is
+    still ahead (after `after_day` when that day's summary is done)."""
+    zone = ZoneInfo(subscription.tz or "America/New_York")
+    today = now.astimezone(zone).date()
+    for offset in range(-1, 9):
+        day = today + timedelta(days=offset)
+        if after_day is not None and day <= after_day:
+            continue
+        if day.weekday() >= 5 and not subscription.weekends:
+            continue
+        moment = due_at(subscription, day)
+        if moment > now:
+            return moment
+    raise AssertionError("a daily summary is due within nine days")  # pragma: no cover
+
+
+def _next_after(subscription: Subscription, chat: Chat, now: datetime, queued: date | None) -> datetime:
+    """The next look after this minute's: tomorrow's time once today's is queued; the end of a mute that
+    ends within the late limit; once a minute if the clock and due_date ever disagree inside the window."""
+    day = due_date(subscription, now)
+    if day is None:
+        zone = ZoneInfo(subscription.tz or "America/New_York")
+        today = now.astimezone(zone).date()
+        start = due_at(subscription, today)
+        weekday_ok = today.weekday() < 5 or subscription.weekends
+        if weekday_ok and start <= now < start + LATE_LIMIT:
+            return now + timedelta(minutes=1)
+        return next_look(subscription, now)
+    if queued is None and chat.muted_until is not None:
+        until = parse_iso_utc(chat.muted_until)
+        if until <= due_at(subscription, day) + LATE_LIMIT:
+            return until
+    return next_look(subscription, now, after_day=day)
+
+
 def enqueue_summaries(db: sqlite_utils.Database, now: datetime) -> int:
     """Queue every summary that is due. Chats sharing a schedule share one event, whatever their languages
     (each chat's copy is put into its words at send time); the outbox's unique (chat, event) key means each
-    chat gets it once however often this runs."""
+    chat gets it once however often this runs.
+
+    One indexed read a minute: only subscriptions whose next look has come are read (each stores when
+    that is), so a minute with nothing due costs the same at ten subscribers or ten thousand."""
     stamp = iso_utc(now)
     groups: dict[tuple[str, str, str], list[int]] = {}
-    for chat, subscription in daily_subscribers(db):
+    looks: list[tuple[int, str]] = []
+    for chat, subscription in daily_due(db, stamp):
         day = due_date(subscription, now)
-        if day is None or chat.muted(stamp):
-            continue
-        schedule = (day.isoformat(), subscription.tz or "", subscription.daily_time or "")
-        groups.setdefault(schedule, []).append(chat.id)
-    queued = 0
+        queued = None
+        if day is not None and not chat.muted(stamp):
+            schedule = (day.isoformat(), subscription.tz or "", subscription.daily_time or "")
+            groups.setdefault(schedule, []).append(chat.id)
+            queued = day
+        looks.append((chat.id, iso_utc(_next_after(subscription, chat, now, queued))))
+    queued_count = 0
+    if not looks:
+        return 0  # a quiet minute: the one read above, and no transaction
     snap: Snapshot | None = None  # read once, and only if some summary is new
-    for (local_day, zone, at), chat_ids in groups.items():
-        key = f"daily:{local_day}:{zone}:{at}"
-        with db.atomic():
+    with db.atomic():
+        for (local_day, zone, at), chat_ids in groups.items():
+            key = f"daily:{local_day}:{zone}:{at}"
             if not event_exists(db, key):
                 snap = snap or read_snapshot(db)
                 facts = snapshot_facts(snap, date.fromisoformat(local_day))
                 payload = reply_to_json(
-                    daily_reply(facts), chart="corridor 1m", render={"kind": "daily", "facts": facts}
+                    daily_reply(facts), chart="spread 1m", render={"kind": "daily", "facts": facts}
                 )
                 add_event(
                     db,
@@ -193,7 +252,8 @@ def enqueue_summaries(db: sqlite_utils.Database, now: datetime) -> int:
                     payload=payload,
                     now=stamp,
                 )
-            queued += enqueue(db, chat_ids, key, stamp)
-    if queued:
-        log.info("daily: %d summaries queued", queued)
-    return queued
+            queued_count += enqueue(db, chat_ids, key, stamp)
+        set_next_daily(db, looks)
+    if queued_count:
+        log.info("daily: %d summaries queued", queued_count)
+    return queued_count

@@ -8,8 +8,6 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from dotenv import dotenv_values
-
 from bot.core.lang import SUPPORTED_LANGS, parse_lang
 
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -126,6 +124,8 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
     """Merge .env (lower priority) with the environment and validate every value."""
     merged: dict[str, str] = {}
     if env_file is not None and env_file.is_file():
+        from dotenv import dotenv_values  # only when there is a file to read: a tenth of a cold start
+
         merged.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
     merged.update(os.environ if environ is None else environ)
 

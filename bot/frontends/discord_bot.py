@@ -28,6 +28,7 @@ from bot.render.text import to_markdown
 from bot.words.reply import Context, Reply
 from handlers.lang_command import chat_lang
 from handlers.table import COMMANDS, Command, run_command
+from storage.lane import DbLane
 from storage.meta import get_meta, set_meta
 
 log = logging.getLogger(__name__)
@@ -139,12 +140,15 @@ class DiscordFrontend(Gated):
         *,
         clock: Clock = utcnow,
         limiter: ChatRateLimiter | None = None,
+        lane: DbLane | None = None,
     ) -> None:
         if not settings.discord_bot_token:
             raise ValueError("DiscordFrontend needs DISCORD_BOT_TOKEN")
         point_at(settings)
         self.settings = settings
         self.db = db
+        self.lane = lane or DbLane(db)
+        self._owns_lane = lane is None
         self.clock = clock
         self.gate = Gate(settings, limiter)
         self.client = PlumblineClient(self)
@@ -174,6 +178,8 @@ class DiscordFrontend(Gated):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
             self._task = None
+        if self._owns_lane:
+            self.lane.close()
 
     async def sync_commands(self, client: discord.Client) -> None:
         """Register the slash commands only when the table changed since the last sync; never in on_ready."""
@@ -226,11 +232,11 @@ class DiscordFrontend(Gated):
         args = arguments(command, list(data.get("options") or []))
         if command.slow:
             await interaction.response.defer(thinking=True)
-            reply = run_command(command, args, ctx, self.db)
+            reply = await self.lane.run(lambda db: run_command(command, args, ctx, db))
             png = await render_png_async(reply.chart) if reply.chart is not None else None
             await interaction.followup.send(embed=self._embed(reply, png), **_file_kwargs(png))
             return
-        reply = run_command(command, args, ctx, self.db)
+        reply = await self.lane.run(lambda db: run_command(command, args, ctx, db))
         await interaction.response.send_message(
             embed=self._embed(reply, None), ephemeral=reply.level == "error"
         )

@@ -137,13 +137,15 @@ async def fetch_series(
     since = start.isoformat()
     if not api_key:
         text = await _naming(fred_id, get_text(client, SOURCE, csv_url, {"id": fred_id, "cosd": since}))
-        rows = parse_csv(text, fred_id)
+        rows = await asyncio.to_thread(parse_csv, text, fred_id)  # decades of rows: off the event loop
     else:
         params = {"series_id": fred_id, "api_key": api_key, "file_type": "json", "observation_start": since}
         url = f"{api_url.rstrip('/')}/series/observations"
         rows = parse_json(await _naming(fred_id, get_json(client, SOURCE, url, params)), fred_id)
     # A mirror may ignore cosd / observation_start, so the window is enforced here as well.
-    return to_observations(fred_id, [(day, value) for day, value in rows if day >= since])
+    return await asyncio.to_thread(
+        to_observations, fred_id, [(day, value) for day, value in rows if day >= since]
+    )
 
 
 async def fetch(

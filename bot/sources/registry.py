@@ -5,14 +5,16 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date
-
-import httpx
+from typing import TYPE_CHECKING
 
 from bot.core.config import Settings
 from bot.core.models import SourceBatch
-from bot.sources import fiscaldata, fred, nyfed
 
-FetchWindow = Callable[[httpx.AsyncClient, Settings, date, date], Awaitable[SourceBatch]]
+if TYPE_CHECKING:
+    import httpx
+
+# The fetchers (and httpx) load on the first fetch: /status and the handlers read this table without them.
+FetchWindow = Callable[["httpx.AsyncClient", Settings, date, date], Awaitable[SourceBatch]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,10 +32,14 @@ class SourceSpec:
 
 
 async def _fetch_nyfed(client: httpx.AsyncClient, settings: Settings, start: date, end: date) -> SourceBatch:
+    from bot.sources import nyfed
+
     return await nyfed.fetch(client, settings.nyfed_base_url, start, end)
 
 
 async def _fetch_fred(client: httpx.AsyncClient, settings: Settings, start: date, end: date) -> SourceBatch:
+    from bot.sources import fred
+
     return await fred.fetch(
         client,
         csv_url=settings.fred_csv_url,
@@ -46,6 +52,8 @@ async def _fetch_fred(client: httpx.AsyncClient, settings: Settings, start: date
 async def _fetch_fiscaldata(
     client: httpx.AsyncClient, settings: Settings, start: date, end: date
 ) -> SourceBatch:
+    from bot.sources import fiscaldata
+
     return await fiscaldata.fetch(client, settings.fiscaldata_base_url, start)
 
 
