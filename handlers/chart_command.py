@@ -28,7 +28,18 @@ from handlers.common import next_poll_text
 from storage.observations import Point, history, latest
 from storage.operations import operations_between
 
-CHART_KINDS: tuple[str, ...] = ("corridor", "spread", "ladder", "srf", "sofr", "rrp", "tga", "liquidity")
+CHART_KINDS: tuple[str, ...] = (
+    "corridor",
+    "spread",
+    "ladder",
+    "srf",
+    "sofr",
+    "rrp",
+    "tga",
+    "liquidity",
+    "debt",
+    "buyers",
+)
 RANGES: dict[str, int | None] = {"1m": 31, "3m": 92, "1y": 366, "5y": 5 * 366, "max": None}
 DEFAULT_RANGE = "3m"
 CHART_USAGE = f"/chart <{'|'.join(CHART_KINDS)}> [{'|'.join(RANGES)}]"
@@ -51,6 +62,8 @@ _MAIN_SERIES = {
     "rrp": "rrp",
     "tga": "tga",
     "liquidity": "net_liquidity",
+    "debt": "public_debt",
+    "buyers": "dvp_volume",
 }
 _SOURCES = {
     "corridor": ("nyfed", "fred"),
@@ -61,6 +74,8 @@ _SOURCES = {
     "rrp": ("nyfed",),
     "tga": ("fiscaldata",),
     "liquidity": ("fred", "fiscaldata", "nyfed"),
+    "debt": ("fiscaldata", "nyfed"),
+    "buyers": ("nyfed", "fred"),
 }
 
 
@@ -433,6 +448,25 @@ def chart_data(db: sqlite_utils.Database, kind: str, since: str, until: str, lan
                 (_series(t("chart.legend.rrp", lang), main, role="rrp", latest=True, fmt=bn),),
             )
         ]
+    elif kind == "debt":
+        # Debt ($38T) and repo volume ($3T) share one axis as growth since the window's first date.
+        lines = [_series(t("series.public_debt", lang), _growth(main), role="debt", latest=True, fmt=bn)]
+        volume = history(db, "sofr_volume", since, until)
+        if volume:
+            lines.append(
+                _series(t("series.sofr_volume", lang), _growth(volume), role="volume", latest=True, fmt=bn)
+            )
+        subtitle = t("chart.growth_since", lang, date=first)
+        panels = [ChartPanel(t("chart.unit.bn", lang), tuple(lines), zero_line=True)]
+    elif kind == "buyers":
+        lines = [_series(t("series.dvp_volume", lang), main, role="dvp", latest=True, fmt=bn)]
+        for series in ("custody", "bank_treasuries"):
+            points = history(db, series, since, until)
+            if points:
+                lines.append(
+                    _series(t(f"series.{series}", lang), points, "step", series, latest=True, fmt=bn)
+                )
+        panels = [ChartPanel(t("chart.unit.bn", lang), tuple(lines))]
     else:  # liquidity: the level beside Fed assets, and the two amounts subtracted below
         top = [_series(t("chart.legend.net_liquidity", lang), main, role="liquidity", latest=True, fmt=bn)]
         assets = history(db, "fed_assets", since, until)
@@ -459,6 +493,12 @@ def chart_data(db: sqlite_utils.Database, kind: str, since: str, until: str, lan
         year_tick=t("chart.year_tick", lang),
         lang=lang,
     )
+
+
+def _growth(points: list[Point]) -> list[Point]:
+    """Each value minus the first: growth over the window in the series' own units."""
+    base = points[0].value
+    return [Point(p.date, round(p.value - base, 6)) for p in points]
 
 
 def chart_window(db: sqlite_utils.Database, kind: str, span: str, now: datetime) -> tuple[str, str]:

@@ -8,8 +8,9 @@ import sqlite_utils
 
 from bot.core.clock import NEW_YORK, ny_today, parse_iso_utc
 from bot.core.series import CATALOG, NET_LIQUIDITY_INPUTS, UNTRACKED_SERIES
+from bot.market.freshness import is_stale
 from bot.sources.registry import SOURCES
-from bot.sources.schedule import RELEASES, interval_for, is_late
+from bot.sources.schedule import RELEASES, interval_for
 from bot.words.fmt import pct, usd_bn
 from bot.words.messages import t
 from bot.words.reply import Context, Reply, Text
@@ -23,10 +24,12 @@ def age_days(ctx: Context, point: Point) -> int:
 
 def stale_note(ctx: Context, series: str, point: Point) -> Text | None:
     """A plain warning when the release calendar expected a newer value by now (derived: see inputs)."""
-    if series not in RELEASES or not is_late(series, date.fromisoformat(point.date), ctx.now):
-        return None
+    if series == "net_liquidity" or not is_stale(series, point.date, ctx.now, {}):
+        return None  # net liquidity is stale through its inputs (with_staleness)
     days = age_days(ctx, point)
-    cadence = t("cadence.weekly" if RELEASES[series].weekly else "cadence.daily", ctx.lang)
+    release = RELEASES.get(series)
+    weekly = release.weekly if release is not None else CATALOG[series].stale_after_days > 7
+    cadence = t("cadence.weekly" if weekly else "cadence.daily", ctx.lang)
     return Text(t("stale", ctx.lang, name=t(f"series.{series}", ctx.lang), days=days, cadence=cadence))
 
 

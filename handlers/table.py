@@ -27,6 +27,7 @@ from handlers.subscription_commands import (
     threshold_command,
     unsubscribe_command,
 )
+from handlers.thesis_command import auctions, thesis
 
 log = logging.getLogger(__name__)
 
@@ -160,6 +161,8 @@ def _build() -> dict[str, Command]:
             liquidity,
             t("cmd.liquidity"),
         ),
+        ("thesis", thesis, t("cmd.thesis")),
+        ("auctions", auctions, t("cmd.auctions")),
         ("status", status, t("cmd.status")),
     ]
     table: dict[str, Command] = {
@@ -211,7 +214,9 @@ def _subscription_commands() -> list[Command]:
             t("cmd.subscribe"),
             SUBSCRIBE_USAGE,
             (
-                Param("what", t("param.subscribe.what"), ("alerts", "daily"), required=True),
+                Param(
+                    "what", t("param.subscribe.what_auctions"), ("alerts", "auctions", "daily"), required=True
+                ),
                 Param("time", t("param.subscribe.time")),
                 Param("zone", t("param.subscribe.zone")),
                 Param("days", t("param.subscribe.days"), ("weekdays", "weekends")),
@@ -223,7 +228,7 @@ def _subscription_commands() -> list[Command]:
             unsubscribe_command,
             t("cmd.unsubscribe"),
             UNSUBSCRIBE_USAGE,
-            (Param("what", t("param.unsubscribe.what"), ("alerts", "daily", "all")),),
+            (Param("what", t("param.unsubscribe.what"), ("alerts", "auctions", "daily", "all")),),
             changes_subscriptions=True,
         ),
         Command("settings", settings_command, t("cmd.settings"), "/settings"),

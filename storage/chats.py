@@ -196,6 +196,17 @@ def alert_targets(db: sqlite_utils.Database, now: str) -> list[AlertTarget]:
     return [AlertTarget(r[0], r[1], r[2]) for r in rows]
 
 
+def auction_targets(db: sqlite_utils.Database, now: str) -> list[int]:
+    """Active, unmuted chats that opted in to weak-auction alerts."""
+    rows = db.execute(
+        "SELECT c.id FROM chats c JOIN subscriptions s ON s.chat_id = c.id "
+        "WHERE s.kind = 'auctions' AND c.active = 1 AND (c.muted_until IS NULL OR c.muted_until <= ?) "
+        "ORDER BY c.id",
+        (now,),
+    ).fetchall()
+    return [int(r[0]) for r in rows]
+
+
 def alert_parameters(db: sqlite_utils.Database) -> tuple[set[float], set[float]]:
     """Distinct SRF thresholds and near-ceiling distances in use (0 is always evaluated)."""
     rows = db.execute(

@@ -25,6 +25,7 @@ from tests.seed import (
     ny,
     require_real_sofr_history,
     rrp_op,
+    seed_chain,
     seeded,
     srf_op,
     store,
@@ -95,6 +96,8 @@ KIND_SCENARIO = {
     "rrp": ("calm_2024", "2024-06-07"),
     "tga": ("june_2026", "2026-06-23"),
     "liquidity": ("june_2026", "2026-06-24"),
+    "debt": ("month_end_2025", "2025-10-31"),
+    "buyers": ("month_end_2025", "2025-10-31"),
 }
 SOURCES = {
     "corridor": "NY Fed, FRED",
@@ -105,13 +108,18 @@ SOURCES = {
     "rrp": "NY Fed",
     "tga": "U.S. Treasury",
     "liquidity": "FRED, U.S. Treasury, NY Fed",
+    "debt": "U.S. Treasury, NY Fed",
+    "buyers": "NY Fed, FRED",
 }
 
 
 @pytest.mark.parametrize("kind", CHART_KINDS)
 def test_every_kind_is_stamped_dated_and_labelled(kind: str) -> None:
     scenario, until = KIND_SCENARIO[kind]
-    data = chart_data(seeded(scenario), kind, _since(until, "3m"), until, "en")
+    db = seeded(scenario)
+    if kind in ("debt", "buyers"):
+        seed_chain(db)
+    data = chart_data(db, kind, _since(until, "3m"), until, "en")
     assert data is not None
     assert data.until == until
     assert data.subtitle.startswith(f"{data.since} to {until}")
@@ -123,6 +131,30 @@ def test_every_kind_is_stamped_dated_and_labelled(kind: str) -> None:
     tags = [t.get_text() for ax in fig.axes for t in ax.texts if t.get_gid() == "latest"]
     assert tags, "the latest value is labelled at the right edge"
     _check_png(render_png(data))
+
+
+def test_debt_chart_draws_growth_beside_repo_volume() -> None:
+    """Public debt grew $400B over October 2025 while SOFR volume grew $62B (3,054 -> 3,116)."""
+    db = seeded("month_end_2025")
+    seed_chain(db)
+    data = chart_data(db, "debt", "2025-09-30", "2025-10-31", "en")
+    assert data is not None
+    debt, volume = data.series
+    assert (debt.dates, debt.values) == (("2025-09-30", "2025-10-31"), (0.0, 400.0))
+    assert (volume.dates, volume.values) == (("2025-10-30", "2025-10-31"), (0.0, 62.0))
+
+
+def test_buyers_chart_has_dvp_custody_and_banks() -> None:
+    db = seeded("month_end_2025")
+    seed_chain(db)
+    data = chart_data(db, "buyers", "2025-09-01", "2025-10-31", "en")
+    assert data is not None
+    assert [s.label for s in data.series] == [
+        "DVP repo (SOFR \u2212 BGCR volume)",
+        "Foreign official custody holdings",
+        "Banks' Treasury and agency securities",
+    ]
+    assert data.series[1].values == (2910.0, 2895.0)
 
 
 def test_the_latest_tags_show_the_last_values() -> None:
@@ -461,6 +493,23 @@ def _long_db() -> sqlite_utils.Database:
     )
     wednesdays = [d.isoformat() for d in days if d.weekday() == 2]
     store(db, "fed_assets", {d: 900.0 + i * 2.2 for i, d in enumerate(wednesdays)}, "fred", at)
+    # The chain's links: debt daily since 2005, the DVP proxy with SOFR's volume, weekly custody and banks.
+    store(
+        db,
+        "public_debt",
+        {d: 7900.0 + i * 5.0 for i, d in enumerate(business) if d >= "2005-10-03"},
+        "treasury",
+        at,
+    )
+    store(
+        db,
+        "dvp_volume",
+        {d: 600.0 + i % 1500 for i, d in enumerate(business) if d >= "2018-04-03"},
+        "derived",
+        at,
+    )
+    store(db, "custody", {d: 1800.0 + (i % 400) for i, d in enumerate(wednesdays)}, "fred", at)
+    store(db, "bank_treasuries", {d: 1500.0 + i * 2.0 for i, d in enumerate(wednesdays)}, "fred", at)
     store_operations(db, _long_ops(), at)
     derive_net_liquidity(db, at)
     return db
@@ -486,6 +535,8 @@ def _one_day_db() -> sqlite_utils.Database:
         ("iorb", 3.90, "fred"),
         ("tga", 1000.632, "fiscaldata"),
         ("fed_assets", 6587.034, "fred"),
+        ("public_debt", 38040.0, "treasury"),
+        ("dvp_volume", 1850.0, "derived"),
     ):
         store(db, series, {day: value}, source, at)
     store_operations(

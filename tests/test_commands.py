@@ -813,7 +813,8 @@ def test_status_all_fresh() -> None:
         "Every series is up to date.",
         "NY Fed Markets API: ok, last fetch 2025-11-03 09:04 ET\n"
         "FRED: ok, last fetch 2025-11-03 08:30 ET\n"
-        "Treasury Fiscal Data (DTS): ok, last fetch 2025-11-03 08:45 ET",
+        "Treasury Fiscal Data (DTS): ok, last fetch 2025-11-03 08:45 ET\n"
+        "Treasury Fiscal Data (debt, issuance, auctions): not fetched yet",
     ]
 
 
@@ -914,7 +915,8 @@ def test_empty_database_status_and_help() -> None:
     assert len(table) == 13 and all(line.endswith("no data") for line in table)
     assert texts(status)[-1] == (
         "NY Fed Markets API: not fetched yet\nFRED: not fetched yet\n"
-        "Treasury Fiscal Data (DTS): not fetched yet"
+        "Treasury Fiscal Data (DTS): not fetched yet\n"
+        "Treasury Fiscal Data (debt, issuance, auctions): not fetched yet"
     )
     assert ask("empty", "/help").title == "Plumbline commands"
 
@@ -1003,7 +1005,9 @@ def test_chart_srf_bars_keep_every_day() -> None:
 # Bad input: a clear usage or unknown-command reply, never an exception
 # ---------------------------------------------------------------------------------------------------------
 
-CHART_USAGE_TITLE = "Usage: /chart <corridor|spread|ladder|srf|sofr|rrp|tga|liquidity> [1m|3m|1y|5y|max]"
+CHART_USAGE_TITLE = (
+    "Usage: /chart <corridor|spread|ladder|srf|sofr|rrp|tga|liquidity|debt|buyers> [1m|3m|1y|5y|max]"
+)
 
 BAD = [
     ("/corridor extra", "Usage: /corridor"),
@@ -1220,7 +1224,7 @@ def test_help_for_one_command(line: str) -> None:
     reply = ask("empty", line)
     assert reply.title == "/chart"
     assert texts(reply) == [
-        "/chart <corridor|spread|ladder|srf|sofr|rrp|tga|liquidity> [1m|3m|1y|5y|max]\n"
+        "/chart <corridor|spread|ladder|srf|sofr|rrp|tga|liquidity|debt|buyers> [1m|3m|1y|5y|max]\n"
         "A chart of a series over 1m, 3m, 1y, 5y or max"
     ]
 

@@ -543,6 +543,8 @@ def client_for(handler: Any) -> httpx.AsyncClient:
 SOFR_PATH = "/api/rates/secured/sofr/search.json"
 EFFR_PATH = "/api/rates/unsecured/effr/search.json"
 RP_PATH = "/api/rp/results/search.json"
+BGCR_PATH = "/api/rates/secured/bgcr/search.json"
+TGCR_PATH = "/api/rates/secured/tgcr/search.json"
 
 
 async def test_fetch_rates_builds_request_and_returns_oldest_first() -> None:
@@ -607,12 +609,16 @@ async def test_fetch_returns_batch() -> None:
             SOFR_PATH: load("sofr_2024-06-03_to_06-06.json"),
             EFFR_PATH: load("effr_2023-06-01_to_06-06.json"),
             RP_PATH: load("rp_2026-02-17_to_02-18.json"),
+            BGCR_PATH: load("gc_rates_2026-02-05.json"),
+            TGCR_PATH: load("gc_rates_2026-02-05.json"),
         }
     )
     async with client_for(recorder) as client:
         batch = await nyfed.fetch(client, BASE, date(2026, 2, 17), date(2026, 2, 18))
     assert sorted(recorder.requests) == [
+        (BGCR_PATH, "2026-02-17", "2026-02-18"),
         (SOFR_PATH, "2026-02-17", "2026-02-18"),
+        (TGCR_PATH, "2026-02-17", "2026-02-18"),
         (EFFR_PATH, "2026-02-17", "2026-02-18"),
         (RP_PATH, "2026-02-17", "2026-02-18"),
     ]
@@ -623,10 +629,30 @@ async def test_fetch_returns_batch() -> None:
     assert series == {
         "sofr", "sofr_p1", "sofr_p25", "sofr_p75", "sofr_p99", "sofr_volume",
         "effr", "effr_volume", "fed_lower", "fed_upper", "srf", "srf_rate", "rrp", "rrp_rate",
+        "bgcr", "bgcr_volume", "tgcr", "tgcr_volume",
     }  # fmt: skip
+    assert batch.errors == []
     assert obs("srf", "2026-02-17", 30.5) in batch.observations
     assert obs("srf", "2026-02-18", 0.004) in batch.observations
     assert all(o.source == "nyfed" for o in batch.observations)
+
+
+async def test_fetch_gc_rates_fail_alone() -> None:
+    """BGCR and TGCR down: SOFR, EFFR and the operations are still stored, and the batch says what failed."""
+    recorder = Recorder(
+        {
+            SOFR_PATH: load("sofr_2024-06-03_to_06-06.json"),
+            EFFR_PATH: load("effr_2023-06-01_to_06-06.json"),
+            RP_PATH: load("rp_2026-02-17_to_02-18.json"),
+            BGCR_PATH: httpx.Response(404, json={"message": "Not Found"}),
+            TGCR_PATH: load("gc_rates_2026-02-05.json"),
+        }
+    )
+    async with client_for(recorder) as client:
+        batch = await nyfed.fetch(client, BASE, date(2026, 2, 17), date(2026, 2, 18), policy=ONE_TRY)
+    assert batch.errors == ["BGCR: HTTP 404 (Not Found)"]
+    series = {o.series for o in batch.observations}
+    assert {"sofr", "effr", "srf", "tgcr", "tgcr_volume"} <= series and "bgcr" not in series
 
 
 async def test_fetch_raises_the_failing_source_error_and_cancels_the_rest() -> None:
@@ -695,8 +721,9 @@ async def test_a_backfill_fetches_windows_in_parallel_within_the_limit() -> None
     async with client_for(handler) as client:
         batch = await nyfed.fetch(client, BASE, date(2000, 1, 1), date(2026, 6, 30))
     assert batch.observations == [] and batch.operations == []
-    # 9 SOFR + 9 EFFR three-year windows and 27 one-year operation windows, never more than 4 at once.
-    assert len(handler.windows) == 9 + 9 + 27
+    # 9 three-year windows each of SOFR, EFFR, BGCR and TGCR and 27 one-year operation windows, never more
+    # than 4 at once: the general-collateral rates share the source's one budget.
+    assert len(handler.windows) == 9 * 4 + 27
     assert sorted(w for w in handler.windows if w[0] == RP_PATH)[0] == (RP_PATH, "2000-01-01", "2000-12-30")
     assert handler.most == nyfed.CONCURRENCY == 4
 

@@ -185,7 +185,7 @@ def test_usage_reply_escapes_the_angle_brackets() -> None:
     reply = dispatch("/chart", Context("telegram", "1", "2", SCENARIOS["empty"].now), seeded("empty"))
     assert reply is not None
     out = to_telegram_html(reply)
-    kinds = "corridor|spread|ladder|srf|sofr|rrp|tga|liquidity"
+    kinds = "corridor|spread|ladder|srf|sofr|rrp|tga|liquidity|debt|buyers"
     assert out == f"<b>Usage: /chart &lt;{kinds}&gt; [1m|3m|1y|5y|max]</b>"
 
 

@@ -57,6 +57,8 @@ def test_migrations_create_tables_and_wal(tmp_path: Path) -> None:
         "0004_chat_lang_chosen",
         "0005_extreme_indexes",
         "0006_next_daily",
+        "0007_auctions",
+        "0008_auction_subscriptions",
     ]
 
 

@@ -19,7 +19,9 @@ from bot.alerts.summary import (
     open_episodes,
 )
 from bot.core.clock import iso_utc
+from bot.core.models import Auction
 from bot.words.reply import Reply, Text
+from storage.auctions import upsert_auctions
 from storage.chats import Subscription, deactivate_chat, ensure_chat, set_muted_until, subscribe
 from storage.db import open_db
 from storage.marks import Mark, save_marks
@@ -31,8 +33,17 @@ def utc(year: int, month: int, day: int, hour: int, minute: int = 0) -> datetime
 
 
 def lines(reply: Reply) -> list[str]:
-    assert len(reply.blocks) == 1
+    """The market block's lines (a second block, when present, is the thesis chain: see chain_lines)."""
+    assert len(reply.blocks) in (1, 2)
     block = reply.blocks[0]
+    assert isinstance(block, Text)
+    return block.text.split("\n")
+
+
+def chain_lines(reply: Reply) -> list[str]:
+    """The thesis verdict, the day's auctions and settlements, and the calendar."""
+    assert len(reply.blocks) == 2
+    block = reply.blocks[1]
     assert isinstance(block, Text)
     return block.text.split("\n")
 
@@ -115,6 +126,10 @@ def test_summary_on_the_october_2025_month_end() -> None:
         "Net liquidity: $5.535T (\u2212$110.0B w/w, 2025-10-31)",
         "Open episodes: SOFR above the ceiling since 2025-10-27; SRF take-up since 2025-10-31",
     ]
+    assert chain_lines(reply) == [
+        "\U0001f7e1 Hidden QE is flickering: SRF take-up of $1B or more on 1 of the last 20 business days "
+        "(rule: on at 5 or more).",
+    ]
 
 
 def test_summary_after_the_february_2026_srf_days() -> None:
@@ -153,6 +168,21 @@ def test_summary_on_a_calm_day_in_2024() -> None:
         "Reserves: $3.408T (week of 2024-06-05)",
         "Net liquidity: $6.179T (+$53.89B w/w, 2024-06-07)",
         "Open episodes: none",
+    ]
+
+
+def test_summary_names_the_days_auctions_settlements_and_calendar() -> None:
+    db = seeded("june_2026")  # Wed 2026-06-24; 06-30 is the quarter-end
+    held = Auction(
+        "2026-06-24", "Note", "5-Year", issue_date="2026-06-30", offering_bn=70.0, bid_to_cover=2.4
+    )
+    settles = Auction("2026-06-22", "Bill", "52-Week", issue_date="2026-06-24", offering_bn=48.0)
+    upsert_auctions(db, [held, settles], fetched_at="x")
+    reply = daily_summary(db, SCENARIOS["june_2026"].now)
+    assert chain_lines(reply) == [
+        "Auctions today: 5-Year Note.",
+        "Settling today: $48.00B of new Treasuries.",
+        "Calendar: Ahead: Tue 2026-06-30 a quarter-end.",
     ]
 
 
@@ -396,7 +426,10 @@ def test_the_queued_summary_is_the_summary_with_the_corridor_chart(feb: sqlite_u
     assert payload["title"] == "\u2600\ufe0f Plumbline daily \u2014 Thu 2026-02-19"
     assert payload["level"] == "tight"
     assert payload["chart"] == "spread 1m"
-    assert payload["blocks"] == [{"text": "\n".join(lines(expected))}]
+    assert payload["blocks"] == [
+        {"text": "\n".join(lines(expected))},
+        {"text": "\n".join(chain_lines(expected))},
+    ]
     assert "SRF: $0.004B on 2026-02-18; month to date $30.612B" in payload["blocks"][0]["text"]
 
 

@@ -125,7 +125,7 @@ async def test_bad_arguments_and_unknown_commands_get_usage(tg: FakeTelegram, tm
     finally:
         await frontend.stop()
     texts = {c.params["chat_id"]: str(c.params["text"]) for c in calls}
-    kinds = "corridor|spread|ladder|srf|sofr|rrp|tga|liquidity"
+    kinds = "corridor|spread|ladder|srf|sofr|rrp|tga|liquidity|debt|buyers"
     assert f"Usage: /chart &lt;{kinds}&gt; [1m|3m|1y|5y|max]" in texts[42]
     assert "Unknown command /frobnicate" in texts[43]
 

@@ -38,7 +38,7 @@ from storage.marks import save_marks
 from storage.outbox import add_event, enqueue, outbox_counts
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.telegram import FakeTelegram
-from tests.seed import SCENARIOS, seeded
+from tests.seed import SCENARIOS, seed_chain, seeded
 from tests.test_discord_e2e import ADMIN, GUILD, MACRO, MANAGE_CHANNELS, MEMBER, OTHER
 from tests.test_discord_e2e import start_frontend as start_discord
 
@@ -77,6 +77,8 @@ ALLOWED = {
     "alerts", "daily", "all", "weekdays", "weekends", "srf", "near", "corridor", "rrp", "tga", "liquidity",
     "sofr", "max", "chart", "en", "zh", "TW", "America", "New_York", "Europe", "London", "Asia", "Taipei",
     "effr", "iorb", "range", "reserves", "assets",  # /revisions keywords
+    # the thesis chain (issue #15): the glossary keeps these acronyms, and the new command keywords
+    "QE", "BGCR", "TGCR", "DVP", "auctions", "debt", "buyers",
 }  # fmt: skip
 _COMMAND = re.compile(r"/[a-z_]+")
 _LATIN = re.compile(r"[A-Za-z][A-Za-z_]*")
@@ -328,8 +330,8 @@ def test_usage_errors_in_both_languages() -> None:
     db = seeded("month_end_2025")
     cases = {
         "/chart corridor 7y": (
-            "Usage: /chart <corridor|spread|ladder|srf|sofr|rrp|tga|liquidity> [1m|3m|1y|5y|max]",
-            "用法：/chart <corridor|spread|ladder|srf|sofr|rrp|tga|liquidity> [1m|3m|1y|5y|max]",
+            "Usage: /chart <corridor|spread|ladder|srf|sofr|rrp|tga|liquidity|debt|buyers> [1m|3m|1y|5y|max]",
+            "用法：/chart <corridor|spread|ladder|srf|sofr|rrp|tga|liquidity|debt|buyers> [1m|3m|1y|5y|max]",
         ),
         "/threshold srf": (
             "Usage: /threshold srf <amount, e.g. 5B> | /threshold near <bp, e.g. 3bp | off>",
@@ -526,6 +528,8 @@ def test_a_traditional_chinese_font_is_installed_with_the_project() -> None:
 @pytest.mark.parametrize("kind", CHART_KINDS)
 def test_every_chart_kind_renders_in_chinese_without_missing_glyphs(kind: str, tmp_path: Path) -> None:
     db = seeded("month_end_2025")
+    if kind in ("debt", "buyers"):
+        seed_chain(db)  # the thesis chain's series around the same month-end
     data = chart_for(db, [kind, "3m"], ZH, SCENARIOS["month_end_2025"].now)
     assert data is not None and data.lang == ZH
     assert english_words(data.title + data.unit + data.subtitle) == []

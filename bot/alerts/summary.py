@@ -13,10 +13,13 @@ from bot.core.clock import iso_utc, parse_iso_utc
 from bot.market.episodes import open_episodes as open_episode_starts
 from bot.market.levels import TGA_TARGET_BN
 from bot.market.snapshot import Snapshot, read_snapshot
+from bot.market.thesis import read_thesis
 from bot.words.fmt import bp, pct, usd_bn, usd_bn_delta, weekday_date
 from bot.words.messages import t
 from bot.words.payload import reply_to_json
-from bot.words.reply import Reply, Text
+from bot.words.reply import Block, Reply, Text
+from handlers.thesis_command import calendar_text, calendar_window, settlements_by_day, verdict_text
+from storage.auctions import auctions_between
 from storage.chats import Chat, Subscription, daily_due, set_next_daily
 from storage.observations import Point
 from storage.outbox import add_event, enqueue, event_exists
@@ -78,12 +81,21 @@ def daily_summary(
 
     day is the subscriber's local date (the title's date); New York's by default."""
     today = day or now.astimezone(ZoneInfo("America/New_York")).date()
-    return summary_reply(read_snapshot(db), today, lang, tight_bp)
+    return summary_reply(read_snapshot(db), today, lang, tight_bp, chain_facts(db, today))
 
 
-def summary_reply(snap: Snapshot, today: date, lang: str = "en", tight_bp: float = 5.0) -> Reply:
-    """The briefing in words, from one snapshot of the gauges."""
-    return daily_reply(snapshot_facts(snap, today, tight_bp), lang)
+def summary_reply(
+    snap: Snapshot,
+    today: date,
+    lang: str = "en",
+    tight_bp: float = 5.0,
+    chain: dict[str, Any] | None = None,
+) -> Reply:
+    """The briefing in words, from one snapshot of the gauges (and the day's chain facts)."""
+    facts = snapshot_facts(snap, today, tight_bp)
+    if chain is not None:
+        facts["chain"] = chain
+    return daily_reply(facts, lang)
 
 
 def daily_reply(facts: dict[str, Any], lang: str = "en") -> Reply:
@@ -132,11 +144,47 @@ def daily_reply(facts: dict[str, Any], lang: str = "en") -> Reply:
         lines.append(t("daily.open", lang, episodes=t("list.semi", lang).join(episodes)))
     else:
         lines.append(t("daily.none_open", lang))
+    blocks: list[Block] = [Text("\n".join(lines))]
+    chain = _chain_lines(facts.get("chain"), date.fromisoformat(facts["day"]), lang)
+    if chain:
+        blocks.append(Text("\n".join(chain)))
     return Reply(
         title=t("daily.title", lang, date=weekday_date(facts["day"], lang=lang)),
-        blocks=[Text("\n".join(lines))],
+        blocks=blocks,
         level=facts.get("level", "info"),
     )
+
+
+def chain_facts(db: sqlite_utils.Database, today: date) -> dict[str, Any]:
+    """The thesis verdict and the auction calendar for one local day, as JSON-ready facts."""
+    iso = today.isoformat()
+    thesis = read_thesis(db)
+    return {
+        "srf_days": thesis.srf_days,
+        "held": [[a.security_term, a.security_type] for a in auctions_between(db, iso, iso)],
+        "settlements": settlements_by_day(db, *calendar_window(today)),
+    }
+
+
+def _chain_lines(chain: dict[str, Any] | None, today: date, lang: str) -> list[str]:
+    """The thesis verdict, the day's auctions and settlements, and what kind of day it is."""
+    if not chain:
+        return []
+    lines: list[str] = []
+    verdict = verdict_text(chain.get("srf_days"), lang)
+    if verdict is not None:
+        lines.append(t("daily.thesis", lang, verdict=verdict))
+    held = [f"{term} {kind}" for term, kind in chain.get("held", [])]
+    if held:
+        lines.append(t("daily.auctions_today", lang, list=", ".join(held)))
+    settlements: dict[str, float] = chain.get("settlements", {})
+    settling = settlements.get(today.isoformat())
+    if settling:
+        lines.append(t("daily.settlements_today", lang, amount=usd_bn(settling, lang=lang)))
+    text = calendar_text(today, settlements, lang)
+    if text is not None:
+        lines.append(t("daily.calendar", lang, text=text))
+    return lines
 
 
 def _amount_line(facts: dict[str, Any], series: str, key: str, lang: str) -> str:
@@ -233,12 +281,17 @@ def enqueue_summaries(db: sqlite_utils.Database, now: datetime) -> int:
     if not looks:
         return 0  # a quiet minute: the one read above, and no transaction
     snap: Snapshot | None = None  # read once, and only if some summary is new
+    chains: dict[str, dict[str, Any]] = {}  # per local day: the calendar depends on it
     with db.atomic():
         for (local_day, zone, at), chat_ids in groups.items():
             key = f"daily:{local_day}:{zone}:{at}"
             if not event_exists(db, key):
                 snap = snap or read_snapshot(db)
-                facts = snapshot_facts(snap, date.fromisoformat(local_day))
+                day = date.fromisoformat(local_day)
+                facts = snapshot_facts(snap, day)
+                if local_day not in chains:
+                    chains[local_day] = chain_facts(db, day)
+                facts["chain"] = chains[local_day]
                 payload = reply_to_json(
                     daily_reply(facts), chart="spread 1m", render={"kind": "daily", "facts": facts}
                 )

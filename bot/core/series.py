@@ -1,5 +1,4 @@
-"""The series catalog: canonical ids, units, sources, plausible ranges; release times live in
-bot/sources/schedule.py (RELEASES)."""
+"""The series catalog: canonical ids, units, sources and how often each is published."""
 
 from __future__ import annotations
 
@@ -15,6 +14,9 @@ class SeriesInfo:
     short: str  # fits a phone-width table
     unit: str  # "%" or "$bn"
     source: str
+    # Calendar days after which the latest value is overdue, for a series without a release rule in
+    # bot/sources/schedule.py (RELEASES); the release calendar decides for every other one.
+    stale_after_days: int
     # False where a value legitimately changes after first publication (an intraday sum, a derived
     # series), so a change there is an update and not a revision of a published figure.
     tracks_revisions: bool = True
@@ -25,63 +27,69 @@ class SeriesInfo:
     began: str = "2000-01-01"
 
 
-# Amounts in $bn: never negative; the cap is far above any record (Fed assets peaked near $9,000bn).
-_AMOUNT_CAP = 25_000.0
+_DAILY = 4  # a Friday value is still fresh on Tuesday morning after a Monday holiday
+_WEEKLY = 9
+# Amounts in $bn: never negative (net issuance aside); the cap is far above any level (debt ~$38,000bn).
+_AMOUNT_CAP = 100_000.0
 
 CATALOG: dict[str, SeriesInfo] = {
     s.id: s
     for s in (
-        SeriesInfo("sofr", "SOFR", "SOFR", "%", "nyfed", began="2018-04-02"),
-        SeriesInfo("sofr_p1", "SOFR 1st percentile", "SOFR p1", "%", "nyfed", began="2018-04-02"),
-        SeriesInfo("sofr_p25", "SOFR 25th percentile", "SOFR p25", "%", "nyfed", began="2018-04-02"),
-        SeriesInfo("sofr_p75", "SOFR 75th percentile", "SOFR p75", "%", "nyfed", began="2018-04-02"),
-        SeriesInfo("sofr_p99", "SOFR 99th percentile", "SOFR p99", "%", "nyfed", began="2018-04-02"),
+        SeriesInfo("sofr", "SOFR", "SOFR", "%", "nyfed", _DAILY, began="2018-04-02"),
+        SeriesInfo("sofr_p1", "SOFR 1st percentile", "SOFR p1", "%", "nyfed", _DAILY, began="2018-04-02"),
+        SeriesInfo("sofr_p25", "SOFR 25th percentile", "SOFR p25", "%", "nyfed", _DAILY, began="2018-04-02"),
+        SeriesInfo("sofr_p75", "SOFR 75th percentile", "SOFR p75", "%", "nyfed", _DAILY, began="2018-04-02"),
+        SeriesInfo("sofr_p99", "SOFR 99th percentile", "SOFR p99", "%", "nyfed", _DAILY, began="2018-04-02"),
         SeriesInfo(
             "sofr_volume",
             "SOFR volume",
             "SOFR volume",
             "$bn",
             "nyfed",
+            _DAILY,
             low=0.0,
             high=_AMOUNT_CAP,
             began="2018-04-02",
         ),
-        SeriesInfo("effr", "EFFR", "EFFR", "%", "nyfed", began="2000-07-03"),
+        SeriesInfo("effr", "EFFR", "EFFR", "%", "nyfed", _DAILY, began="2000-07-03"),
         SeriesInfo(
             "effr_volume",
             "EFFR volume",
             "EFFR volume",
             "$bn",
             "nyfed",
+            _DAILY,
             low=0.0,
             high=_AMOUNT_CAP,
             began="2016-03-01",
         ),
-        SeriesInfo("fed_upper", "Target range upper bound", "Range top", "%", "fred"),
-        SeriesInfo("fed_lower", "Target range lower bound", "Range bottom", "%", "fred"),
-        SeriesInfo("iorb", "IORB", "IORB", "%", "fred", began="2021-07-29"),
+        SeriesInfo("fed_upper", "Target range upper bound", "Range top", "%", "fred", _WEEKLY),
+        SeriesInfo("fed_lower", "Target range lower bound", "Range bottom", "%", "fred", _WEEKLY),
+        SeriesInfo("iorb", "IORB", "IORB", "%", "fred", _WEEKLY, began="2021-07-29"),
         SeriesInfo(
             "srf",
             "SRF take-up",
             "SRF take-up",
             "$bn",
             "nyfed",
+            _DAILY,
             tracks_revisions=False,
             low=0.0,
             high=_AMOUNT_CAP,
             began="2021-07-29",
         ),
         SeriesInfo(
-            "srf_rate", "SRF minimum bid rate (ceiling)", "SRF rate", "%", "nyfed", began="2021-07-29"
+            "srf_rate", "SRF minimum bid rate (ceiling)", "SRF rate", "%", "nyfed", _DAILY, began="2021-07-29"
         ),
-        SeriesInfo("rrp", "ON RRP take-up", "ON RRP", "$bn", "nyfed", low=0.0, high=_AMOUNT_CAP),
-        SeriesInfo("rrp_rate", "ON RRP award rate (floor)", "ON RRP rate", "%", "nyfed"),
+        SeriesInfo("rrp", "ON RRP take-up", "ON RRP", "$bn", "nyfed", _DAILY, low=0.0, high=_AMOUNT_CAP),
+        SeriesInfo("rrp_rate", "ON RRP award rate (floor)", "ON RRP rate", "%", "nyfed", _DAILY),
         SeriesInfo(
             "tga",
             "TGA closing balance",
             "TGA",
             "$bn",
             "fiscaldata",
+            _DAILY,
             low=0.0,
             high=_AMOUNT_CAP,
             began="2005-10-03",
@@ -92,6 +100,7 @@ CATALOG: dict[str, SeriesInfo] = {
             "Reserves",
             "$bn",
             "fred",
+            _WEEKLY,
             low=0.0,
             high=_AMOUNT_CAP,
             began="1984-01-01",
@@ -102,9 +111,97 @@ CATALOG: dict[str, SeriesInfo] = {
             "Fed assets",
             "$bn",
             "fred",
+            _WEEKLY,
             low=0.0,
             high=_AMOUNT_CAP,
             began="2002-12-18",
+        ),
+        # Repo: the tri-party general collateral rates (BGCR, TGCR) and where relative-value funds borrow.
+        SeriesInfo("bgcr", "BGCR", "BGCR", "%", "nyfed", _DAILY),
+        SeriesInfo(
+            "bgcr_volume", "BGCR volume", "BGCR volume", "$bn", "nyfed", _DAILY, low=0.0, high=_AMOUNT_CAP
+        ),
+        SeriesInfo("tgcr", "TGCR", "TGCR", "%", "nyfed", _DAILY),
+        SeriesInfo(
+            "tgcr_volume", "TGCR volume", "TGCR volume", "$bn", "nyfed", _DAILY, low=0.0, high=_AMOUNT_CAP
+        ),
+        # SOFR = BGCR + filtered FICC DVP repo, so SOFR volume - BGCR volume approximates the DVP segment.
+        SeriesInfo(
+            "dvp_volume",
+            "DVP repo (SOFR \u2212 BGCR volume)",
+            "DVP proxy",
+            "$bn",
+            "derived",
+            _DAILY,
+            tracks_revisions=False,
+            low=-_AMOUNT_CAP,
+            high=_AMOUNT_CAP,
+        ),
+        # Buyers of Treasuries, weekly Wednesday levels.
+        # FRED WMTSECL1: marketable Treasuries held in custody for foreign official and international
+        # accounts (H.4.1, millions; WMTSECL was discontinued in 2012).
+        SeriesInfo(
+            "custody",
+            "Foreign official custody holdings",
+            "Fgn custody",
+            "$bn",
+            "fred",
+            _WEEKLY,
+            low=0.0,
+            high=_AMOUNT_CAP,
+        ),
+        # FRED TASACBW027SBOG: H.8 "Treasury and agency securities, all commercial banks", weekly,
+        # seasonally adjusted, billions (H.8 release table 2, line "Treasury and agency securities").
+        SeriesInfo(
+            "bank_treasuries",
+            "Banks' Treasury and agency securities",
+            "Bank Tsy+Agy",
+            "$bn",
+            "fred",
+            _WEEKLY,
+            low=0.0,
+            high=_AMOUNT_CAP,
+        ),
+        # Issuance: Fiscal Data Debt to the Penny (dollars) and the DTS public debt transactions (millions).
+        SeriesInfo(
+            "public_debt",
+            "Total public debt outstanding",
+            "Public debt",
+            "$bn",
+            "treasury",
+            _DAILY,
+            low=0.0,
+            high=_AMOUNT_CAP,
+        ),
+        SeriesInfo(
+            "debt_held_public",
+            "Debt held by the public",
+            "Held by public",
+            "$bn",
+            "treasury",
+            _DAILY,
+            low=0.0,
+            high=_AMOUNT_CAP,
+        ),
+        SeriesInfo(
+            "net_bills",
+            "Net marketable bill issuance",
+            "Net bills",
+            "$bn",
+            "treasury",
+            _DAILY,
+            low=-_AMOUNT_CAP,
+            high=_AMOUNT_CAP,
+        ),
+        SeriesInfo(
+            "net_coupons",
+            "Net marketable coupon issuance",
+            "Net coupons",
+            "$bn",
+            "treasury",
+            _DAILY,
+            low=-_AMOUNT_CAP,
+            high=_AMOUNT_CAP,
         ),
         SeriesInfo(
             "net_liquidity",
@@ -112,9 +209,10 @@ CATALOG: dict[str, SeriesInfo] = {
             "Net liquidity",
             "$bn",
             "derived",
+            _DAILY,
             tracks_revisions=False,
-            low=-25_000.0,
-            high=25_000.0,
+            low=-_AMOUNT_CAP,
+            high=_AMOUNT_CAP,
         ),
     )
 }
@@ -139,5 +237,8 @@ def is_srf(op: Operation) -> bool:
 
 # Inputs of net liquidity = fed_assets - tga - rrp.
 NET_LIQUIDITY_INPUTS: tuple[str, str, str] = ("fed_assets", "tga", "rrp")
+
+# The DVP proxy = sofr_volume - bgcr_volume, same date.
+DVP_INPUTS: tuple[str, str] = ("sofr_volume", "bgcr_volume")
 
 UNTRACKED_SERIES: frozenset[str] = frozenset(s.id for s in CATALOG.values() if not s.tracks_revisions)

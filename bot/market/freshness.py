@@ -11,7 +11,7 @@ import sqlite_utils
 from bot.core.clock import ny_today
 from bot.core.series import CATALOG, NET_LIQUIDITY_INPUTS
 from bot.sources.registry import SOURCES
-from bot.sources.schedule import is_late
+from bot.sources.schedule import RELEASES, is_late
 from storage.fetchlog import FetchRecord, failure_streak, last_fetches, last_success
 from storage.observations import series_summary
 
@@ -66,6 +66,8 @@ def is_stale(series: str, stored: str, now: datetime, latest_inputs: Mapping[str
             name not in latest_inputs or is_late(name, date.fromisoformat(latest_inputs[name]), now)
             for name in NET_LIQUIDITY_INPUTS
         )
+    if series not in RELEASES:  # no release rule yet: the catalog's calendar-day allowance
+        return (ny_today(now) - date.fromisoformat(stored)).days > CATALOG[series].stale_after_days
     return is_late(series, date.fromisoformat(stored), now)
 
 

@@ -25,7 +25,9 @@ SOURCE = "nyfed"
 
 _T = TypeVar("_T")
 
-RateKind = Literal["sofr", "effr"]
+RateKind = Literal["sofr", "effr", "bgcr", "tgcr"]
+# The tri-party general collateral rates: fetched apart, so their failure never costs SOFR or EFFR.
+GC_KINDS: tuple[RateKind, ...] = ("bgcr", "tgcr")
 
 # A backfill from 2003 in one request would be one huge body; windows keep each response small.
 RATES_WINDOW_DAYS = 3 * 365
@@ -34,10 +36,12 @@ OPERATIONS_WINDOW_DAYS = 365
 _RATE_PATHS: dict[RateKind, str] = {
     "sofr": "/api/rates/secured/sofr/search.json",
     "effr": "/api/rates/unsecured/effr/search.json",
+    "bgcr": "/api/rates/secured/bgcr/search.json",
+    "tgcr": "/api/rates/secured/tgcr/search.json",
 }
 _OPERATIONS_PATH = "/api/rp/results/search.json"
 
-_RATE_TYPES: dict[RateKind, str] = {"sofr": "SOFR", "effr": "EFFR"}
+_RATE_TYPES: dict[RateKind, str] = {"sofr": "SOFR", "effr": "EFFR", "bgcr": "BGCR", "tgcr": "TGCR"}
 # (series, field) pairs a row may lack: old EFFR rows have no percentiles or volume.
 _OPTIONAL_RATE_FIELDS: dict[RateKind, tuple[tuple[str, str], ...]] = {
     "sofr": (
@@ -52,6 +56,15 @@ _OPTIONAL_RATE_FIELDS: dict[RateKind, tuple[tuple[str, str], ...]] = {
         ("fed_lower", "targetRateFrom"),
         ("fed_upper", "targetRateTo"),
     ),
+    "bgcr": (("bgcr_volume", "volumeInBillions"),),
+    "tgcr": (("tgcr_volume", "volumeInBillions"),),
+}
+# Bounds outside which a value is a broken feed, not a market move: stored never, reported always.
+_PLAUSIBLE: dict[str, tuple[float, float]] = {
+    "bgcr": (-1.0, 25.0),
+    "tgcr": (-1.0, 25.0),
+    "bgcr_volume": (1.0, 10_000.0),
+    "tgcr_volume": (1.0, 10_000.0),
 }
 
 _COLLATERAL = {"Treasury": "treasury", "Agency": "agency", "Mortgage-Backed": "mbs"}
@@ -79,6 +92,12 @@ def parse_rates(payload: object, kind: RateKind) -> list[Observation]:
             if value is None or value == "":
                 continue
             observations.append(Observation(series, day, _number(value, f"{where}: {field}"), SOURCE))
+    for obs in observations:
+        low, high = _PLAUSIBLE.get(obs.series, (-math.inf, math.inf))
+        if not low <= obs.value <= high:
+            raise _fail(
+                f"{obs.series} {obs.date}: implausible value {obs.value:g} (expected {low:g}..{high:g})"
+            )
     return observations
 
 
@@ -258,10 +277,17 @@ async def fetch(
     *,
     policy: RetryPolicy | None = None,
 ) -> SourceBatch:
-    """SOFR, EFFR and operations fetched concurrently; the first failure cancels the rest and is raised."""
+    """SOFR, EFFR and operations fetched concurrently; the first failure cancels the rest and is raised.
+
+    BGCR and TGCR ride along but apart: when they fail, the batch carries the error and the rest is stored.
+    """
     import asyncio
 
     limit = asyncio.Semaphore(CONCURRENCY)  # one budget for the whole source
+    gc = asyncio.gather(
+        *(fetch_rates(client, base_url, kind, start, end, policy=policy, limit=limit) for kind in GC_KINDS),
+        return_exceptions=True,
+    )
     try:
         async with asyncio.TaskGroup() as group:
             sofr = group.create_task(
@@ -274,10 +300,20 @@ async def fetch(
                 fetch_operations(client, base_url, start, end, policy=policy, limit=limit)
             )
     except* SourceError as failed:
+        gc.cancel()
+        await asyncio.gather(gc, return_exceptions=True)
         raise failed.exceptions[0] from None
     operations = ops.result()
     observations = [*sofr.result(), *effr.result(), *await asyncio.to_thread(daily_series, operations)]
-    return SourceBatch(source=SOURCE, observations=observations, operations=operations)
+    batch = SourceBatch(source=SOURCE, observations=observations, operations=operations)
+    for kind, result in zip(GC_KINDS, await gc, strict=True):
+        if isinstance(result, SourceError):
+            batch.errors.append(f"{kind.upper()}: {result.problem}")
+        elif isinstance(result, BaseException):
+            raise result
+        else:
+            batch.observations.extend(result)
+    return batch
 
 
 def _parse_operation(row: Mapping[str, object], index: int) -> Operation | None:

@@ -57,13 +57,21 @@ async def _fetch_fiscaldata(
     return await fiscaldata.fetch(client, settings.fiscaldata_base_url, start)
 
 
+async def _fetch_treasury(
+    client: httpx.AsyncClient, settings: Settings, start: date, end: date
+) -> SourceBatch:
+    from bot.sources import treasury
+
+    return await treasury.fetch(client, settings.fiscaldata_base_url, start, end)
+
+
 SOURCES: dict[str, SourceSpec] = {
     s.name: s
     for s in (
         SourceSpec(
             "nyfed",
             "NY Fed Markets API",
-            ("sofr", "effr", "srf", "rrp"),
+            ("sofr", "effr", "srf", "rrp", "bgcr", "tgcr"),
             lookback_days=10,
             earliest=date(2000, 1, 1),
             fetch=_fetch_nyfed,
@@ -71,7 +79,7 @@ SOURCES: dict[str, SourceSpec] = {
         SourceSpec(
             "fred",
             "FRED",
-            ("iorb", "fed_upper", "fed_lower", "reserves", "fed_assets"),
+            ("iorb", "fed_upper", "fed_lower", "reserves", "fed_assets", "custody", "bank_treasuries"),
             lookback_days=28,
             earliest=date(2000, 1, 1),
             fetch=_fetch_fred,
@@ -83,6 +91,14 @@ SOURCES: dict[str, SourceSpec] = {
             lookback_days=10,
             earliest=date(2005, 10, 1),
             fetch=_fetch_fiscaldata,
+        ),
+        SourceSpec(
+            "treasury",
+            "Treasury Fiscal Data (debt, issuance, auctions)",
+            ("public_debt", "net_bills", "net_coupons"),
+            lookback_days=10,
+            earliest=date(2005, 10, 1),
+            fetch=_fetch_treasury,
         ),
     )
 }

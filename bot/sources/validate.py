@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from bot.core.models import Observation, Operation, SourceBatch, SourceError
@@ -54,7 +54,7 @@ def validate_batch(batch: SourceBatch, *, start: date, end: date, today: date) -
     _check_percentiles(batch.source, observations)
     if not batch.errors:
         _check_expected(batch.source, observations, start, end, today)
-    return SourceBatch(batch.source, observations, operations, list(batch.errors))
+    return replace(batch, observations=observations, operations=operations)
 
 
 def _unique_observations(source: str, observations: Iterable[Observation]) -> list[Observation]:
