@@ -25,8 +25,9 @@ from bot.render import charts
 from bot.sources.http import RetryPolicy, make_client, retry_policy
 from bot.sources.poller import Poller, PollerClosedError, PollResult
 from bot.sources.schedule import is_due
+from bot.web.server import Dashboard, WebServer
 from storage.chats import ensure_chat, subscribe, subscriptions_of
-from storage.db import open_db
+from storage.db import open_db, open_readonly
 from storage.fetchlog import failure_streak, last_fetches
 from storage.instance import InstanceLock
 from storage.lane import DbLane
@@ -139,6 +140,8 @@ class App:
         self.scheduler: AsyncIOScheduler | None = None
         self.driver: PollDriver | None = None
         self.stop_event = asyncio.Event()
+        self.web: WebServer | None = None
+        self.web_db: sqlite_utils.Database | None = None
 
     @property
     def tick_seconds(self) -> float:
@@ -193,6 +196,7 @@ class App:
         )
         self.scheduler.start()
         await self._start_frontends()
+        await self._start_web()
         log.info(
             "Plumbline started: database %s, %s",
             self.settings.database_path,
@@ -268,6 +272,27 @@ class App:
         elif not has_chat:
             log.info("no chat token set and no terminal: running headless (poller only)")
 
+    async def _start_web(self) -> None:
+        """The read-only dashboard on WEB_HOST:WEB_PORT; a taken port costs the page, never the bot."""
+        if self.settings.web_port is None:
+            return
+        self.web_db = open_readonly(self.settings.database_path)
+        server = WebServer(
+            Dashboard(self.web_db, clock=self.clock), self.settings.web_host, self.settings.web_port
+        )
+        try:
+            await server.start()
+        except OSError as exc:
+            log.error(
+                "web dashboard: cannot listen on %s:%s (%s); the bot runs on without it (set WEB_PORT)",
+                self.settings.web_host,
+                self.settings.web_port,
+                exc.strerror or exc,
+            )
+            return
+        self.web = server
+        log.info("web dashboard at %s", server.url)
+
     async def _start_one(self, name: str, frontend: Frontend) -> None:
         try:
             await frontend.start()
@@ -293,6 +318,9 @@ class App:
             except Exception:
                 log.exception("error while stopping a front-end")
         self.frontends.clear()
+        if self.web is not None:
+            await self.web.stop()
+            self.web = None
         if self._console_task is not None:
             self._console_task.cancel()
             self._console_task = None
@@ -306,10 +334,10 @@ class App:
         if self.lane is not None:
             self.lane.close()
             self.lane = None
-        for db in (self.delivery_db, self.writer_db, self.db):
+        for db in (self.web_db, self.delivery_db, self.writer_db, self.db):
             if db is not None:
                 db.close()
-        self.db = self.writer_db = self.delivery_db = None
+        self.db = self.writer_db = self.delivery_db = self.web_db = None
         self.lock.release()
 
     async def run_until_stopped(self) -> None:

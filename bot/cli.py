@@ -1,4 +1,4 @@
-"""The `plumbline` command line: run, poll, backfill, status."""
+"""The `plumbline` command line: run, web, poll, backfill, status."""
 
 from __future__ import annotations
 
@@ -44,6 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
     backfill.add_argument(
         "--since", type=_date, default=date(2000, 1, 1), help="first date to fetch (default 2000-01-01)"
     )
+    web = sub.add_parser("web", help="serve only the read-only web dashboard over the database (no polling)")
+    web.add_argument("--host", help="address to listen on (default WEB_HOST, 127.0.0.1)")
+    web.add_argument("--port", type=int, help="port to listen on (default WEB_PORT, 8080)")
     sub.add_parser("status", help="latest value, age and fetch outcome of every series")
     backup = sub.add_parser(
         "backup", help="write a consistent copy of the database (safe while the bot runs)"
@@ -190,6 +193,36 @@ async def _poll(settings: Settings, since: date | None) -> PollResult:
         db.close()
 
 
+async def serve_web(settings: Settings, host: str, port: int) -> int:
+    """`plumbline web`: the dashboard alone, on a read-only connection, until Ctrl-C or SIGTERM."""
+    import asyncio
+    import contextlib
+    import signal
+
+    from bot.web.server import Dashboard, WebServer
+    from storage.db import open_readonly
+
+    db = open_readonly(settings.database_path)
+    server = WebServer(Dashboard(db), host, port)
+    try:
+        try:
+            await server.start()
+        except OSError as exc:
+            print(f"plumbline: cannot listen on {host}:{port} ({exc.strerror or exc})", file=sys.stderr)
+            return 2
+        print(f"Plumbline dashboard at {server.url} (read-only; Ctrl-C stops it)", flush=True)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+        return 0
+    finally:
+        await server.stop()
+        db.close()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -213,6 +246,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             result = asyncio.run(_poll(settings, args.since))
             print(format_poll(result))
             return 1 if result.failed else 0
+        elif args.command == "web":
+            port = args.port if args.port is not None else settings.web_port
+            if port is None:
+                print("plumbline: WEB_PORT is off; pass --port to serve the dashboard", file=sys.stderr)
+                return 2
+            import asyncio
+
+            return asyncio.run(serve_web(settings, args.host or settings.web_host, port))
         elif args.command == "status":
             print(format_status(settings))
         elif args.command == "ask":

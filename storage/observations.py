@@ -254,3 +254,9 @@ def total_between(db: sqlite_utils.Database, series: str, since: str, until: str
         (series, since, until),
     ).fetchone()
     return float(row[0]), int(row[1])
+
+
+def last_stored_at(db: sqlite_utils.Database) -> str:
+    """When any observation was last written, with how many there are: changes whenever new data lands."""
+    row = db.execute("SELECT COALESCE(MAX(fetched_at), ''), COUNT(*) FROM observations").fetchone()
+    return f"{row[0]}#{row[1]}"
