@@ -205,6 +205,11 @@ _RRP = Release("fed", 0, time(13, 15), _NYFED_GRACE)
 _FRED_DAILY = Release("fed", 1, time(17, 0), timedelta(hours=3))
 _H41 = Release("fed", 1, time(16, 30), timedelta(hours=2), weekly=True)
 _DTS = Release("fed", 1, time(16, 0), timedelta(minutes=60))
+# Debt to the Penny for a day is out the next business day in the afternoon, a little after the DTS.
+_DEBT = Release("fed", 1, time(16, 0), timedelta(hours=2))
+# H.8 is published on Fridays at 16:15 for the week that ended on the Wednesday nine days before (seven
+# business days); FRED carries it a little later.
+_H8 = Release("fed", 7, time(16, 15), timedelta(hours=6), weekly=True)
 
 RELEASES: dict[str, Release] = {
     "sofr": _SOFR,
@@ -225,6 +230,18 @@ RELEASES: dict[str, Release] = {
     "tga": _DTS,
     "reserves": _H41,
     "fed_assets": _H41,
+    # The tri-party rates and the DVP proxy come with SOFR, on the same SIFMA calendar.
+    "bgcr": _SOFR,
+    "bgcr_volume": _SOFR,
+    "tgcr": _SOFR,
+    "tgcr_volume": _SOFR,
+    "dvp_volume": _SOFR,
+    "custody": _H41,  # WMTSECL1 is an H.4.1 line
+    "bank_treasuries": _H8,
+    "public_debt": _DEBT,
+    "debt_held_public": _DEBT,
+    "net_bills": _DTS,
+    "net_coupons": _DTS,
 }
 
 
