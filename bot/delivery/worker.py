@@ -65,6 +65,7 @@ class SendResult:
 class OutMessage:
     reply: Reply
     png: bytes | None = None
+    event_key: str = ""  # which event this is (e.g. "daily:..." for a summary), for senders that care
 
 
 class Sender(Protocol):
@@ -285,13 +286,13 @@ class DeliveryWorker:
         if render is not None:  # an alert or summary: in this chat's language, from the stored facts
             reply = event_reply(render, row.lang) or reply
         if chart is None:
-            return OutMessage(reply)
+            return OutMessage(reply, event_key=row.event_key)
         cache_key = f"{row.event_key}|{row.lang}"
         if cache_key not in self._charts:
             self._charts[cache_key] = await self._render(chart, row.lang)
             while len(self._charts) > 16:
                 self._charts.popitem(last=False)
-        return OutMessage(reply, self._charts[cache_key])
+        return OutMessage(reply, self._charts[cache_key], event_key=row.event_key)
 
     async def _render(self, chart: str, lang: str = "en") -> bytes | None:
         """Draw the chart once per event and language (a fan-out to 10,000 chats shares it)."""
