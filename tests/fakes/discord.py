@@ -1648,7 +1648,8 @@ class FakeDiscord:
             interaction.replies.append(
                 InteractionReply("callback", record.method, record.path, body, record.files, record.at, None)
             )
-            return (204, None)
+            self._notify()
+            return self._callback_answer(record, interaction, 8, None)
         if kind in (6, 7) and interaction_type == 3 and interaction.message is not None:
             # a button press answered by editing the message the button is on (7), or deferring it (6)
             interaction.callback_type = int(kind)
@@ -1671,7 +1672,7 @@ class FakeDiscord:
                 )
             )
             self._notify()
-            return (204, None)
+            return self._callback_answer(record, interaction, int(kind), message)
         if kind == 4:
             payload = _validate_message(data, record.files)
             message_type = 20
@@ -1703,7 +1704,7 @@ class FakeDiscord:
         callback = {
             "interaction": {
                 "id": str(interaction.sent.id),
-                "type": 2,
+                "type": int(interaction.sent.payload["type"]),
                 "response_message_id": str(original.id),
                 "response_message_loading": kind == 5,
                 "response_message_ephemeral": bool(original.flags & 64),
@@ -1711,6 +1712,23 @@ class FakeDiscord:
             "resource": {"type": kind, "message": original.data},
         }
         return (200, callback)
+
+    @staticmethod
+    def _callback_answer(
+        record: Request, interaction: _Interaction, kind: int, message: StoredMessage | None
+    ) -> Reply:
+        """204, or with ?with_response=true the interaction callback response Discord returns."""
+        if record.query.get("with_response") not in ("1", "true", "True"):
+            return (204, None)
+        answer: JSONDict = {"id": str(interaction.sent.id), "type": int(interaction.sent.payload["type"])}
+        resource: JSONDict = {"type": kind}
+        if message is not None:
+            answer["response_message_id"] = str(message.id)
+            answer["response_message_loading"] = False
+            answer["response_message_ephemeral"] = bool(message.flags & 64)
+            if kind == 7:
+                resource["message"] = message.data
+        return (200, {"interaction": answer, "resource": resource})
 
     def _live_interaction(self, interaction_id: str, token: str) -> _Interaction:
         record = self._interactions.get(int(interaction_id)) if interaction_id.isdigit() else None
@@ -1910,10 +1928,10 @@ class FakeDiscord:
             data["webhook_id"] = str(self._application_id)
             metadata: JSONDict = {
                 "id": str(interaction.sent.id),
-                "type": 2,
+                "type": int(interaction.sent.payload["type"]),
                 "user": interaction.user,
                 "authorizing_integration_owners": interaction.sent.payload["authorizing_integration_owners"],
-                "name": interaction.sent.payload["data"]["name"],
+                "name": interaction.sent.payload["data"].get("name", ""),
                 "command_type": 1,
             }
             if source == "followup" and interaction.original is not None:
@@ -1921,8 +1939,8 @@ class FakeDiscord:
             data["interaction_metadata"] = metadata
             data["interaction"] = {
                 "id": str(interaction.sent.id),
-                "type": 2,
-                "name": interaction.sent.payload["data"]["name"],
+                "type": int(interaction.sent.payload["type"]),
+                "name": interaction.sent.payload["data"].get("name", ""),
                 "user": interaction.user,
             }
         stored = StoredMessage(message_id, channel_id, source, payload, dict(files), data, time.monotonic())
