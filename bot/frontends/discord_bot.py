@@ -91,11 +91,12 @@ class CommandButton(
     async def from_custom_id(
         cls,
         interaction: discord.Interaction,
-        item: discord.ui.Button[discord.ui.View],
+        item: discord.ui.Item[Any],
         match: re.Match[str],
         /,
     ) -> CommandButton:
-        return cls(item.label or "", match["line"])
+        label = item.label if isinstance(item, discord.ui.Button) else None
+        return cls(label or "", match["line"])
 
     async def callback(self, interaction: discord.Interaction) -> None:
         client = interaction.client
