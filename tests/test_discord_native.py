@@ -37,7 +37,7 @@ ZH = "zh-TW"
 async def dc() -> AsyncIterator[FakeDiscord]:
     async with FakeDiscord() as fake:
         fake.add_guild(GUILD, "Macro desk", [(MACRO, "macro"), (OTHER, "general"), (NEWS, "rates-news")])
-        fake.make_announcement_channel(NEWS)
+        await fake.make_announcement_channel(NEWS)
         fake.add_member(GUILD, ADMIN, MANAGE_CHANNELS)
         fake.add_member(GUILD, MEMBER, 0)
         yield fake

@@ -520,12 +520,14 @@ class FakeDiscord:
             joined_at=_iso(time.time()),
         )
 
-    def make_announcement_channel(self, channel_id: int) -> None:
-        """Turn a guild text channel into an announcement (news, type 5) channel other servers can follow."""
+    async def make_announcement_channel(self, channel_id: int) -> None:
+        """Turn a guild text channel into an announcement (news, type 5) channel other servers can follow;
+        a connected client is told with CHANNEL_UPDATE, as Discord does."""
         guild = self._channel_guild(channel_id)
         if guild is None:
             raise ValueError(f"channel {channel_id} is in no guild")
         guild.news.add(channel_id)
+        await self._dispatch_live("CHANNEL_UPDATE", self._channel(guild, channel_id, with_guild=True))
 
     def crossposted(self, channel_id: int) -> list[StoredMessage]:
         """The channel's messages that were published to following servers."""
