@@ -158,6 +158,19 @@ def test_typed_values_become_the_handlers_arguments() -> None:
     assert to_args(sub, {"time": "07:00", "zone": "Asia/Taipei", "days": None}) == ["07:00", "Asia/Taipei"]
 
 
+async def test_an_out_of_date_command_form_gets_a_clear_message(
+    dc: FakeDiscord, frontend: DiscordFrontend
+) -> None:
+    """A client still holding the old /subscribe (a string option, no subcommands) is told, not ignored."""
+    sent = await dc.dispatch_interaction(
+        "subscribe", {"what": "alerts"}, user_id=ADMIN, guild_id=GUILD, channel_id=MACRO, locale="zh-TW"
+    )
+    answer = await dc.wait_for_response(sent.id, "callback")
+    assert answer.type == 4 and answer.data["flags"] & 64
+    assert answer.data["content"] == t("error.outdated_command", "zh-TW")
+    assert get_chat(frontend.db, "discord", str(MACRO)) is None  # nothing subscribed
+
+
 # -- autocomplete ------------------------------------------------------------------------------------------
 
 
