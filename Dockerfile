@@ -8,7 +8,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     DATABASE_PATH=/data/plumbline.db \
-    MPLCONFIGDIR=/tmp/matplotlib
+    MPLCONFIGDIR=/tmp/matplotlib \
+    WEB_HOST=0.0.0.0
 
 RUN useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin plumbline \
     && mkdir -p /data /app \
@@ -23,5 +24,7 @@ RUN pip install .
 
 USER plumbline
 VOLUME ["/data"]
+# The read-only dashboard; publish it to the host only: docker run -p 127.0.0.1:8080:8080 ...
+EXPOSE 8080
 # Migrations run at startup; a second container on the same volume refuses to start.
 CMD ["plumbline", "run"]

@@ -1,7 +1,10 @@
 """Backfill and poll benchmarks against the local fake sources.
 
-Run: .venv/bin/python -m bench.bench_backfill [--repeat N]
-Prints: backfill rows/s; the ratio of raw sqlite3 executemany time to storage upsert time on the same rows
+Run: .venv/bin/python -m bench.bench_backfill [--repeat N] [--latency SECONDS]
+Prints: backfill rows/s with requests in parallel within each source's limit, side by side (alternating runs)
+with the windows fetched one after another as before (goal: >= 3x), with no added latency and with
+`--latency` per response (default 0.1 s, a typical round trip to the real services); the ratio
+of raw sqlite3 executemany time to storage upsert time on the same rows
 (goal >= 0.5, i.e. our upsert at most 2x the raw insert); and the median wall time of a poll cycle when
 nothing changed (goal < 300 ms).
 """
@@ -10,15 +13,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import sqlite3
 import statistics
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 from bot.core.config import load_settings
-from bot.core.models import Observation
+from bot.core.models import Observation, SourceBatch
+from bot.sources import fiscaldata, nyfed
 from bot.sources.http import make_client
 from bot.sources.poller import Poller
 from storage.db import open_db
@@ -27,6 +33,28 @@ from tests.fakes.history import synthetic_history
 from tests.fakes.sources import FakeSources
 
 NOW = datetime(2026, 7, 1, 21, 0, tzinfo=UTC)
+
+
+@contextlib.contextmanager
+def _one_window_at_a_time() -> Iterator[None]:
+    """The fetch as it was before: SOFR, EFFR and operations side by side, each window after the last,
+    Fiscal Data's pages one after another (FRED's per-series concurrency is unchanged)."""
+    fetch, pages = nyfed.fetch, fiscaldata.CONCURRENCY
+
+    async def sequential(client: object, base_url: str, start: date, end: date, **kw: object) -> SourceBatch:
+        c: object = client
+        sofr, effr, ops = await asyncio.gather(
+            nyfed.fetch_rates(c, base_url, "sofr", start, end, limit=asyncio.Semaphore(1)),  # type: ignore[arg-type]
+            nyfed.fetch_rates(c, base_url, "effr", start, end, limit=asyncio.Semaphore(1)),  # type: ignore[arg-type]
+            nyfed.fetch_operations(c, base_url, start, end, limit=asyncio.Semaphore(1)),  # type: ignore[arg-type]
+        )
+        return SourceBatch(nyfed.SOURCE, [*sofr, *effr, *nyfed.daily_series(ops)], ops)
+
+    nyfed.fetch, fiscaldata.CONCURRENCY = sequential, 1  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        nyfed.fetch, fiscaldata.CONCURRENCY = fetch, pages
 
 
 async def _backfill(fake: FakeSources, path: Path) -> tuple[float, int]:
@@ -84,18 +112,32 @@ def _upsert_ratio(observations: list[Observation], workdir: Path, repeat: int) -
     return raw_median / ours_median, ours_median, raw_median
 
 
-async def main(repeat: int) -> None:
+async def _side_by_side(history: object, workdir: Path, repeat: int, latency: float) -> None:
+    before: list[tuple[float, int]] = []
+    after: list[tuple[float, int]] = []
+    async with FakeSources(history, latency=latency) as fake:  # type: ignore[arg-type]
+        for i in range(repeat):
+            with _one_window_at_a_time():
+                before.append(await _backfill(fake, workdir / f"before-{latency}-{i}.db"))
+            after.append(await _backfill(fake, workdir / f"after-{latency}-{i}.db"))
+    rows = after[0][1]
+    assert before[0][1] == rows, (before[0][1], rows)
+    was, now = statistics.median(b[0] for b in before), statistics.median(a[0] for a in after)
+    print(
+        f"backfill since 2000, {latency * 1000:.0f} ms per response: {rows:,} rows; one window at a time "
+        f"{was:.2f} s = {rows / was:,.0f} rows/s; parallel {now:.2f} s = {rows / now:,.0f} rows/s; "
+        f"{was / now:.1f}x (goal >= 3x; median of {repeat})"
+    )
+
+
+async def main(repeat: int, latency: float) -> None:
     history = synthetic_history(date(2000, 1, 1), date(2026, 6, 30), seed=1)
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
+        for delay in (0.0, latency):
+            await _side_by_side(history, workdir, repeat, delay)
         async with FakeSources(history) as fake:
-            backfills = [await _backfill(fake, workdir / f"backfill{i}.db") for i in range(repeat)]
-            seconds = statistics.median(b[0] for b in backfills)
-            rows = backfills[0][1]
-            print(
-                f"backfill: {rows:,} rows in {seconds:.2f} s (median of {repeat}) "
-                f"= {rows / seconds:,.0f} rows/s"
-            )
+            await _backfill(fake, workdir / "backfill0.db")
             cycles = await _poll_cycles(fake, workdir / "backfill0.db", max(10, repeat * 4))
             print(
                 f"poll cycle, nothing changed: median {statistics.median(cycles) * 1000:.0f} ms, "
@@ -118,4 +160,6 @@ async def main(repeat: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
-    asyncio.run(main(parser.parse_args().repeat))
+    parser.add_argument("--latency", type=float, default=0.1)
+    args = parser.parse_args()
+    asyncio.run(main(args.repeat, args.latency))

@@ -36,6 +36,9 @@ DISCORD_GUILD, DISCORD_CHANNEL = 700000000000000001, 700000000000000002
 STAMP = "2025-10-30T00:00:00Z"
 
 
+RSS_GOAL_MB = 120.0
+
+
 def rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -114,6 +117,8 @@ async def run(minutes: float, subscribers: int, rate: float) -> None:
     print(
         f"resident memory: {start_rss:.1f} MB at start, {end_rss:.1f} MB at end ({growth:+.1f}%; goal < +10%)"
     )
+    peak = max([start_rss, end_rss, *samples])
+    print(f"resident memory peak over the soak: {peak:.1f} MB (goal < {RSS_GOAL_MB:.0f} MB)")
 
 
 def publish_day(sources: FakeSourcesThread, day: date, breach: bool) -> None:

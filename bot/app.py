@@ -25,10 +25,12 @@ from bot.render import charts
 from bot.sources.http import RetryPolicy, make_client, retry_policy
 from bot.sources.poller import Poller, PollerClosedError, PollResult
 from bot.sources.schedule import is_due
+from bot.web.server import Dashboard, WebServer
 from storage.chats import ensure_chat, subscribe, subscriptions_of
-from storage.db import open_db
+from storage.db import open_db, open_readonly
 from storage.fetchlog import failure_streak, last_fetches
 from storage.instance import InstanceLock
+from storage.lane import DbLane
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +39,10 @@ PollHook = Callable[[PollResult], Awaitable[None]]
 # Discord allows 5 messages per 2 s in a channel and 50 requests/s overall.
 _DISCORD_LIMITS = Limits(per_second=40.0, private_interval=0.45, group_interval=0.45)
 LIMITS = {"telegram": TELEGRAM_LIMITS, "discord": _DISCORD_LIMITS, "discord_webhook": _DISCORD_LIMITS}
+
+
+# Threads answering chat commands: a slow /chart never holds up the quick commands queued behind it.
+COMMAND_THREADS = 4
 
 
 class Frontend(Protocol):
@@ -126,6 +132,7 @@ class App:
         self._worker_task: asyncio.Task[None] | None = None
         self._worker_stop = asyncio.Event()
         self._discord: Frontend | None = None
+        self.lane: DbLane | None = None
         self.lock = InstanceLock(settings.database_path)
         self.db: sqlite_utils.Database | None = None
         self.writer_db: sqlite_utils.Database | None = None
@@ -133,6 +140,8 @@ class App:
         self.scheduler: AsyncIOScheduler | None = None
         self.driver: PollDriver | None = None
         self.stop_event = asyncio.Event()
+        self.web: WebServer | None = None
+        self.web_db: sqlite_utils.Database | None = None
 
     @property
     def tick_seconds(self) -> float:
@@ -143,6 +152,9 @@ class App:
         """Open storage and the HTTP client, then start the scheduler with an immediate first tick."""
         self.lock.acquire()
         self.db = open_db(self.settings.database_path)
+        # Telegram and Discord commands run off the loop, on a few threads with a connection each.
+        path = self.settings.database_path
+        self.lane = DbLane(connect=lambda: open_db(path, migrate=False), workers=COMMAND_THREADS)
         self.writer_db = open_db(self.settings.database_path, migrate=False)
         self.client = make_client(self.settings.http_timeout_seconds, self.retry)
         poller = Poller(self.settings, self.client, self.writer_db, clock=self.clock)
@@ -184,6 +196,7 @@ class App:
         )
         self.scheduler.start()
         await self._start_frontends()
+        await self._start_web()
         log.info(
             "Plumbline started: database %s, %s",
             self.settings.database_path,
@@ -226,7 +239,7 @@ class App:
             from bot.frontends.discord_bot import DiscordChannelSender, DiscordFrontend
 
             assert self.db is not None
-            self._discord = DiscordFrontend(self.settings, self.db, clock=self.clock)
+            self._discord = DiscordFrontend(self.settings, self.db, clock=self.clock, lane=self.lane)
             senders["discord"] = DiscordChannelSender(self._discord)
         elif self.settings.discord_webhook_url:
             from bot.frontends.discord_bot import DiscordWebhookSender
@@ -245,7 +258,9 @@ class App:
         if self.settings.telegram_bot_token:
             from bot.frontends.telegram_bot import TelegramFrontend
 
-            await self._start_one("telegram", TelegramFrontend(self.settings, self.db, clock=self.clock))
+            await self._start_one(
+                "telegram", TelegramFrontend(self.settings, self.db, clock=self.clock, lane=self.lane)
+            )
         if self._discord is not None:
             await self._start_one("discord", self._discord)
         has_chat = bool(self.settings.telegram_bot_token or self.settings.discord_bot_token)
@@ -256,6 +271,27 @@ class App:
             self._console_task = asyncio.create_task(run_console(self.settings, self.db, self.stop_event))
         elif not has_chat:
             log.info("no chat token set and no terminal: running headless (poller only)")
+
+    async def _start_web(self) -> None:
+        """The read-only dashboard on WEB_HOST:WEB_PORT; a taken port costs the page, never the bot."""
+        if self.settings.web_port is None:
+            return
+        self.web_db = open_readonly(self.settings.database_path)
+        server = WebServer(
+            Dashboard(self.web_db, clock=self.clock), self.settings.web_host, self.settings.web_port
+        )
+        try:
+            await server.start()
+        except OSError as exc:
+            log.error(
+                "web dashboard: cannot listen on %s:%s (%s); the bot runs on without it (set WEB_PORT)",
+                self.settings.web_host,
+                self.settings.web_port,
+                exc.strerror or exc,
+            )
+            return
+        self.web = server
+        log.info("web dashboard at %s", server.url)
 
     async def _start_one(self, name: str, frontend: Frontend) -> None:
         try:
@@ -274,12 +310,17 @@ class App:
             with contextlib.suppress(asyncio.CancelledError, TimeoutError):
                 await asyncio.wait_for(self._worker_task, timeout=10)
             self._worker_task = None
+        if self.worker is not None:
+            self.worker.close()
         for frontend in reversed(self.frontends):
             try:
                 await frontend.stop()
             except Exception:
                 log.exception("error while stopping a front-end")
         self.frontends.clear()
+        if self.web is not None:
+            await self.web.stop()
+            self.web = None
         if self._console_task is not None:
             self._console_task.cancel()
             self._console_task = None
@@ -290,10 +331,13 @@ class App:
         if self.client is not None:
             await self.client.aclose()
             self.client = None
-        for db in (self.delivery_db, self.writer_db, self.db):
+        if self.lane is not None:
+            self.lane.close()
+            self.lane = None
+        for db in (self.web_db, self.delivery_db, self.writer_db, self.db):
             if db is not None:
                 db.close()
-        self.db = self.writer_db = self.delivery_db = None
+        self.db = self.writer_db = self.delivery_db = self.web_db = None
         self.lock.release()
 
     async def run_until_stopped(self) -> None:

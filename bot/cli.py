@@ -1,31 +1,28 @@
-"""The `plumbline` command line: run, poll, backfill, status."""
+"""The `plumbline` command line: run, web, poll, backfill, status."""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import sys
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from bot.alerts.engine import AlertEngine
-from bot.alerts.replay import format_episodes, replay
-from bot.app import App
 from bot.core.clock import is_iso_date, utcnow
 from bot.core.config import ConfigError, Settings, load_settings
 from bot.core.lang import SUPPORTED_LANGS, parse_lang
 from bot.core.logs import setup_logging
 from bot.core.series import CATALOG
-from bot.frontends.console import answer, console_lang
-from bot.market.freshness import series_status, source_status
-from bot.render.charts import render_png
-from bot.render.text import to_console
-from bot.sources.http import make_client, retry_policy
-from bot.sources.poller import Poller, PollResult
 from storage.db import StorageError, backup_to, open_db
 from storage.instance import InstanceLockedError
+
+if TYPE_CHECKING:
+    from bot.sources.poller import PollResult
+
+# Each command imports what it uses inside its branch, so `ask`, `status` and `replay` start without
+# matplotlib, python-telegram-bot, discord.py, APScheduler or httpx (tests/test_startup.py pins it).
 
 log = logging.getLogger("plumbline")
 
@@ -47,6 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
     backfill.add_argument(
         "--since", type=_date, default=date(2000, 1, 1), help="first date to fetch (default 2000-01-01)"
     )
+    web = sub.add_parser("web", help="serve only the read-only web dashboard over the database (no polling)")
+    web.add_argument("--host", help="address to listen on (default WEB_HOST, 127.0.0.1)")
+    web.add_argument("--port", type=int, help="port to listen on (default WEB_PORT, 8080)")
     sub.add_parser("status", help="latest value, age and fetch outcome of every series")
     backup = sub.add_parser(
         "backup", help="write a consistent copy of the database (safe while the bot runs)"
@@ -97,6 +97,8 @@ def format_poll(result: PollResult) -> str:
 
 def format_status(settings: Settings) -> str:
     """Per series: latest date, value, age and source outcome; stale series flagged."""
+    from bot.market.freshness import series_status, source_status
+
     db = open_db(settings.database_path)
     try:
         now = utcnow()
@@ -149,6 +151,9 @@ def _lang(value: str) -> str:
 
 def ask(settings: Settings, line: str, chart_path: Path | None, lang: str | None = None) -> int:
     """Print one reply; exit status 1 when the command was refused."""
+    from bot.frontends.console import answer, console_lang
+    from bot.render.text import to_console
+
     db = open_db(settings.database_path)
     try:
         reply = answer(line, settings, db, lang=lang)
@@ -160,6 +165,8 @@ def ask(settings: Settings, line: str, chart_path: Path | None, lang: str | None
         return 2
     print(to_console(reply, lang))
     if reply.chart is not None:
+        from bot.render.charts import render_png
+
         target = chart_path or Path("plumbline-chart.png")
         target.write_bytes(render_png(reply.chart))
         print(f"Chart saved to {target}")
@@ -171,6 +178,10 @@ def ask(settings: Settings, line: str, chart_path: Path | None, lang: str | None
 async def _poll(settings: Settings, since: date | None) -> PollResult:
     """One cycle from the command line. The alert rules see the data silently: only the running bot alerts,
     so a backfill or a manual poll never fires alerts on history."""
+    from bot.alerts.engine import AlertEngine
+    from bot.sources.http import make_client, retry_policy
+    from bot.sources.poller import Poller
+
     db = open_db(settings.database_path)
     try:
         async with make_client(settings.http_timeout_seconds, retry_policy(settings)) as client:
@@ -179,6 +190,36 @@ async def _poll(settings: Settings, since: date | None) -> PollResult:
             await poller.write(lambda _db: AlertEngine(db).evaluate(silent=True))
             return result
     finally:
+        db.close()
+
+
+async def serve_web(settings: Settings, host: str, port: int) -> int:
+    """`plumbline web`: the dashboard alone, on a read-only connection, until Ctrl-C or SIGTERM."""
+    import asyncio
+    import contextlib
+    import signal
+
+    from bot.web.server import Dashboard, WebServer
+    from storage.db import open_readonly
+
+    db = open_readonly(settings.database_path)
+    server = WebServer(Dashboard(db), host, port)
+    try:
+        try:
+            await server.start()
+        except OSError as exc:
+            print(f"plumbline: cannot listen on {host}:{port} ({exc.strerror or exc})", file=sys.stderr)
+            return 2
+        print(f"Plumbline dashboard at {server.url} (read-only; Ctrl-C stops it)", flush=True)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+        return 0
+    finally:
+        await server.stop()
         db.close()
 
 
@@ -191,7 +232,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     setup_logging(settings.log_level, settings.secrets())
     try:
+        if args.command in {"run", "poll", "backfill"}:
+            import asyncio  # only the commands that start an event loop pay for it
         if args.command == "run":
+            from bot.app import App
+
             asyncio.run(App(settings).run_until_stopped())
         elif args.command == "poll":
             result = asyncio.run(_poll(settings, None))
@@ -201,6 +246,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             result = asyncio.run(_poll(settings, args.since))
             print(format_poll(result))
             return 1 if result.failed else 0
+        elif args.command == "web":
+            port = args.port if args.port is not None else settings.web_port
+            if port is None:
+                print("plumbline: WEB_PORT is off; pass --port to serve the dashboard", file=sys.stderr)
+                return 2
+            import asyncio
+
+            return asyncio.run(serve_web(settings, args.host or settings.web_host, port))
         elif args.command == "status":
             print(format_status(settings))
         elif args.command == "ask":
@@ -208,6 +261,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "backup":
             return backup_database(settings, args.target)
         elif args.command == "replay":
+            from bot.alerts.replay import format_episodes, replay
+
             db = open_db(settings.database_path)
             try:
                 print(format_episodes(replay(db, args.since.isoformat(), args.srf_threshold)))

@@ -16,14 +16,13 @@ from bot.market.readings import (
     srf_day,
     sve_between,
 )
+from bot.market.thesis import MATERIAL_SRF_BN
 from bot.words.fmt import bp, ljust, pct, rjust, usd_bn, usd_bn_delta, weekday_date, width
 from bot.words.messages import t
 from bot.words.reply import Button, Context, Mono, Reply, Text
 from handlers.common import no_data, with_staleness
 from storage.observations import Point, last_above, latest, record_high, total_between, value_on
 
-# Below this a day's take-up is a token bid (a few million), worth showing but not worth a red flag.
-MATERIAL_SRF_BN = 1.0
 _WEEK_MONTH = {"1w": 7, "1m": 30}
 
 

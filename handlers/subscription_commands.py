@@ -24,8 +24,10 @@ from storage.chats import (
     unsubscribe,
 )
 
-SUBSCRIBE_USAGE = "/subscribe alerts | /subscribe daily [HH:MM] [Area/City] [weekdays|weekends]"
-UNSUBSCRIBE_USAGE = "/unsubscribe [alerts|daily|all]"
+SUBSCRIBE_USAGE = (
+    "/subscribe alerts | /subscribe auctions | /subscribe daily [HH:MM] [Area/City] [weekdays|weekends]"
+)
+UNSUBSCRIBE_USAGE = "/unsubscribe [alerts|auctions|daily|all]"
 THRESHOLD_USAGE = "/threshold srf <amount, e.g. 5B> | /threshold near <bp, e.g. 3bp | off>"
 MUTE_USAGE = "/mute <30m|6h|2d|off>"
 
@@ -90,7 +92,7 @@ def parse_zone(value: str, lang: str = "en") -> str:
 
 def subscribe_command(args: list[str], ctx: Context, db: sqlite_utils.Database) -> Reply:
     """Subscribe this chat to alerts, or to a daily summary at a local time."""
-    if not args or args[0].lower() not in ("alerts", "daily"):
+    if not args or args[0].lower() not in ("alerts", "auctions", "daily"):
         raise UsageError(SUBSCRIBE_USAGE)
     refused = _refuse(ctx)
     if refused:
@@ -104,6 +106,11 @@ def subscribe_command(args: list[str], ctx: Context, db: sqlite_utils.Database) 
         subscribe(db, chat.id, "alerts", now=now)
         text = t("sub.alerts_on", ctx.lang, threshold=threshold_text(chat.srf_threshold, ctx.lang))
         return Reply(title=text, level="calm")
+    if kind == "auctions":
+        if len(args) > 1:
+            raise UsageError(SUBSCRIBE_USAGE)
+        subscribe(db, chat.id, "auctions", now=now)
+        return Reply(title=t("sub.auctions_on", ctx.lang), level="calm")
     daily_time, zone, weekends = DEFAULT_DAILY_TIME, DEFAULT_ZONE, False
     rest = args[1:]
     if len(rest) > 3:
@@ -131,7 +138,7 @@ def subscribe_command(args: list[str], ctx: Context, db: sqlite_utils.Database) 
 
 def unsubscribe_command(args: list[str], ctx: Context, db: sqlite_utils.Database) -> Reply:
     """Stop alerts, the daily summary, or both."""
-    if len(args) > 1 or (args and args[0].lower() not in ("alerts", "daily", "all")):
+    if len(args) > 1 or (args and args[0].lower() not in ("alerts", "auctions", "daily", "all")):
         raise UsageError(UNSUBSCRIBE_USAGE)
     refused = _refuse(ctx)
     if refused:
@@ -217,6 +224,7 @@ def settings_command(args: list[str], ctx: Context, db: sqlite_utils.Database) -
             ctx.lang,
             near=bp_plain(chat.near_bp, ctx.lang) if chat.near_bp is not None else off,
         ),
+        t("settings.auctions", ctx.lang, state=on if "auctions" in subs else off),
     ]
     if muted:
         lines.append(t("settings.muted", ctx.lang, until=muted.replace("T", " ").removesuffix("Z") + " UTC"))

@@ -27,6 +27,7 @@ from handlers.subscription_commands import (
     threshold_command,
     unsubscribe_command,
 )
+from handlers.thesis_command import auctions, thesis
 
 log = logging.getLogger(__name__)
 
@@ -175,6 +176,8 @@ def _build() -> dict[str, Command]:
             liquidity,
             t("cmd.liquidity"),
         ),
+        ("thesis", thesis, t("cmd.thesis")),
+        ("auctions", auctions, t("cmd.auctions")),
         ("status", status, t("cmd.status")),
     ]
     table: dict[str, Command] = {
@@ -220,7 +223,11 @@ def _subscription_commands() -> list[Command]:
             SUBSCRIBE_USAGE,
             (
                 Param(
-                    "what", t("param.subscribe.what"), ("alerts", "daily"), required=True, kind="subcommand"
+                    "what",
+                    t("param.subscribe.what_auctions"),
+                    ("alerts", "auctions", "daily"),
+                    required=True,
+                    kind="subcommand",
                 ),
                 Param("time", t("param.subscribe.time"), kind="time", only="daily"),
                 Param("zone", t("param.subscribe.zone"), kind="zone", only="daily"),
@@ -233,7 +240,7 @@ def _subscription_commands() -> list[Command]:
             unsubscribe_command,
             t("cmd.unsubscribe"),
             UNSUBSCRIBE_USAGE,
-            (Param("what", t("param.unsubscribe.what"), ("alerts", "daily", "all")),),
+            (Param("what", t("param.unsubscribe.what"), ("alerts", "auctions", "daily", "all")),),
             changes_subscriptions=True,
         ),
         Command("settings", settings_command, t("cmd.settings"), "/settings"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import sqlite_utils
@@ -107,7 +108,7 @@ def subscribe(
         "INSERT INTO subscriptions (chat_id, kind, daily_time, tz, weekends, created_at) "
         "VALUES (?, ?, ?, ?, ?, ?) "
         "ON CONFLICT (chat_id, kind) DO UPDATE SET daily_time = excluded.daily_time, tz = excluded.tz, "
-        "weekends = excluded.weekends",
+        "weekends = excluded.weekends, next_daily_at = ''",
         (chat_id, kind, daily_time, tz, int(weekends), now),
     )
 
@@ -195,6 +196,17 @@ def alert_targets(db: sqlite_utils.Database, now: str) -> list[AlertTarget]:
     return [AlertTarget(r[0], r[1], r[2]) for r in rows]
 
 
+def auction_targets(db: sqlite_utils.Database, now: str) -> list[int]:
+    """Active, unmuted chats that opted in to weak-auction alerts."""
+    rows = db.execute(
+        "SELECT c.id FROM chats c JOIN subscriptions s ON s.chat_id = c.id "
+        "WHERE s.kind = 'auctions' AND c.active = 1 AND (c.muted_until IS NULL OR c.muted_until <= ?) "
+        "ORDER BY c.id",
+        (now,),
+    ).fetchall()
+    return [int(r[0]) for r in rows]
+
+
 def alert_parameters(db: sqlite_utils.Database) -> tuple[set[float], set[float]]:
     """Distinct SRF thresholds and near-ceiling distances in use (0 is always evaluated)."""
     rows = db.execute(
@@ -204,18 +216,50 @@ def alert_parameters(db: sqlite_utils.Database) -> tuple[set[float], set[float]]
     return {0.0} | {float(r[0]) for r in rows}, {float(r[1]) for r in rows if r[1] is not None}
 
 
+_DAILY_COLUMNS = (
+    "SELECT c.id, c.platform, c.address, c.title, c.is_group, c.active, c.srf_threshold, c.near_bp, "
+    "c.muted_until, c.lang, c.lang_chosen, s.daily_time, s.tz, s.weekends "
+)
+
+
+def _daily(row: tuple[object, ...]) -> tuple[Chat, Subscription]:
+    chat = _chat(row[:11])
+    daily_time, tz, weekends = row[11:]
+    return chat, Subscription(
+        chat.id,
+        "daily",
+        None if daily_time is None else str(daily_time),
+        None if tz is None else str(tz),
+        bool(weekends),
+    )
+
+
 def daily_subscribers(db: sqlite_utils.Database) -> list[tuple[Chat, Subscription]]:
     """Every active chat with a daily summary subscription."""
     rows = db.execute(
-        "SELECT s.chat_id, s.daily_time, s.tz, s.weekends FROM subscriptions s "
-        "JOIN chats c ON c.id = s.chat_id WHERE s.kind = 'daily' AND c.active = 1 ORDER BY s.chat_id"
+        _DAILY_COLUMNS + "FROM subscriptions s JOIN chats c ON c.id = s.chat_id "
+        "WHERE s.kind = 'daily' AND c.active = 1 ORDER BY s.chat_id"
     ).fetchall()
-    out: list[tuple[Chat, Subscription]] = []
-    for chat_id, daily_time, tz, weekends in rows:
-        chat = chat_by_id(db, chat_id)
-        if chat is not None:
-            out.append((chat, Subscription(chat_id, "daily", daily_time, tz, bool(weekends))))
-    return out
+    return [_daily(tuple(row)) for row in rows]
+
+
+def daily_due(db: sqlite_utils.Database, now: str) -> list[tuple[Chat, Subscription]]:
+    """The daily subscriptions whose next look is due at `now` (one indexed read, however many chats)."""
+    rows = db.execute(
+        _DAILY_COLUMNS + "FROM subscriptions s INDEXED BY subscriptions_next_daily "
+        "JOIN chats c ON c.id = s.chat_id "
+        "WHERE s.kind = 'daily' AND s.next_daily_at <= ? AND c.active = 1 ORDER BY s.chat_id",
+        (now,),
+    ).fetchall()
+    return [_daily(tuple(row)) for row in rows]
+
+
+def set_next_daily(db: sqlite_utils.Database, next_at: Iterable[tuple[int, str]]) -> None:
+    """When to look at each chat's daily subscription again: (chat id, UTC time as iso_utc text)."""
+    db.conn.executemany(
+        "UPDATE subscriptions SET next_daily_at = ? WHERE chat_id = ? AND kind = 'daily'",
+        ((at, chat_id) for chat_id, at in next_at),
+    )
 
 
 def chat_counts(db: sqlite_utils.Database) -> tuple[int, int, dict[str, int]]:

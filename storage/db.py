@@ -26,7 +26,9 @@ def open_db(path: Path | str, *, migrate: bool = True) -> sqlite_utils.Database:
     try:
         # One connection may be handed between the event loop and a worker thread; callers serialise use.
         conn = sqlite3.connect(str(path), timeout=30.0, check_same_thread=False)
-        db = sqlite_utils.Database(conn)
+        # No sqlite-utils plugins: the bot uses none, a stray installed one must not change its connection,
+        # and scanning every installed package's entry points was a tenth of a cold `plumbline ask`.
+        db = sqlite_utils.Database(conn, execute_plugins=False)
         if not memory:
             db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
@@ -79,3 +81,23 @@ def backup_to(path: Path | str, target: Path) -> bool:
         db.close()
     with sqlite3.connect(target) as check:
         return bool(check.execute("PRAGMA integrity_check").fetchone()[0] == "ok")
+
+
+def open_readonly(path: Path | str) -> sqlite_utils.Database:
+    """Open an existing database for reading only (the web page): SQLite itself refuses every write."""
+    target = Path(path)
+    if not target.is_file():
+        raise StorageError(
+            f"database {target} does not exist yet: run `plumbline run` or `plumbline backfill`"
+        )
+    try:
+        conn = sqlite3.connect(
+            f"{target.resolve().as_uri()}?mode=ro", uri=True, timeout=30.0, check_same_thread=False
+        )
+        conn.execute("PRAGMA query_only=ON")
+        conn.execute("PRAGMA busy_timeout=30000")
+        db = sqlite_utils.Database(conn)
+        db.execute("SELECT COUNT(*) FROM observations").fetchone()
+    except sqlite3.DatabaseError as exc:
+        raise StorageError(_explain(path, exc)) from None
+    return db

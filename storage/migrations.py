@@ -169,3 +169,98 @@ def _lang_chosen(db: sqlite_utils.Database) -> None:
     """chats.lang is the language alerts and summaries are sent in; lang_chosen says /lang set it, so a
     client's language (Telegram language_code, Discord locale) no longer overrides it."""
     db.execute("ALTER TABLE chats ADD COLUMN lang_chosen INTEGER NOT NULL DEFAULT 0")
+
+
+@MIGRATIONS(name="0005_extreme_indexes")
+def _extreme_indexes(db: sqlite_utils.Database) -> None:
+    # A series' record high (and the record before a date) read from the top of an index, not a sort.
+    db.execute("CREATE INDEX observations_series_value ON observations (series, value DESC, date)")
+    # The last day a take-up series was above zero, without walking back over years of zero days.
+    db.execute("CREATE INDEX observations_positive ON observations (series, date) WHERE value > 0")
+
+
+@MIGRATIONS(name="0006_next_daily")
+def _next_daily(db: sqlite_utils.Database) -> None:
+    # When each daily summary next needs a look (UTC, iso_utc text): the minute job reads only the rows
+    # whose time has come, one indexed query whatever the number of subscribers. '' means "look now"
+    # (new or changed); NULL means never (the chat is inactive).
+    db.execute("ALTER TABLE subscriptions ADD COLUMN next_daily_at TEXT DEFAULT ''")
+    db.execute(
+        "UPDATE subscriptions SET next_daily_at = CASE WHEN (SELECT active FROM chats WHERE id = chat_id) "
+        "THEN '' ELSE NULL END"
+    )
+    db.execute("CREATE INDEX subscriptions_next_daily ON subscriptions (next_daily_at) WHERE kind = 'daily'")
+    # A chat that changes what its summary depends on is looked at again at once, however it was changed.
+    db.execute(_DAILY_TRIGGER)
+
+
+_DAILY_TRIGGER = """
+    CREATE TRIGGER chats_daily_changed AFTER UPDATE OF active, muted_until ON chats
+    WHEN OLD.active IS NOT NEW.active OR OLD.muted_until IS NOT NEW.muted_until
+    BEGIN
+        UPDATE subscriptions SET next_daily_at = CASE WHEN NEW.active THEN '' ELSE NULL END
+        WHERE chat_id = NEW.id AND kind = 'daily';
+    END
+"""
+
+
+@MIGRATIONS(name="0007_auctions")
+def _auctions(db: sqlite_utils.Database) -> None:
+    db.execute(
+        """
+        CREATE TABLE auctions (
+            auction_date TEXT NOT NULL,
+            security_type TEXT NOT NULL,
+            security_term TEXT NOT NULL,
+            cusip TEXT NOT NULL,
+            reopening INTEGER NOT NULL,
+            announced_date TEXT,
+            issue_date TEXT,
+            maturity_date TEXT,
+            offering_bn REAL,
+            total_tendered_bn REAL,
+            total_accepted_bn REAL,
+            dealer_bn REAL,
+            direct_bn REAL,
+            indirect_bn REAL,
+            soma_bn REAL,
+            bid_to_cover REAL,
+            high_yield REAL,
+            high_discount_rate REAL,
+            high_investment_rate REAL,
+            fetched_at TEXT NOT NULL,
+            PRIMARY KEY (auction_date, security_type, security_term)
+        ) WITHOUT ROWID
+        """
+    )
+    db.execute("CREATE INDEX auctions_issue ON auctions (issue_date)")
+    db.execute("CREATE INDEX auctions_term ON auctions (security_type, security_term, auction_date)")
+
+
+@MIGRATIONS(name="0008_auction_subscriptions")
+def _auction_subscriptions(db: sqlite_utils.Database) -> None:
+    # SQLite cannot alter a CHECK constraint: rebuild the table with 'auctions' allowed, rows kept.
+    db.execute(
+        """
+        CREATE TABLE subscriptions_new (
+            chat_id INTEGER NOT NULL REFERENCES chats (id),
+            kind TEXT NOT NULL CHECK (kind IN ('alerts', 'daily', 'auctions')),
+            daily_time TEXT,
+            tz TEXT,
+            weekends INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL,
+            next_daily_at TEXT DEFAULT '',
+            PRIMARY KEY (chat_id, kind)
+        )
+        """
+    )
+    # The trigger of 0006 names the table: drop it while the table is rebuilt, then restore it and the index.
+    db.execute("DROP TRIGGER IF EXISTS chats_daily_changed")
+    db.execute(
+        "INSERT INTO subscriptions_new (chat_id, kind, daily_time, tz, weekends, created_at, next_daily_at) "
+        "SELECT chat_id, kind, daily_time, tz, weekends, created_at, next_daily_at FROM subscriptions"
+    )
+    db.execute("DROP TABLE subscriptions")
+    db.execute("ALTER TABLE subscriptions_new RENAME TO subscriptions")
+    db.execute("CREATE INDEX subscriptions_next_daily ON subscriptions (next_daily_at) WHERE kind = 'daily'")
+    db.execute(_DAILY_TRIGGER)

@@ -35,6 +35,19 @@ _UPSERT = (
 )
 
 
+# Bumped in the same transaction as every change to observations: what a cached chart was drawn from.
+_BUMP_VERSION = (
+    "INSERT INTO meta (key, value) VALUES ('observations_version', '1') "
+    "ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+)
+
+
+def data_version(db: sqlite_utils.Database) -> int:
+    """A number that changes whenever a stored observation appears or changes (0 before the first)."""
+    row = db.execute("SELECT value FROM meta WHERE key = 'observations_version'").fetchone()
+    return int(row[0]) if row else 0
+
+
 class Change(NamedTuple):
     """A stored value that appeared (old is None) or changed."""
 
@@ -93,6 +106,7 @@ def _write(
     ]
     with db.atomic():
         db.conn.executemany(_UPSERT, ((c.series, c.date, c.new, c.source, fetched_at) for c in changes))
+        db.execute(_BUMP_VERSION)
         if revised:
             db.conn.executemany(
                 "INSERT INTO revisions (series, date, old_value, new_value, source, revised_at) "
@@ -134,9 +148,23 @@ def history(
     return [Point(d, v) for d, v in rows]
 
 
+# Skip from one series to the next on the primary key, then take each one's MAX(date) from the same key:
+# a few index seeks per series, where GROUP BY read every row (223 ms per poll at 454k rows).
+_NEWEST_DATES = """
+WITH RECURSIVE names(series) AS (
+    SELECT MIN(series) FROM observations
+    UNION ALL
+    SELECT (SELECT MIN(series) FROM observations WHERE series > names.series) FROM names
+    WHERE names.series IS NOT NULL
+)
+SELECT series, (SELECT MAX(date) FROM observations AS o WHERE o.series = names.series)
+FROM names WHERE series IS NOT NULL
+"""
+
+
 def newest_dates(db: sqlite_utils.Database) -> dict[str, str]:
     """The newest stored date of every series."""
-    return dict(db.execute("SELECT series, MAX(date) FROM observations GROUP BY series").fetchall())
+    return dict(db.execute(_NEWEST_DATES).fetchall())
 
 
 def revisions(
@@ -163,25 +191,41 @@ def series_summary(db: sqlite_utils.Database, names: Sequence[str]) -> dict[str,
 
 def max_before(db: sqlite_utils.Database, series: str, before: str) -> float | None:
     """The largest value of a series on dates before one (None when there is none)."""
+    # Down the (series, value DESC) index to the first row dated before: only rows newer than `before`
+    # that are larger are stepped over, a handful for the engine's recheck window.
     row = db.execute(
-        "SELECT MAX(value) FROM observations WHERE series = ? AND date < ?", (series, before)
+        "SELECT value FROM observations INDEXED BY observations_series_value "
+        "WHERE series = ? AND date < ? ORDER BY value DESC LIMIT 1",
+        (series, before),
     ).fetchone()
-    return float(row[0]) if row and row[0] is not None else None
+    return float(row[0]) if row else None
+
+
+_LAST_ABOVE_POSITIVE = (
+    "SELECT date, value FROM observations INDEXED BY observations_positive "
+    "WHERE series = ? AND value > 0 AND value > ? ORDER BY date DESC LIMIT 1"
+)
+_LAST_ABOVE_ANY = (
+    "SELECT date, value FROM observations WHERE series = ? AND value > ? ORDER BY date DESC LIMIT 1"
+)
 
 
 def last_above(db: sqlite_utils.Database, series: str, threshold: float = 0.0) -> Point | None:
     """The most recent date the series was above a threshold."""
-    row = db.execute(
-        "SELECT date, value FROM observations WHERE series = ? AND value > ? ORDER BY date DESC LIMIT 1",
-        (series, threshold),
-    ).fetchone()
+    # The partial index holds only positive values: its newest row above the threshold is the answer.
+    if threshold >= 0:
+        row = db.execute(_LAST_ABOVE_POSITIVE, (series, threshold)).fetchone()
+    else:
+        row = db.execute(_LAST_ABOVE_ANY, (series, threshold)).fetchone()
     return Point(row[0], row[1]) if row else None
 
 
 def record_high(db: sqlite_utils.Database, series: str) -> Point | None:
     """The largest stored value of a series (earliest date on ties)."""
     row = db.execute(
-        "SELECT date, value FROM observations WHERE series = ? ORDER BY value DESC, date LIMIT 1", (series,)
+        "SELECT date, value FROM observations INDEXED BY observations_series_value "
+        "WHERE series = ? ORDER BY value DESC, date LIMIT 1",
+        (series,),
     ).fetchone()
     return Point(row[0], row[1]) if row else None
 
@@ -194,3 +238,9 @@ def total_between(db: sqlite_utils.Database, series: str, since: str, until: str
         (series, since, until),
     ).fetchone()
     return float(row[0]), int(row[1])
+
+
+def last_stored_at(db: sqlite_utils.Database) -> str:
+    """When any observation was last written, with how many there are: changes whenever new data lands."""
+    row = db.execute("SELECT COALESCE(MAX(fetched_at), ''), COUNT(*) FROM observations").fetchone()
+    return f"{row[0]}#{row[1]}"

@@ -132,3 +132,31 @@ def recent_problems(db: sqlite_utils.Database, limit: int = 5) -> list[tuple[str
         (limit,),
     ).fetchall()
     return [(str(s), str(p), str(a), e) for s, p, a, e in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    """A recorded alert as the public page shows it: no chat, no audience, no delivery state."""
+
+    rule: str
+    kind: str
+    data_date: str
+    created_at: str
+    payload: str
+
+
+def latest_alert_events(db: sqlite_utils.Database, limit: int = 20) -> list[EventRecord]:
+    """The newest alert events (daily summaries left out), newest first."""
+    rows = db.execute(
+        "SELECT rule, kind, data_date, created_at, payload FROM events "
+        "WHERE rule IN ('sofr_breach', 'range_change') OR rule LIKE 'srf_positive@%' "
+        "OR rule LIKE 'sofr_near@%' ORDER BY created_at DESC, data_date DESC LIMIT ?",
+        (limit,),
+    ).fetchall()
+    return [EventRecord(*row) for row in rows]
+
+
+def last_event_at(db: sqlite_utils.Database) -> str:
+    """When the newest event was recorded ('' before the first)."""
+    row = db.execute("SELECT COALESCE(MAX(created_at), '') FROM events").fetchone()
+    return str(row[0])

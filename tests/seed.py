@@ -18,11 +18,12 @@ import pytest
 import sqlite_utils
 
 from bot.core.clock import NEW_YORK, iso_utc
-from bot.core.models import Observation, Operation
+from bot.core.models import Auction, Observation, Operation
 from bot.core.series import UNTRACKED_SERIES
 from bot.sources import fred
 from bot.sources.derived import net_liquidity
 from bot.sources.nyfed import daily_series
+from storage.auctions import upsert_auctions
 from storage.db import open_db
 from storage.fetchlog import FetchRecord, record_fetch
 from storage.observations import history, upsert_observations
@@ -306,6 +307,61 @@ def seed_month_end_2025(db: sqlite_utils.Database) -> None:
     log_fetch(db, "nyfed", ny(2025, 11, 3, 9, 4), rows_changed=3)
     log_fetch(db, "fred", ny(2025, 11, 3, 8, 30))
     log_fetch(db, "fiscaldata", ny(2025, 11, 3, 8, 45))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The thesis chain around the 2025-10-31 month-end (added on top of month_end_2025 where a test needs it)
+
+_CHAIN_AT = ny(2025, 11, 3, 9, 5)
+
+
+def ten_year(day: str, btc: float, dealer: float, *, issue: str | None = None) -> Auction:
+    """A 10-year note result of $42B; dealer is the dealers' share of the public's awards."""
+    return Auction(
+        auction_date=day,
+        security_type="Note",
+        security_term="10-Year",
+        cusip="91282CNT4",
+        issue_date=issue,
+        offering_bn=42.0,
+        total_tendered_bn=round(42 * btc, 3),
+        total_accepted_bn=42.0,
+        dealer_bn=round(42 * dealer, 3),
+        direct_bn=round(42 * 0.17, 3),
+        indirect_bn=round(42 * (0.83 - dealer), 3),
+        soma_bn=0.0,
+        bid_to_cover=btc,
+        high_yield=4.1,
+    )
+
+
+# The 2025 ten-year auction days (illustrative results around a 2.5 bid-to-cover and 12-14% dealers).
+TEN_YEAR_DAYS = ("01-15", "02-12", "03-12", "04-09", "05-14", "06-11", "07-09", "08-13", "09-10", "10-08")
+PRIOR_TEN_YEAR = [
+    ten_year(f"2025-{day}", 2.5 + 0.04 * ((n % 3) - 1), 0.12 + 0.01 * (n % 3))
+    for n, day in enumerate(TEN_YEAR_DAYS)
+]
+
+
+def seed_chain(db: sqlite_utils.Database) -> None:
+    """The thesis chain's other links around the real 2025-10-31 month-end: debt, issuance, buyers."""
+    store(
+        db,
+        "public_debt",
+        {"2024-10-31": 35950.0, "2025-09-30": 37640.0, "2025-10-31": 38040.0},
+        "treasury",
+        _CHAIN_AT,
+    )
+    store(db, "net_bills", {"2025-10-15": 12.0, "2025-10-31": 13.989}, "treasury", _CHAIN_AT)
+    store(db, "net_coupons", {"2025-10-15": 48.0, "2025-10-31": 51.785}, "treasury", _CHAIN_AT)
+    store(
+        db, "custody", {"2024-10-23": 2990.0, "2025-09-24": 2910.0, "2025-10-29": 2895.0}, "fred", _CHAIN_AT
+    )
+    store(db, "bank_treasuries", {"2025-09-24": 4270.0, "2025-10-29": 4290.0}, "fred", _CHAIN_AT)
+    store(db, "dvp_volume", {"2025-10-01": 1700.0, "2025-10-31": 1850.0}, "derived", _CHAIN_AT)
+    upsert_auctions(
+        db, [*PRIOR_TEN_YEAR, ten_year("2025-11-12", 2.29, 0.19, issue="2025-11-17")], fetched_at="x"
+    )
 
 
 def seed_srf_feb_2026(db: sqlite_utils.Database) -> None:

@@ -15,6 +15,7 @@ from bot.app import App
 from bot.core.config import Settings, load_settings
 from bot.sources.http import RetryPolicy
 from bot.sources.poller import PollerClosedError
+from bot.sources.registry import SOURCES
 from storage.db import open_db
 from storage.instance import InstanceLock, InstanceLockedError
 from storage.observations import latest
@@ -56,7 +57,7 @@ async def test_run_with_no_network_keeps_running_and_backs_off(
     assert all(1 <= n <= 3 for n in per_source.values()), per_source
     db = open_db(tmp_path / "p.db")
     outcomes = db.execute("SELECT DISTINCT source, outcome FROM fetch_log").fetchall()
-    assert set(outcomes) == {("nyfed", "error"), ("fred", "error"), ("fiscaldata", "error")}
+    assert set(outcomes) == {(name, "error") for name in SOURCES}  # nyfed, fred, fiscaldata, treasury
     db.close()
 
 

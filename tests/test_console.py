@@ -55,7 +55,7 @@ def test_ask_saves_the_chart(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("line", "expected"),
     [
-        ("/chart nonsense", "Usage: /chart <corridor|srf|rrp|tga|liquidity|sofr>"),
+        ("/chart nonsense", "Usage: /chart <corridor|spread|ladder|srf|sofr|rrp|tga|liquidity|debt|buyers>"),
         ("/wat", "Unknown command /wat"),
     ],
 )

@@ -11,14 +11,16 @@ import pytest
 import sqlite_utils
 
 from bot.core.config import load_settings
+from bot.core.models import Observation
 from bot.delivery.telegram_sender import TelegramSender
-from bot.delivery.worker import DeliveryWorker, OutMessage, SendStatus, telegram_limits
+from bot.delivery.worker import DeliveryWorker, OutMessage, SendResult, SendStatus, telegram_limits
 from bot.render.charts import render_png_async
 from bot.words.payload import reply_to_json
 from bot.words.reply import Reply, Text
 from handlers.chart_command import chart_for
 from storage.chats import chat_by_id, ensure_chat, subscribe, subscriptions_of
 from storage.db import open_db
+from storage.observations import data_version, upsert_observations
 from storage.outbox import add_event, enqueue, outbox_counts
 from tests.fakes.telegram import Call, FakeTelegram
 from tests.seed import every_day, store
@@ -241,6 +243,80 @@ async def test_faults_during_a_fan_out_lose_nothing_and_send_nothing_twice(
     )
     assert status["7030"] == "dropped" and status["7035"] == "uncertain"
     assert {s for a, s in status.items() if a not in ("7030", "7035")} == {"sent"}
+
+
+class _Recorder:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, bytes | None]] = []
+
+    async def send(self, address: str, message: OutMessage) -> SendResult:
+        self.sent.append((address, message.png))
+        return SendResult(SendStatus.SENT)
+
+
+class _CountingWorker(DeliveryWorker):
+    """The real worker with drawing replaced by a counter: the cache is what is under test."""
+
+    drawn: list[str]
+
+    async def _render(self, chart: str, lang: str = "en") -> bytes | None:
+        self.drawn.append(chart if lang == "en" else f"{chart} ({lang})")
+        return f"png {len(self.drawn)}".encode()
+
+
+def queue_summary(db: sqlite_utils.Database, chat_ids: list[int], key: str, chart: str) -> None:
+    reply = Reply("\u2600\ufe0f Plumbline daily \u2014 Mon 2025-11-03", [Text("SOFR 4.22% ...")])
+    add_event(
+        db, key=key, rule="daily", kind="summary", data_date="2025-11-03", audience="x",
+        payload=reply_to_json(reply, chart=chart), now=STAMP,
+    )  # fmt: skip
+    enqueue(db, chat_ids, key, STAMP)
+
+
+async def test_one_chart_is_drawn_once_per_data_version_across_events(tmp_path: Path) -> None:
+    db = open_db(tmp_path / "cache.db")
+    chats = make_chats(db, list(range(1001, 1007)))
+    # Three summary groups (zones) ask for the same chart, spelled two ways.
+    queue_summary(db, chats[0:2], "daily:2025-11-03:America/New_York:08:30", "corridor 1m")
+    queue_summary(db, chats[2:4], "daily:2025-11-03:Asia/Taipei:08:30", "corridor 1m")
+    queue_summary(db, chats[4:5], "daily:2025-11-03:Europe/London:07:15", "1M  Corridor")
+    recorder = _Recorder()
+    worker = _CountingWorker(
+        db, {"telegram": recorder}, clock=lambda: datetime(2025, 11, 3, 13, 5, tzinfo=UTC)
+    )
+    worker.drawn = []
+    await drain_all(worker)
+    assert len(recorder.sent) == 5 and {png for _, png in recorder.sent} == {b"png 1"}
+    assert worker.drawn == ["corridor 1m"]
+
+    # New data (a revision of one value) is a new version: the next event's chart is drawn again.
+    upsert_observations(db, [Observation("sofr", "2025-10-31", 4.23, "nyfed")], fetched_at=STAMP)
+    queue_summary(db, chats[5:6], "daily:2025-11-03:Asia/Tokyo:09:00", "corridor 1m")
+    queue_summary(db, chats[0:1], "breach:chart", "srf 3m")
+    await drain_all(worker)
+    assert worker.drawn == ["corridor 1m", "corridor 1m", "srf 3m"]
+
+    # A chat reading zh-TW gets the same chart drawn once in its language.
+    db.execute("UPDATE chats SET lang = 'zh-TW' WHERE id IN (?, ?)", (chats[1], chats[2]))
+    db.conn.commit()
+    queue_summary(db, chats[1:3], "daily:2025-11-04:Asia/Taipei:08:30", "corridor 1m")
+    await drain_all(worker)
+    assert worker.drawn[3:] == ["corridor 1m (zh-TW)"]
+
+
+def test_data_version_moves_only_when_observations_change(tmp_path: Path) -> None:
+    db = open_db(tmp_path / "version.db")
+    assert data_version(db) == 0
+    week = [
+        Observation("sofr", "2025-10-30", 4.04, "nyfed"),
+        Observation("sofr", "2025-10-31", 4.22, "nyfed"),
+    ]
+    upsert_observations(db, week, fetched_at=STAMP)
+    assert data_version(db) == 1
+    upsert_observations(db, week, fetched_at=STAMP)  # nothing changed: same version
+    assert data_version(db) == 1
+    upsert_observations(db, [Observation("sofr", "2025-10-31", 4.23, "nyfed")], fetched_at=STAMP)
+    assert data_version(db) == 2
 
 
 def queue_chart_alert(db: sqlite_utils.Database, chat_ids: list[int]) -> None:

@@ -81,6 +81,7 @@ async def test_synced_commands_carry_zh_tw_names_and_descriptions(
     choices = option(unsubscribe, "what")["choices"]
     assert [(c["value"], c["name_localizations"]) for c in choices] == [
         ("alerts", {ZH: "警示"}),
+        ("auctions", {ZH: "標售疲弱警示"}),
         ("daily", {ZH: "每日摘要"}),
         ("all", {ZH: "全部"}),
     ]
@@ -95,7 +96,14 @@ async def test_options_are_typed_with_subcommands_choices_and_autocomplete(
     dc: FakeDiscord, frontend: DiscordFrontend
 ) -> None:
     subscribe_cmd = registered(dc, "subscribe")
-    assert [(o["name"], o["type"]) for o in subscribe_cmd["options"]] == [("alerts", 1), ("daily", 1)]
+    assert [(o["name"], o["type"]) for o in subscribe_cmd["options"]] == [
+        ("alerts", 1),
+        ("auctions", 1),
+        ("daily", 1),
+    ]
+    assert option(subscribe_cmd, "auctions")["description_localizations"] == {
+        ZH: "公債標售疲弱時的警示（投標倍數偏低或交易商得標比重偏高）"
+    }
     daily = option(subscribe_cmd, "daily")
     assert [(o["name"], o.get("autocomplete", False)) for o in daily["options"]] == [
         ("time", True),
@@ -147,6 +155,19 @@ async def test_threshold_numbers_arrive_as_numbers(
     assert answer.data["embeds"][0]["title"] == title
     chat = get_chat(frontend.db, "discord", str(MACRO))
     assert chat is not None and (chat.srf_threshold, chat.near_bp) == (srf, near)
+
+
+@pytest.mark.parametrize("what", ["alerts", "auctions", "daily"])
+async def test_each_subscribe_subcommand_subscribes(
+    dc: FakeDiscord, frontend: DiscordFrontend, what: str
+) -> None:
+    sent = await dc.dispatch_interaction(
+        "subscribe", subcommand=what, user_id=ADMIN, guild_id=GUILD, channel_id=MACRO
+    )
+    answer = await dc.wait_for_response(sent.id, "callback")
+    assert answer.data["embeds"][0]["color"] == 0x2ECC71  # calm green: done, not an error
+    chat = get_chat(frontend.db, "discord", str(MACRO))
+    assert chat is not None and [s.kind for s in subscriptions_of(frontend.db, chat.id)] == [what]
 
 
 def test_typed_values_become_the_handlers_arguments() -> None:

@@ -654,7 +654,7 @@ PAYLOAD_CASES = [
     (
         "2019-09 repo spike",
         "sofr_breach:start:2019-09-16",
-        "corridor 1m",
+        "spread 1m",
         "\U0001f6a8 SOFR above the ceiling \u2014 2019-09-16",
         [
             # before the SRF existed (2021-07-29) the ceiling is the top of the target range
@@ -756,7 +756,7 @@ PAYLOAD_CASES = [
     (
         "2025-12 year end",
         "sofr_breach:start:2025-12-31",
-        "corridor 1m",
+        "spread 1m",
         "\U0001f6a8 SOFR above the ceiling \u2014 2025-12-31",
         [
             "SOFR printed 3.87%, 12 bp above the corridor ceiling of 3.75%. "

@@ -281,11 +281,31 @@ def test_catalog_mapping() -> None:
         "DFEDTARL": ("fed_lower", 1.0),
         "WRESBAL": ("reserves", 0.001),
         "WALCL": ("fed_assets", 0.001),
+        "WMTSECL1": ("custody", 0.001),
+        "TASACBW027SBOG": ("bank_treasuries", 1.0),
     }
 
 
+def test_buyer_series_refuse_implausible_levels() -> None:
+    """Custody in billions where millions are expected ($2.9B, not $2.9T) is a broken feed."""
+    with pytest.raises(SourceError, match=r"implausible value 2\.9B"):
+        fred.to_observations("WMTSECL1", [("2025-10-29", 2900.0)])
+    assert fred.to_observations("WMTSECL1", [("2025-10-29", 2_895_000.0)]) == [
+        Observation("custody", "2025-10-29", 2895.0, "fred")
+    ]
+
+
+# The buyer series are checked for plausible levels: custody-sized ($mn) and bank-sized ($bn) values.
+_SCALE = {"WMTSECL1": 1_000_000, "TASACBW027SBOG": 1_000}
+
+
+def _value(fred_id: str, value: float) -> str:
+    return f"{value * _SCALE.get(fred_id, 1):.2f}"
+
+
 def _csv_body(fred_id: str) -> str:
-    return f"observation_date,{fred_id}\n2026-06-10,3.65\n2026-06-17,\n2026-06-24,3.90\n"
+    a, b = _value(fred_id, 3.65), _value(fred_id, 3.90)
+    return f"observation_date,{fred_id}\n2026-06-10,{a}\n2026-06-17,\n2026-06-24,{b}\n"
 
 
 def _json_body(fred_id: str) -> dict[str, object]:
@@ -293,7 +313,11 @@ def _json_body(fred_id: str) -> dict[str, object]:
         "count": 3,
         "observations": [
             {"realtime_start": "2026-07-31", "realtime_end": "2026-07-31", "date": day, "value": value}
-            for day, value in (("2026-06-10", "3.65"), ("2026-06-17", "."), ("2026-06-24", "3.90"))
+            for day, value in (
+                ("2026-06-10", _value(fred_id, 3.65)),
+                ("2026-06-17", "."),
+                ("2026-06-24", _value(fred_id, 3.90)),
+            )
         ],
     }
 
@@ -385,8 +409,8 @@ async def test_fetch_all_series(api_key: str | None) -> None:
     assert batch.operations == []
     got = {(obs.series, obs.date): obs.value for obs in batch.observations}
     assert got == {
-        (series, day): round(value * multiplier, 6)
-        for series, multiplier in fred.FRED_SERIES.values()
+        (series, day): round(value * _SCALE.get(fred_id, 1) * multiplier, 6)
+        for fred_id, (series, multiplier) in fred.FRED_SERIES.items()
         for day, value in (("2026-06-10", 3.65), ("2026-06-24", 3.9))
     }
 
@@ -408,7 +432,7 @@ async def test_fetch_keeps_the_good_series_and_reports_the_failed_one() -> None:
     assert sorted(requested) == sorted(fred.FRED_SERIES)
     assert batch.errors == ["expected CSV but got an HTML page (WRESBAL)"]
     stored = {obs.series for obs in batch.observations}
-    assert stored == {"iorb", "fed_upper", "fed_lower", "fed_assets"}
+    assert stored == {"iorb", "fed_upper", "fed_lower", "fed_assets", "custody", "bank_treasuries"}
 
 
 async def test_fetch_several_failures_are_grouped_by_problem() -> None:
@@ -423,7 +447,13 @@ async def test_fetch_several_failures_are_grouped_by_problem() -> None:
             client, csv_url=CSV_URL, api_url=API_URL, api_key=None, start=date(2026, 6, 1)
         )
     assert batch.errors == ["2026-06-10 (line 2): non-numeric value 'abc' (IORB, WALCL)"]
-    assert {obs.series for obs in batch.observations} == {"fed_upper", "fed_lower", "reserves"}
+    assert {obs.series for obs in batch.observations} == {
+        "fed_upper",
+        "fed_lower",
+        "reserves",
+        "custody",
+        "bank_treasuries",
+    }
 
 
 async def test_fetch_raises_when_every_series_fails() -> None:
@@ -435,7 +465,8 @@ async def test_fetch_raises_when_every_series_fails() -> None:
             await fred.fetch(client, csv_url=CSV_URL, api_url=API_URL, api_key=None, start=date(2026, 6, 1))
     assert info.value.source == "fred"
     assert (
-        info.value.problem == "expected CSV but got an HTML page (IORB, DFEDTARU, DFEDTARL, WRESBAL, WALCL)"
+        info.value.problem == "expected CSV but got an HTML page "
+        "(IORB, DFEDTARU, DFEDTARL, WRESBAL, WALCL, WMTSECL1, TASACBW027SBOG)"
     )
     assert info.value.transient is False
 

@@ -543,6 +543,8 @@ def client_for(handler: Any) -> httpx.AsyncClient:
 SOFR_PATH = "/api/rates/secured/sofr/search.json"
 EFFR_PATH = "/api/rates/unsecured/effr/search.json"
 RP_PATH = "/api/rp/results/search.json"
+BGCR_PATH = "/api/rates/secured/bgcr/search.json"
+TGCR_PATH = "/api/rates/secured/tgcr/search.json"
 
 
 async def test_fetch_rates_builds_request_and_returns_oldest_first() -> None:
@@ -607,12 +609,16 @@ async def test_fetch_returns_batch() -> None:
             SOFR_PATH: load("sofr_2024-06-03_to_06-06.json"),
             EFFR_PATH: load("effr_2023-06-01_to_06-06.json"),
             RP_PATH: load("rp_2026-02-17_to_02-18.json"),
+            BGCR_PATH: load("gc_rates_2026-02-05.json"),
+            TGCR_PATH: load("gc_rates_2026-02-05.json"),
         }
     )
     async with client_for(recorder) as client:
         batch = await nyfed.fetch(client, BASE, date(2026, 2, 17), date(2026, 2, 18))
     assert sorted(recorder.requests) == [
+        (BGCR_PATH, "2026-02-17", "2026-02-18"),
         (SOFR_PATH, "2026-02-17", "2026-02-18"),
+        (TGCR_PATH, "2026-02-17", "2026-02-18"),
         (EFFR_PATH, "2026-02-17", "2026-02-18"),
         (RP_PATH, "2026-02-17", "2026-02-18"),
     ]
@@ -623,10 +629,30 @@ async def test_fetch_returns_batch() -> None:
     assert series == {
         "sofr", "sofr_p1", "sofr_p25", "sofr_p75", "sofr_p99", "sofr_volume",
         "effr", "effr_volume", "fed_lower", "fed_upper", "srf", "srf_rate", "rrp", "rrp_rate",
+        "bgcr", "bgcr_volume", "tgcr", "tgcr_volume",
     }  # fmt: skip
+    assert batch.errors == []
     assert obs("srf", "2026-02-17", 30.5) in batch.observations
     assert obs("srf", "2026-02-18", 0.004) in batch.observations
     assert all(o.source == "nyfed" for o in batch.observations)
+
+
+async def test_fetch_gc_rates_fail_alone() -> None:
+    """BGCR and TGCR down: SOFR, EFFR and the operations are still stored, and the batch says what failed."""
+    recorder = Recorder(
+        {
+            SOFR_PATH: load("sofr_2024-06-03_to_06-06.json"),
+            EFFR_PATH: load("effr_2023-06-01_to_06-06.json"),
+            RP_PATH: load("rp_2026-02-17_to_02-18.json"),
+            BGCR_PATH: httpx.Response(404, json={"message": "Not Found"}),
+            TGCR_PATH: load("gc_rates_2026-02-05.json"),
+        }
+    )
+    async with client_for(recorder) as client:
+        batch = await nyfed.fetch(client, BASE, date(2026, 2, 17), date(2026, 2, 18), policy=ONE_TRY)
+    assert batch.errors == ["BGCR: HTTP 404 (Not Found)"]
+    series = {o.series for o in batch.observations}
+    assert {"sofr", "effr", "srf", "tgcr", "tgcr_volume"} <= series and "bgcr" not in series
 
 
 async def test_fetch_raises_the_failing_source_error_and_cancels_the_rest() -> None:
@@ -668,3 +694,72 @@ async def test_fetch_operations_bad_responses(response: httpx.Response, problem:
         with pytest.raises(SourceError) as caught:
             await nyfed.fetch_operations(client, BASE, date(2026, 2, 17), date(2026, 2, 18), policy=ONE_TRY)
     assert caught.value.problem.startswith(problem)
+
+
+class InFlight:
+    """An async handler that answers after a pause and records how many requests overlapped."""
+
+    def __init__(self) -> None:
+        self.now = 0
+        self.most = 0
+        self.windows: list[tuple[str, str, str]] = []
+
+    async def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.now += 1
+        self.most = max(self.most, self.now)
+        params = request.url.params
+        self.windows.append((request.url.path, params["startDate"], params["endDate"]))
+        await asyncio.sleep(0.01)
+        self.now -= 1
+        if request.url.path == RP_PATH:
+            return httpx.Response(200, json={"repo": {"operations": []}})
+        return httpx.Response(200, json={"refRates": []})
+
+
+async def test_a_backfill_fetches_windows_in_parallel_within_the_limit() -> None:
+    handler = InFlight()
+    async with client_for(handler) as client:
+        batch = await nyfed.fetch(client, BASE, date(2000, 1, 1), date(2026, 6, 30))
+    assert batch.observations == [] and batch.operations == []
+    # 9 three-year windows each of SOFR, EFFR, BGCR and TGCR and 27 one-year operation windows, never more
+    # than 4 at once: the general-collateral rates share the source's one budget.
+    assert len(handler.windows) == 9 * 4 + 27
+    assert sorted(w for w in handler.windows if w[0] == RP_PATH)[0] == (RP_PATH, "2000-01-01", "2000-12-30")
+    assert handler.most == nyfed.CONCURRENCY == 4
+
+
+async def test_windows_fetched_out_of_order_come_back_oldest_first() -> None:
+    order: list[str] = []
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        low, high = request.url.params["startDate"], request.url.params["endDate"]
+        # The older a window, the later its answer: they complete newest first.
+        await asyncio.sleep((2030 - int(low[:4])) * 0.005)
+        order.append(low)
+        if low <= "2024-06-03" <= high:
+            return httpx.Response(200, json=load("sofr_2024-06-03_to_06-06.json"))
+        body = {"refRates": [{"effectiveDate": high, "type": "SOFR", "percentRate": 1.0}]}
+        return httpx.Response(200, json=body)
+
+    async with client_for(handler) as client:
+        got = await nyfed.fetch_rates(client, BASE, "sofr", date(2018, 1, 1), date(2026, 2, 18))
+    assert order != sorted(order)
+    days = [o.date for o in got if o.series == "sofr"]
+    assert days == sorted(days) and {"2024-06-03", "2024-06-06"} <= set(days)
+
+
+async def test_one_failing_window_fails_the_fetch_and_cancels_the_rest() -> None:
+    started: list[str] = []
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        started.append(request.url.params["startDate"])
+        if len(started) == 2:
+            return httpx.Response(400, json={"error": "bad window"})
+        await asyncio.sleep(0.05)
+        return httpx.Response(200, json={"repo": {"operations": []}})
+
+    async with client_for(handler) as client:
+        with pytest.raises(SourceError) as info:
+            await nyfed.fetch_operations(client, BASE, date(2000, 1, 1), date(2026, 6, 30), policy=ONE_TRY)
+    assert info.value.source == "nyfed"
+    assert len(started) < 27  # the windows still queued were never requested

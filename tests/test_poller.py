@@ -213,7 +213,7 @@ def test_closed_port(tmp_path: Path) -> None:
     settings = load_settings(env, env_file=None)
     db = open_db(settings.database_path)
     result = asyncio.run(poll_once(settings, db))
-    assert {o.source for o in result.failed} == {"nyfed", "fred", "fiscaldata"}
+    assert {o.source for o in result.failed} == set(SOURCES)
     for outcome in result.failed:
         assert outcome.error is not None and "connection refused" in outcome.error
     assert db.execute("SELECT COUNT(*) FROM observations").fetchone()[0] == 0

@@ -185,7 +185,8 @@ def test_usage_reply_escapes_the_angle_brackets() -> None:
     reply = dispatch("/chart", Context("telegram", "1", "2", SCENARIOS["empty"].now), seeded("empty"))
     assert reply is not None
     out = to_telegram_html(reply)
-    assert out == "<b>Usage: /chart &lt;corridor|srf|rrp|tga|liquidity|sofr&gt; [1m|3m|1y|5y|max]</b>"
+    kinds = "corridor|spread|ladder|srf|sofr|rrp|tga|liquidity|debt|buyers"
+    assert out == f"<b>Usage: /chart &lt;{kinds}&gt; [1m|3m|1y|5y|max]</b>"
 
 
 def test_corridor_ladder_survives_in_pre() -> None:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,17 @@ from bot.core.models import Observation, Operation
 from storage.db import StorageError, integrity_ok, open_db
 from storage.fetchlog import FetchRecord, failure_streak, last_fetches, last_success, record_fetch
 from storage.meta import get_meta, set_meta
-from storage.observations import history, latest, newest_dates, revisions, upsert_observations, value_on
+from storage.observations import (
+    history,
+    last_above,
+    latest,
+    max_before,
+    newest_dates,
+    record_high,
+    revisions,
+    upsert_observations,
+    value_on,
+)
 from storage.operations import latest_operation_date, operations_between, upsert_operations
 
 T0 = "2026-02-18T14:00:00Z"
@@ -39,7 +50,16 @@ def test_migrations_create_tables_and_wal(tmp_path: Path) -> None:
     again = open_db(tmp_path / "a.db")  # re-running migrations is a no-op
     assert integrity_ok(again)
     applied = [r[0] for r in again.execute("SELECT name FROM _sqlite_migrations ORDER BY id").fetchall()]
-    assert applied == ["0001_core", "0002_alerts", "0003_operation_release_time", "0004_chat_lang_chosen"]
+    assert applied == [
+        "0001_core",
+        "0002_alerts",
+        "0003_operation_release_time",
+        "0004_chat_lang_chosen",
+        "0005_extreme_indexes",
+        "0006_next_daily",
+        "0007_auctions",
+        "0008_auction_subscriptions",
+    ]
 
 
 def test_upsert_is_idempotent(db: sqlite_utils.Database) -> None:
@@ -88,6 +108,108 @@ def test_reads(db: sqlite_utils.Database) -> None:
     assert [p.date for p in history(db, "sofr", "2024-06-04", "2024-06-05")] == ["2024-06-04", "2024-06-05"]
     assert newest_dates(db) == {"sofr": "2024-06-06", "tga": "2026-06-23"}
     assert latest(db, "rrp") is None
+
+
+# SRF take-up around the 2025-10-31 month-end record ($50.35B; $21.0B AM + $29.35B PM), zero days between.
+SRF_AUTUMN_2025 = [
+    ("2025-09-15", 1.5),
+    ("2025-09-30", 6.0),
+    ("2025-10-01", 0.0),
+    ("2025-10-15", 6.0),
+    ("2025-10-30", 0.0),
+    ("2025-10-31", 50.35),
+    ("2025-11-03", 0.0),
+    ("2025-11-04", 0.0),
+]
+
+
+@pytest.fixture
+def srf_db(db: sqlite_utils.Database) -> sqlite_utils.Database:
+    upsert_observations(db, [obs("srf", d, v) for d, v in SRF_AUTUMN_2025], fetched_at=T0)
+    upsert_observations(db, [*sofr_week()], fetched_at=T0)
+    return db
+
+
+@pytest.mark.parametrize(
+    ("before", "expected"),
+    [
+        ("2025-09-15", None),  # nothing stored before the first day
+        ("2025-09-16", 1.5),
+        ("2025-10-15", 6.0),  # the 2025-09-30 quarter-end, not the equal 2025-10-15 on the day itself
+        ("2025-10-31", 6.0),  # the record day is not its own prior record
+        ("2025-11-01", 50.35),
+        ("2099-01-01", 50.35),
+    ],
+)
+def test_max_before(srf_db: sqlite_utils.Database, before: str, expected: float | None) -> None:
+    assert max_before(srf_db, "srf", before) == expected
+
+
+def test_record_high_takes_the_earliest_of_equal_values(srf_db: sqlite_utils.Database) -> None:
+    top = record_high(srf_db, "srf")
+    assert top is not None and (top.date, top.value) == ("2025-10-31", 50.35)
+    # SOFR printed 5.33 on three days: the record is the first of them after the 5.35 day.
+    sofr = record_high(srf_db, "sofr")
+    assert sofr is not None and (sofr.date, sofr.value) == ("2024-06-03", 5.35)
+    upsert_observations(srf_db, [obs("sofr", "2024-06-03", 5.33)], fetched_at=T1)
+    tied = record_high(srf_db, "sofr")
+    assert tied is not None and (tied.date, tied.value) == ("2024-06-03", 5.33)
+    assert record_high(srf_db, "rrp") is None
+
+
+@pytest.mark.parametrize(
+    ("threshold", "expected"),
+    [
+        (0.0, ("2025-10-31", 50.35)),  # two zero days since the record
+        (6.0, ("2025-10-31", 50.35)),
+        (50.35, None),  # strictly above
+        (5.0, ("2025-10-31", 50.35)),
+        (-1.0, ("2025-11-04", 0.0)),  # a negative threshold counts zero days too
+    ],
+)
+def test_last_above(
+    srf_db: sqlite_utils.Database, threshold: float, expected: tuple[str, float] | None
+) -> None:
+    point = last_above(srf_db, "srf", threshold)
+    assert (None if point is None else (point.date, point.value)) == expected
+
+
+def test_last_above_follows_a_value_revised_to_zero(srf_db: sqlite_utils.Database) -> None:
+    upsert_observations(srf_db, [obs("srf", "2025-10-31", 0.0)], fetched_at=T1)
+    point = last_above(srf_db, "srf")
+    assert point is not None and (point.date, point.value) == ("2025-10-15", 6.0)
+    top = record_high(srf_db, "srf")
+    assert top is not None and (top.date, top.value) == ("2025-09-30", 6.0)
+
+
+def test_newest_dates_of_an_empty_database(db: sqlite_utils.Database) -> None:
+    assert newest_dates(db) == {}
+
+
+@pytest.mark.parametrize(
+    "read",
+    [
+        lambda db: newest_dates(db),
+        lambda db: max_before(db, "srf", "2025-10-31"),
+        lambda db: record_high(db, "srf"),
+        lambda db: last_above(db, "srf"),
+        lambda db: last_above(db, "srf", 20.0),
+    ],
+    ids=["newest_dates", "max_before", "record_high", "last_above", "last_above_20"],
+)
+def test_extremes_seek_an_index_and_never_scan_or_sort(
+    srf_db: sqlite_utils.Database, read: Callable[[sqlite_utils.Database], object]
+) -> None:
+    statements: list[str] = []
+    srf_db.conn.set_trace_callback(statements.append)
+    try:
+        read(srf_db)
+    finally:
+        srf_db.conn.set_trace_callback(None)
+    assert len(statements) == 1, statements
+    plan = [row[-1] for row in srf_db.execute("EXPLAIN QUERY PLAN " + statements[0]).fetchall()]
+    assert any(step.startswith("SEARCH") for step in plan), plan
+    assert not any(step.startswith("SCAN observations") or "TEMP B-TREE" in step for step in plan), plan
 
 
 def _op(oid: str, day: str, amount: float, *, session: str = "AM", sve: bool = False) -> Operation:

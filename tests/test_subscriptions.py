@@ -638,6 +638,7 @@ def test_settings_of_a_new_chat(db: sqlite_utils.Database) -> None:
         "Daily summary: off",
         "SRF threshold: zero",
         "Near-ceiling alert: off",
+        "Weak-auction alerts: off",
     ]
     assert reply.buttons == [
         [
@@ -663,6 +664,7 @@ def test_settings_reflect_everything(db: sqlite_utils.Database) -> None:
         "Daily summary: 07:15 Europe/London, weekdays only",
         "SRF threshold: $5.0B",
         "Near-ceiling alert: 3 bp",
+        "Weak-auction alerts: off",
         "Muted until: 2026-02-19 19:35:00 UTC",
     ]
     assert reply.buttons == [
@@ -674,7 +676,7 @@ def test_settings_reflect_everything(db: sqlite_utils.Database) -> None:
     ]
     # Six hours later the mute has run out: no mute line, and the button mutes again.
     after = send(db, "/settings", ctx(now=NOW + timedelta(hours=6)))
-    assert settings_lines(after)[-1] == "Near-ceiling alert: 3 bp"
+    assert [line for line in settings_lines(after) if line.startswith("Near")] == ["Near-ceiling alert: 3 bp"]
     assert after.buttons[1] == [Button("Mute 6h", "/mute 6h")]
 
 

@@ -10,9 +10,18 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
-from bot.alerts.summary import LATE_LIMIT, daily_summary, due_date, enqueue_summaries, open_episodes
+from bot.alerts.summary import (
+    LATE_LIMIT,
+    daily_summary,
+    due_at,
+    due_date,
+    enqueue_summaries,
+    open_episodes,
+)
 from bot.core.clock import iso_utc
+from bot.core.models import Auction
 from bot.words.reply import Reply, Text
+from storage.auctions import upsert_auctions
 from storage.chats import Subscription, deactivate_chat, ensure_chat, set_muted_until, subscribe
 from storage.db import open_db
 from storage.marks import Mark, save_marks
@@ -24,8 +33,17 @@ def utc(year: int, month: int, day: int, hour: int, minute: int = 0) -> datetime
 
 
 def lines(reply: Reply) -> list[str]:
-    assert len(reply.blocks) == 1
+    """The market block's lines (a second block, when present, is the thesis chain: see chain_lines)."""
+    assert len(reply.blocks) in (1, 2)
     block = reply.blocks[0]
+    assert isinstance(block, Text)
+    return block.text.split("\n")
+
+
+def chain_lines(reply: Reply) -> list[str]:
+    """The thesis verdict, the day's auctions and settlements, and the calendar."""
+    assert len(reply.blocks) == 2
+    block = reply.blocks[1]
     assert isinstance(block, Text)
     return block.text.split("\n")
 
@@ -108,6 +126,10 @@ def test_summary_on_the_october_2025_month_end() -> None:
         "Net liquidity: $5.535T (\u2212$110.0B w/w, 2025-10-31)",
         "Open episodes: SOFR above the ceiling since 2025-10-27; SRF take-up since 2025-10-31",
     ]
+    assert chain_lines(reply) == [
+        "\U0001f7e1 Hidden QE is flickering: SRF take-up of $1B or more on 1 of the last 20 business days "
+        "(rule: on at 5 or more).",
+    ]
 
 
 def test_summary_after_the_february_2026_srf_days() -> None:
@@ -146,6 +168,21 @@ def test_summary_on_a_calm_day_in_2024() -> None:
         "Reserves: $3.408T (week of 2024-06-05)",
         "Net liquidity: $6.179T (+$53.89B w/w, 2024-06-07)",
         "Open episodes: none",
+    ]
+
+
+def test_summary_names_the_days_auctions_settlements_and_calendar() -> None:
+    db = seeded("june_2026")  # Wed 2026-06-24; 06-30 is the quarter-end
+    held = Auction(
+        "2026-06-24", "Note", "5-Year", issue_date="2026-06-30", offering_bn=70.0, bid_to_cover=2.4
+    )
+    settles = Auction("2026-06-22", "Bill", "52-Week", issue_date="2026-06-24", offering_bn=48.0)
+    upsert_auctions(db, [held, settles], fetched_at="x")
+    reply = daily_summary(db, SCENARIOS["june_2026"].now)
+    assert chain_lines(reply) == [
+        "Auctions today: 5-Year Note.",
+        "Settling today: $48.00B of new Treasuries.",
+        "Calendar: Ahead: Tue 2026-06-30 a quarter-end.",
     ]
 
 
@@ -388,8 +425,11 @@ def test_the_queued_summary_is_the_summary_with_the_corridor_chart(feb: sqlite_u
     expected = daily_summary(feb, utc(2026, 2, 19, 13, 35))
     assert payload["title"] == "\u2600\ufe0f Plumbline daily \u2014 Thu 2026-02-19"
     assert payload["level"] == "tight"
-    assert payload["chart"] == "corridor 1m"
-    assert payload["blocks"] == [{"text": "\n".join(lines(expected))}]
+    assert payload["chart"] == "spread 1m"
+    assert payload["blocks"] == [
+        {"text": "\n".join(lines(expected))},
+        {"text": "\n".join(chain_lines(expected))},
+    ]
     assert "SRF: $0.004B on 2026-02-18; month to date $30.612B" in payload["blocks"][0]["text"]
 
 
@@ -533,3 +573,82 @@ def test_summaries_survive_a_restart_without_repeating(tmp_path: Path) -> None:
     assert run_every_minute(second, utc(2026, 3, 9, 12, 30), utc(2026, 3, 9, 16, 0)) == []
     assert len(outbox(second)) == 1
     second.close()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The minute job's cost: one indexed read whatever the number of subscribers, no no-op writes
+# ---------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("tz", "time", "day", "expected"),
+    [
+        ("America/New_York", "08:30", date(2026, 3, 6), utc(2026, 3, 6, 13, 30)),  # EST
+        ("America/New_York", "08:30", date(2026, 3, 9), utc(2026, 3, 9, 12, 30)),  # EDT
+        ("America/New_York", "02:30", date(2026, 3, 8), utc(2026, 3, 8, 7, 0)),  # skipped: end of the gap
+        ("America/New_York", "01:30", date(2026, 11, 1), utc(2026, 11, 1, 5, 30)),  # repeated: the first
+        ("Europe/London", "07:15", date(2026, 3, 30), utc(2026, 3, 30, 6, 15)),  # BST
+        ("Asia/Taipei", "08:30", date(2026, 3, 9), utc(2026, 3, 9, 0, 30)),
+    ],
+)
+def test_due_at_is_the_first_minute_due_date_says_due(
+    tz: str, time: str, day: date, expected: datetime
+) -> None:
+    subscription = sub(time, tz, weekends=True)
+    assert due_at(subscription, day) == expected
+    assert due_date(subscription, expected) == day
+    assert due_date(subscription, expected - timedelta(minutes=1)) != day
+
+
+def _statements(db: sqlite_utils.Database, now: datetime) -> list[str]:
+    seen: list[str] = []
+    db.conn.set_trace_callback(seen.append)
+    try:
+        enqueue_summaries(db, now)
+    finally:
+        db.conn.set_trace_callback(None)
+    return seen
+
+
+@pytest.mark.parametrize("subscribers", [10, 1000])
+def test_a_quiet_minute_is_one_read_at_any_number_of_subscribers(tmp_path: Path, subscribers: int) -> None:
+    db = open_db(tmp_path / "many.db")
+    for n in range(subscribers):
+        daily_chat(db, f"ny-{n}", "08:30", "America/New_York")
+    # The first look after subscribing stores each one's next time; from then on a quiet minute is one read.
+    assert enqueue_summaries(db, utc(2026, 3, 9, 11, 0)) == 0
+    for minute in (utc(2026, 3, 9, 11, 1), utc(2026, 3, 9, 12, 29)):
+        statements = _statements(db, minute)
+        assert len(statements) == 1 and statements[0].startswith("SELECT"), statements
+    assert enqueue_summaries(db, utc(2026, 3, 9, 12, 30)) == subscribers
+
+
+def test_minutes_after_the_send_write_nothing(feb: sqlite_utils.Database) -> None:
+    daily_chat(feb, "ny-1", "08:30", "America/New_York")
+    daily_chat(feb, "ny-2", "08:30", "America/New_York")
+    assert enqueue_summaries(feb, utc(2026, 2, 19, 13, 30)) == 2
+    # Inside the three-hour late window the summary is still "due" by the clock, yet nothing is re-inserted.
+    for minute in range(1, 180, 7):
+        statements = _statements(feb, utc(2026, 2, 19, 13, 30) + timedelta(minutes=minute))
+        assert [s.split()[0] for s in statements] == ["SELECT"], statements
+
+
+def test_unmuting_inside_the_window_sends_todays(feb: sqlite_utils.Database) -> None:
+    chat = daily_chat(feb, "ny", "08:30", "America/New_York")
+    set_muted_until(feb, chat, "2026-02-19T20:00:00Z")  # past the late window: today is skipped
+    assert run_every_minute(feb, utc(2026, 2, 19, 13, 0), utc(2026, 2, 19, 14, 0)) == []
+    set_muted_until(feb, chat, None)  # /unmute at 09:01 ET
+    assert enqueue_summaries(feb, utc(2026, 2, 19, 14, 1)) == 1
+
+
+def test_a_chat_that_comes_back_gets_its_summary_and_a_gone_one_is_not_read(
+    feb: sqlite_utils.Database,
+) -> None:
+    chat = daily_chat(feb, "back", "08:30", "America/New_York")
+    deactivate_chat(feb, chat, "Forbidden: bot was blocked by the user")
+    assert enqueue_summaries(feb, utc(2026, 2, 19, 13, 30)) == 0
+    assert feb.execute("SELECT next_daily_at FROM subscriptions WHERE chat_id = ?", (chat,)).fetchone() == (
+        None,
+    )
+    ensure_chat(feb, "telegram", "back", title="", is_group=False, now="2026-02-19T13:40:00Z")
+    assert enqueue_summaries(feb, utc(2026, 2, 19, 13, 41)) == 1

@@ -125,7 +125,8 @@ async def test_bad_arguments_and_unknown_commands_get_usage(tg: FakeTelegram, tm
     finally:
         await frontend.stop()
     texts = {c.params["chat_id"]: str(c.params["text"]) for c in calls}
-    assert "Usage: /chart &lt;corridor|srf|rrp|tga|liquidity|sofr&gt; [1m|3m|1y|5y|max]" in texts[42]
+    kinds = "corridor|spread|ladder|srf|sofr|rrp|tga|liquidity|debt|buyers"
+    assert f"Usage: /chart &lt;{kinds}&gt; [1m|3m|1y|5y|max]" in texts[42]
     assert "Unknown command /frobnicate" in texts[43]
 
 

@@ -8,7 +8,7 @@ import re
 import string
 import warnings
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -23,13 +23,13 @@ from bot.delivery.telegram_sender import TelegramSender
 from bot.delivery.worker import DeliveryWorker
 from bot.frontends.console import answer
 from bot.frontends.telegram_bot import TelegramFrontend, menu_commands
-from bot.render.charts import cjk_font_family, render_png
+from bot.render.charts import cjk_font_family, render_png, tick_labels
 from bot.render.text import to_console
 from bot.words.fmt import bp, ljust, pct, usd_bn, usd_bn_delta, weekday_date, width
 from bot.words.messages import EN, t
 from bot.words.messages_zh_tw import ZH_TW
 from bot.words.payload import reply_to_json
-from bot.words.reply import ChartData, ChartSeries, Context, Mono, Reply
+from bot.words.reply import ChartData, ChartPanel, ChartSeries, Context, Mono, Reply
 from handlers.chart_command import CHART_KINDS, chart_for
 from handlers.table import COMMANDS, dispatch
 from storage.chats import chat_by_id, ensure_chat, subscribe
@@ -38,7 +38,7 @@ from storage.marks import save_marks
 from storage.outbox import add_event, enqueue, outbox_counts
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.telegram import FakeTelegram
-from tests.seed import SCENARIOS, seeded
+from tests.seed import SCENARIOS, seed_chain, seeded
 from tests.test_discord_e2e import ADMIN, GUILD, MACRO, MANAGE_CHANNELS, MEMBER, OTHER
 from tests.test_discord_e2e import start_frontend as start_discord
 
@@ -73,9 +73,11 @@ def test_the_chinese_file_keeps_the_english_order() -> None:
 # zone names, the bot's name. Everything else must be Chinese.
 ALLOWED = {
     "SOFR", "EFFR", "IORB", "SRF", "ON", "RRP", "TGA", "FOMC", "MBS", "DTS", "FRED", "IANA", "UTC", "ET",
-    "ADMIN_USER_IDS", "Plumbline", "HH", "MM", "bp", "B", "off", "quit", "English",
+    "ADMIN_USER_IDS", "Plumbline", "HH", "MM", "bp", "B", "off", "quit", "English", "spread", "ladder",
     "alerts", "daily", "all", "weekdays", "weekends", "srf", "near", "corridor", "rrp", "tga", "liquidity",
     "sofr", "max", "chart", "en", "zh", "TW", "America", "New_York", "Europe", "London", "Asia", "Taipei",
+    # the thesis chain (issue #15): the glossary keeps these acronyms, and the new command keywords
+    "QE", "BGCR", "TGCR", "DVP", "auctions", "debt", "buyers",
 }  # fmt: skip
 _COMMAND = re.compile(r"/[a-z_]+")
 _LATIN = re.compile(r"[A-Za-z][A-Za-z_]*")
@@ -327,8 +329,8 @@ def test_usage_errors_in_both_languages() -> None:
     db = seeded("month_end_2025")
     cases = {
         "/chart corridor 7y": (
-            "Usage: /chart <corridor|srf|rrp|tga|liquidity|sofr> [1m|3m|1y|5y|max]",
-            "用法：/chart <corridor|srf|rrp|tga|liquidity|sofr> [1m|3m|1y|5y|max]",
+            "Usage: /chart <corridor|spread|ladder|srf|sofr|rrp|tga|liquidity|debt|buyers> [1m|3m|1y|5y|max]",
+            "用法：/chart <corridor|spread|ladder|srf|sofr|rrp|tga|liquidity|debt|buyers> [1m|3m|1y|5y|max]",
         ),
         "/threshold srf": (
             "Usage: /threshold srf <amount, e.g. 5B> | /threshold near <bp, e.g. 3bp | off>",
@@ -525,6 +527,8 @@ def test_a_traditional_chinese_font_is_installed_with_the_project() -> None:
 @pytest.mark.parametrize("kind", CHART_KINDS)
 def test_every_chart_kind_renders_in_chinese_without_missing_glyphs(kind: str, tmp_path: Path) -> None:
     db = seeded("month_end_2025")
+    if kind in ("debt", "buyers"):
+        seed_chain(db)  # the thesis chain's series around the same month-end
     data = chart_for(db, [kind, "3m"], ZH, SCENARIOS["month_end_2025"].now)
     assert data is not None and data.lang == ZH
     assert english_words(data.title + data.unit + data.subtitle) == []
@@ -539,14 +543,21 @@ def test_every_chart_kind_renders_in_chinese_without_missing_glyphs(kind: str, t
 
 def test_a_glyph_no_font_has_is_caught() -> None:
     """The safety net: what the suite's warnings-as-errors turns into a failure."""
-    data = ChartData("\U0001d11e \u0f3a", "%", (ChartSeries("x", ("2025-10-30", "2025-10-31"), (1.0, 2.0)),))
+    series = ChartSeries("x", ("2025-10-30", "2025-10-31"), (1.0, 2.0))
+    data = ChartData("\U0001d11e \u0f3a", (ChartPanel("%", (series,)),))
     with pytest.warns(UserWarning, match="missing from font"):
         render_png(data)
 
 
 def test_chinese_chart_dates_use_year_and_month() -> None:
-    assert t("chart.dates.formats", ZH).split("|")[:2] == ["%Y年", "%-m月"]
-    assert len(t("chart.dates.offset", ZH).split("|")) == len(t("chart.dates.offset").split("|")) == 6
+    months = tuple(t("chart.months", ZH).split())
+    assert len(months) == 12 and months[9] == "10月"
+    days = [date(2025, 10, 27), date(2025, 11, 3)]
+    assert tick_labels(days, months, t("chart.day_tick", ZH), t("chart.year_tick", ZH)) == [
+        "10月27日\n2025年",
+        "11月3日",
+    ]
+    assert tick_labels([date(2024, 1, 1)], months, "", t("chart.year_tick", ZH)) == ["2024年"]
 
 
 def test_english_replies_are_unchanged_by_the_chinese_catalog() -> None:

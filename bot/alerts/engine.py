@@ -15,6 +15,7 @@ from datetime import date, timedelta
 
 import sqlite_utils
 
+from bot.alerts.auction_alerts import weak_auction_alerts
 from bot.alerts.events import alert_render
 from bot.alerts.messages import alert_reply
 from bot.alerts.rules import (
@@ -28,11 +29,11 @@ from bot.alerts.rules import (
     sofr_near,
     srf_positive,
 )
-from bot.core.clock import Clock, iso_utc, utcnow
+from bot.core.clock import Clock, iso_utc, ny_today, utcnow
 from bot.core.series import is_srf
 from bot.market.readings import POLICY_RATE_MAX_AGE_DAYS, choose_ceiling
 from bot.words.payload import reply_to_json
-from storage.chats import AlertTarget, alert_parameters, alert_targets
+from storage.chats import AlertTarget, alert_parameters, alert_targets, auction_targets
 from storage.marks import Mark, forget_rules, last_calm_ord, last_mark, load_marks, save_marks
 from storage.observations import Point, history, max_before
 from storage.operations import operations_between
@@ -176,11 +177,36 @@ class AlertEngine:
                 for alert in alerts:
                     result.alerts.append(alert)
                     result.queued += self._publish(alert, [t for t in targets if audience(t)], now)
+            self._auctions(result, now, silent)
         if result.alerts:
             log.info(
                 "alerts: %s; %d deliveries queued", ", ".join(a.key for a in result.alerts), result.queued
             )
         return result
+
+    def _auctions(self, result: Evaluation, now: str, silent: bool) -> None:
+        """Weak-auction alerts go only to chats that opted in with /subscribe auctions."""
+        alerts, baseline = weak_auction_alerts(self.db, ny_today(self.clock()).isoformat())
+        if baseline:
+            result.baselined.append("auction_weak")
+            return
+        if silent:
+            return
+        chats = auction_targets(self.db, now)
+        for alert in alerts:
+            result.alerts.append(alert)
+            payload = reply_to_json(alert_reply(alert), render=alert_render(alert))
+            add_event(
+                self.db,
+                key=alert.key,
+                rule=alert.rule,
+                kind=alert.kind,
+                data_date=alert.date,
+                audience=alert.rule,
+                payload=payload,
+                now=now,
+            )
+            result.queued += enqueue(self.db, chats, alert.key, now)
 
     def _breach_run(self, since: str, marks: dict[str, Mark]) -> RuleResult:
         return sofr_breach(sofr_days(self.db, since), marks)
@@ -209,7 +235,7 @@ class AlertEngine:
         forget_rules(self.db, ("srf_positive", "sofr_near"), keep=in_use)
 
     def _publish(self, alert: Alert, targets: list[AlertTarget], now: str) -> int:
-        chart = "corridor 1m" if alert.rule == "sofr_breach" else ("srf 3m" if "srf" in alert.rule else None)
+        chart = "spread 1m" if alert.rule == "sofr_breach" else ("srf 3m" if "srf" in alert.rule else None)
         payload = reply_to_json(
             alert_reply(alert), chart=chart if alert.kind == "start" else None, render=alert_render(alert)
         )

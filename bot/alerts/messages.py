@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from bot.alerts.rules import Alert
 from bot.core.series import SRF_START
+from bot.market.auctions import MIN_HISTORY
 from bot.words.fmt import bp, pct, usd_bn
 from bot.words.messages import t
-from bot.words.reply import Reply, Text
+from bot.words.reply import Block, Reply, Text
 
 
 def _num(facts: dict[str, float | str | int | None], key: str) -> float | None:
@@ -117,7 +118,57 @@ def alert_reply(alert: Alert, lang: str = "en") -> Reply:
             old_upper=pct(_num(f, "old_upper"), lang=lang),
         )
         return Reply(t("alert.range.title", lang, date=alert.date), [Text(body), footer], level="warning")
+    if alert.rule == "auction_weak":
+        return _auction_reply(alert, lang, footer)
     return Reply(f"{alert.rule} {alert.kind} {alert.date}", [footer])
+
+
+def _share(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.0f}%"
+
+
+def _auction_reply(alert: Alert, lang: str, footer: Text) -> Reply:
+    """A weak auction: the result, then each measure beside the band it fell outside."""
+    f = alert.facts
+    term, kind = str(f.get("security_term")), str(f.get("security_type"))
+    blocks: list[Block] = [
+        Text(
+            t(
+                "auctions.weak_body",
+                lang,
+                term=term,
+                type=kind,
+                size=usd_bn(_num(f, "offering")),
+                rate=pct(_num(f, "rate"), 3),
+                indirect=_share(_num(f, "indirect")),
+                direct=_share(_num(f, "direct")),
+                dealer=_share(_num(f, "dealer")),
+            )
+        )
+    ]
+    for measure, key, unit in (("btc", "auctions.weak_btc", ""), ("dealer", "auctions.weak_dealer", "%")):
+        mean, sd = _num(f, f"{measure}_mean"), _num(f, f"{measure}_sd")
+        value = _num(f, measure)
+        if mean is None or sd is None or value is None:
+            continue
+        digits = 2 if measure == "btc" else 1
+        band = f"{2 * sd:.{digits}f}" + (" pp" if unit else "")
+        blocks.append(
+            Text(
+                t(
+                    key,
+                    lang,
+                    value=f"{value:.{digits}f}{unit}",
+                    mean=f"{mean:.{digits}f}{unit}",
+                    n=f.get(f"{measure}_n"),
+                    band=band,
+                )
+            )
+        )
+    blocks.append(Text(t("auctions.rule", lang, min=MIN_HISTORY)))
+    blocks.append(footer)
+    title = t("auctions.weak_title", lang, term=term, type=kind, date=alert.date)
+    return Reply(title, blocks, level="warning", as_of=t("as_of", lang, date=alert.date))
 
 
 def _srf_reply(alert: Alert, lang: str, footer: Text) -> Reply:

@@ -8,12 +8,11 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from dotenv import dotenv_values
-
 from bot.core.lang import SUPPORTED_LANGS, parse_lang
 
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _SECRET_SUFFIXES = ("_token", "_key", "_secret", "_webhook_url")
+DEFAULT_WEB_PORT = 8080
 
 
 class ConfigError(Exception):
@@ -42,6 +41,8 @@ class Settings:
     http_timeout_seconds: float = 15.0
     http_retry_attempts: int = 4
     tight_bp: float = 5.0
+    web_host: str = "127.0.0.1"
+    web_port: int | None = DEFAULT_WEB_PORT  # None: WEB_PORT=off, no dashboard
     lang: str = "en"  # PLUMBLINE_LANG: the console's, the CLI's and the webhook's language
 
     def secrets(self) -> list[str]:
@@ -122,10 +123,33 @@ def _positive_number(env: Mapping[str, str], name: str, default: float | None) -
     return value
 
 
+def _web_port(env: Mapping[str, str]) -> int | None:
+    raw = env.get("WEB_PORT", "").strip().lower()
+    if not raw:
+        return DEFAULT_WEB_PORT
+    if raw in ("off", "none", "no", "false"):
+        return None
+    # 0 asks the system for any free port (tests, several instances on one machine).
+    if not raw.isdigit() or not 0 <= int(raw) <= 65535:
+        raise ConfigError(f"WEB_PORT must be a port number from 1 to 65535, or off, got {raw!r}")
+    return int(raw)
+
+
+def _web_host(env: Mapping[str, str]) -> str:
+    raw = env.get("WEB_HOST", "").strip() or Settings.web_host
+    if any(c.isspace() for c in raw) or "/" in raw:
+        raise ConfigError(
+            f"WEB_HOST must be a host name or address such as 127.0.0.1 or 0.0.0.0, got {raw!r}"
+        )
+    return raw
+
+
 def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | None = Path(".env")) -> Settings:
     """Merge .env (lower priority) with the environment and validate every value."""
     merged: dict[str, str] = {}
     if env_file is not None and env_file.is_file():
+        from dotenv import dotenv_values  # only when there is a file to read: a tenth of a cold start
+
         merged.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
     merged.update(os.environ if environ is None else environ)
 
@@ -175,5 +199,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
         http_timeout_seconds=timeout if timeout is not None else 15.0,
         http_retry_attempts=int(attempts) if attempts is not None else 4,
         tight_bp=tight if tight is not None else 5.0,
+        web_host=_web_host(merged),
+        web_port=_web_port(merged),
         lang=lang,
     )

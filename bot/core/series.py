@@ -45,6 +45,37 @@ CATALOG: dict[str, SeriesInfo] = {
         SeriesInfo("tga", "TGA closing balance", "TGA", "$bn", "fiscaldata", _DAILY),
         SeriesInfo("reserves", "Reserve balances", "Reserves", "$bn", "fred", _WEEKLY),
         SeriesInfo("fed_assets", "Fed total assets", "Fed assets", "$bn", "fred", _WEEKLY),
+        # Repo: the tri-party general collateral rates (BGCR, TGCR) and where relative-value funds borrow.
+        SeriesInfo("bgcr", "BGCR", "BGCR", "%", "nyfed", _DAILY),
+        SeriesInfo("bgcr_volume", "BGCR volume", "BGCR volume", "$bn", "nyfed", _DAILY),
+        SeriesInfo("tgcr", "TGCR", "TGCR", "%", "nyfed", _DAILY),
+        SeriesInfo("tgcr_volume", "TGCR volume", "TGCR volume", "$bn", "nyfed", _DAILY),
+        # SOFR = BGCR + filtered FICC DVP repo, so SOFR volume - BGCR volume approximates the DVP segment.
+        SeriesInfo(
+            "dvp_volume",
+            "DVP repo (SOFR \u2212 BGCR volume)",
+            "DVP proxy",
+            "$bn",
+            "derived",
+            _DAILY,
+            tracks_revisions=False,
+        ),
+        # Buyers of Treasuries, weekly Wednesday levels.
+        # FRED WMTSECL1: marketable Treasuries held in custody for foreign official and international
+        # accounts (H.4.1, millions; WMTSECL was discontinued in 2012).
+        SeriesInfo("custody", "Foreign official custody holdings", "Fgn custody", "$bn", "fred", _WEEKLY),
+        # FRED TASACBW027SBOG: H.8 "Treasury and agency securities, all commercial banks", weekly,
+        # seasonally adjusted, billions (H.8 release table 2, line "Treasury and agency securities").
+        SeriesInfo(
+            "bank_treasuries", "Banks' Treasury and agency securities", "Bank Tsy+Agy", "$bn", "fred", _WEEKLY
+        ),
+        # Issuance: Fiscal Data Debt to the Penny (dollars) and the DTS public debt transactions (millions).
+        SeriesInfo("public_debt", "Total public debt outstanding", "Public debt", "$bn", "treasury", _DAILY),
+        SeriesInfo(
+            "debt_held_public", "Debt held by the public", "Held by public", "$bn", "treasury", _DAILY
+        ),
+        SeriesInfo("net_bills", "Net marketable bill issuance", "Net bills", "$bn", "treasury", _DAILY),
+        SeriesInfo("net_coupons", "Net marketable coupon issuance", "Net coupons", "$bn", "treasury", _DAILY),
         SeriesInfo(
             "net_liquidity",
             "Net liquidity",
@@ -77,5 +108,8 @@ def is_srf(op: Operation) -> bool:
 
 # Inputs of net liquidity = fed_assets - tga - rrp.
 NET_LIQUIDITY_INPUTS: tuple[str, str, str] = ("fed_assets", "tga", "rrp")
+
+# The DVP proxy = sofr_volume - bgcr_volume, same date.
+DVP_INPUTS: tuple[str, str] = ("sofr_volume", "bgcr_volume")
 
 UNTRACKED_SERIES: frozenset[str] = frozenset(s.id for s in CATALOG.values() if not s.tracks_revisions)

@@ -19,12 +19,14 @@ from typing import Protocol
 import sqlite_utils
 
 from bot.alerts.events import event_reply
-from bot.core.clock import Clock, iso_utc, utcnow
+from bot.core.clock import Clock, iso_utc, ny_today, utcnow
 from bot.render.charts import render_png_async
 from bot.words.payload import render_of, reply_from_json
 from bot.words.reply import Reply
-from handlers.chart_command import chart_for
+from handlers.chart_command import chart_for, parse_chart_args
 from storage.chats import deactivate_chat, migrate_chat
+from storage.lane import DbLane
+from storage.observations import data_version
 from storage.outbox import (
     Delivery,
     drop_for_chat,
@@ -147,11 +149,19 @@ class DeliveryWorker:
         self.gates = {name: RateGate((limits or {}).get(name, TELEGRAM_LIMITS)) for name in senders}
         self.concurrency = concurrency
         self.wake = asyncio.Event()
-        self._charts: OrderedDict[str, bytes | None] = OrderedDict()
+        # Drawings in progress or done, shared by every delivery of the same chart of the same data.
+        self._charts: OrderedDict[tuple[str, str, str, str, int], asyncio.Task[bytes | None]] = OrderedDict()
+        # Every read and write of the outbox runs on this one thread, so a commit that waits on SQLite's
+        # lock or a WAL checkpoint never stalls the event loop.
+        self.lane = DbLane(db)
         self._in_flight: set[int] = set()
         self._busy_chats: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._limiter = asyncio.Semaphore(concurrency)
+
+    def close(self) -> None:
+        """Stop the storage thread once run() has returned."""
+        self.lane.close()
 
     def recover(self) -> int:
         """Call once at startup: sends cut off by a crash become 'uncertain'."""
@@ -180,15 +190,15 @@ class DeliveryWorker:
                 await self._settle()  # what they record (a retry, a migration) may be due at once
                 continue
             self.wake.clear()
-            timeout = self._idle_timeout()
+            timeout = await self._idle_timeout()
             waits = [asyncio.create_task(self.wake.wait()), asyncio.create_task(stop.wait())]
             await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
             for task in waits:
                 task.cancel()
         await self._settle()
 
-    def _idle_timeout(self) -> float:
-        upcoming = next_due_at(self.db)
+    async def _idle_timeout(self) -> float:
+        upcoming = await self.lane.run(next_due_at)
         if upcoming is None:
             return 30.0
         now = iso_utc(self.clock())
@@ -207,7 +217,9 @@ class DeliveryWorker:
 
     async def _launch(self) -> int:
         """Start the sends of one batch (at most `concurrency` at a time); returns how many started."""
-        rows = [r for r in due(self.db, iso_utc(self.clock()), limit=1000) if r.id not in self._in_flight]
+        now = iso_utc(self.clock())
+        pending = await self.lane.run(lambda db: due(db, now, limit=1000))
+        rows = [r for r in pending if r.id not in self._in_flight]
         launched = 0
         for row in rows:
             sender = self.senders.get(row.platform)
@@ -231,7 +243,7 @@ class DeliveryWorker:
     async def _deliver(self, row: Delivery, sender: Sender, gate: RateGate, chat_key: str) -> None:
         try:
             message = await self._message(row)
-            mark_sending(self.db, row.id)
+            await self.lane.run(lambda db: mark_sending(db, row.id))
             try:
                 result = await asyncio.wait_for(sender.send(row.address, message), SEND_TIMEOUT)
             except TimeoutError:
@@ -239,33 +251,42 @@ class DeliveryWorker:
             except Exception as exc:  # a sender bug must not lose the row or kill the worker
                 log.exception("delivery: %s sender crashed", row.platform)
                 result = SendResult(SendStatus.UNCERTAIN, error=f"sender error ({type(exc).__name__})")
-            self._record(row, result, gate)
+            loop = asyncio.get_running_loop()
+            await self.lane.run(lambda db: self._record(db, row, result, gate, loop))
         finally:
             self._in_flight.discard(row.id)
             self._busy_chats.discard(chat_key)
             self._limiter.release()
 
-    def _record(self, row: Delivery, result: SendResult, gate: RateGate) -> None:
+    def _record(
+        self,
+        db: sqlite_utils.Database,
+        row: Delivery,
+        result: SendResult,
+        gate: RateGate,
+        loop: asyncio.AbstractEventLoop,
+    ) -> None:
+        """Store a send's outcome (on the storage thread); the rate gate is only touched on the loop."""
         now = self.clock()
         where = f"{row.platform} chat {row.address}"
         if result.status is SendStatus.SENT:
-            mark_sent(self.db, row.id, iso_utc(now))
+            mark_sent(db, row.id, iso_utc(now))
         elif result.status is SendStatus.RETRY and row.attempts + 1 < MAX_ATTEMPTS:
             wait = (
                 result.retry_after
                 if result.retry_after is not None
                 else min(600.0, 2.0 ** (row.attempts + 1))
             )
-            gate.pause_chat(row.address, wait)
-            mark_retry(self.db, row.id, iso_utc(now + timedelta(seconds=wait)), result.error)
+            loop.call_soon_threadsafe(gate.pause_chat, row.address, wait)
+            mark_retry(db, row.id, iso_utc(now + timedelta(seconds=wait)), result.error)
             log.info("delivery: %s: %s; retrying in %.0f s", where, result.error or "retry", wait)
         elif result.status is SendStatus.RETRY or result.status is SendStatus.FAILED:
-            mark_final(self.db, row.id, "failed", result.error)
+            mark_final(db, row.id, "failed", result.error)
             log.warning("delivery: %s: giving up on %s: %s", where, row.event_key, result.error)
         elif result.status is SendStatus.GONE:
-            mark_final(self.db, row.id, "dropped", result.error)
-            deactivate_chat(self.db, row.chat_id, result.error)
-            dropped = drop_for_chat(self.db, row.chat_id, result.error)
+            mark_final(db, row.id, "dropped", result.error)
+            deactivate_chat(db, row.chat_id, result.error)
+            dropped = drop_for_chat(db, row.chat_id, result.error)
             log.warning(
                 "delivery: %s is gone (%s); subscriptions paused, %d queued dropped",
                 where,
@@ -273,11 +294,11 @@ class DeliveryWorker:
                 dropped,
             )
         elif result.status is SendStatus.MIGRATED and result.new_address:
-            migrate_chat(self.db, row.chat_id, result.new_address)
-            mark_retry(self.db, row.id, iso_utc(now), f"moved to {result.new_address}")
+            migrate_chat(db, row.chat_id, result.new_address)
+            mark_retry(db, row.id, iso_utc(now), f"moved to {result.new_address}")
             log.info("delivery: %s moved to %s; subscriptions follow, resending", where, result.new_address)
         else:
-            mark_final(self.db, row.id, "uncertain", result.error)
+            mark_final(db, row.id, "uncertain", result.error)
             log.warning("delivery: %s: outcome unknown (%s); not resending", where, result.error)
 
     async def _message(self, row: Delivery) -> OutMessage:
@@ -287,17 +308,34 @@ class DeliveryWorker:
             reply = event_reply(render, row.lang) or reply
         if chart is None:
             return OutMessage(reply, event_key=row.event_key)
-        cache_key = f"{row.event_key}|{row.lang}"
-        if cache_key not in self._charts:
-            self._charts[cache_key] = await self._render(chart, row.lang)
+        key = await self._chart_key(chart, row.lang)
+        if key is None:
+            return OutMessage(reply, await self._render(chart, row.lang), event_key=row.event_key)
+        drawing = self._charts.get(key)
+        if drawing is None:
+            # The first delivery starts the drawing; the ones that arrive meanwhile wait for the same one.
+            drawing = self._charts[key] = asyncio.ensure_future(self._render(chart, row.lang))
             while len(self._charts) > 16:
                 self._charts.popitem(last=False)
-        return OutMessage(reply, self._charts[cache_key], event_key=row.event_key)
+        else:
+            self._charts.move_to_end(key)
+        return OutMessage(reply, await asyncio.shield(drawing), event_key=row.event_key)
+
+    async def _chart_key(self, chart: str, lang: str) -> tuple[str, str, str, str, int] | None:
+        """What a chart is drawn from: its kind, range and language, the day (ranges count back from it
+        when a series is empty) and the stored data's version. Every event and summary group asking for
+        the same chart of the same data shares one drawing; new or revised data draws it again."""
+        try:
+            kind, span = parse_chart_args(chart.split())
+        except Exception:
+            return None  # _render logs it
+        return kind, span, lang, ny_today(self.clock()).isoformat(), await self.lane.run(data_version)
 
     async def _render(self, chart: str, lang: str = "en") -> bytes | None:
-        """Draw the chart once per event and language (a fan-out to 10,000 chats shares it)."""
+        """Draw a chart in a language; _message caches it, so a fan-out to 10,000 chats draws it once."""
         try:
-            data = chart_for(self.db, chart.split(), lang, self.clock())
+            now = self.clock()
+            data = await self.lane.run(lambda db: chart_for(db, chart.split(), lang, now))
             return None if data is None else await render_png_async(data)
         except Exception:
             log.exception("delivery: could not draw chart %r; sending text only", chart)

@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlite_utils
 
 from bot.core.clock import Clock, utcnow
 from bot.core.config import Settings
-from bot.render.charts import render_png_async
 from bot.render.text import to_console
 from bot.words.messages import t
 from bot.words.reply import Context, Reply
 from handlers.lang_command import chat_lang
 from handlers.table import dispatch
+
+if TYPE_CHECKING:
+    import asyncio
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +73,8 @@ async def run_console(
     clock: Clock = utcnow,
 ) -> None:
     """Read commands until EOF, 'quit' or stop; charts are saved as PNG files in the working directory."""
+    import asyncio  # here, not at module level: one-shot `plumbline ask` never starts an event loop
+
     write(t("console.welcome", console_lang(settings, db)))
     while not stop.is_set():
         try:
@@ -85,6 +89,9 @@ async def run_console(
         lang = console_lang(settings, db)
         write(to_console(reply, lang))
         if reply.chart is not None:
+            # matplotlib loads only when a chart is drawn: `plumbline ask "/corridor"` never pays for it.
+            from bot.render.charts import render_png_async
+
             png = await render_png_async(reply.chart)
             name = Path(f"plumbline-chart-{clock().strftime('%Y%m%d-%H%M%S')}.png")
             await asyncio.to_thread(name.write_bytes, png)

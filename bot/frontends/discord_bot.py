@@ -34,6 +34,7 @@ from bot.words.reply import Context, Reply, Text
 from handlers.lang_command import chat_lang
 from handlers.table import COMMANDS, Command, parse_command, run_command
 from storage.crossposts import forget_unpublished, note_unpublished, unpublished
+from storage.lane import DbLane
 from storage.meta import get_meta, set_meta
 
 log = logging.getLogger(__name__)
@@ -147,12 +148,15 @@ class DiscordFrontend(Gated):
         *,
         clock: Clock = utcnow,
         limiter: ChatRateLimiter | None = None,
+        lane: DbLane | None = None,
     ) -> None:
         if not settings.discord_bot_token:
             raise ValueError("DiscordFrontend needs DISCORD_BOT_TOKEN")
         point_at(settings)
         self.settings = settings
         self.db = db
+        self.lane = lane or DbLane(db)
+        self._owns_lane = lane is None
         self.clock = clock
         self.gate = Gate(settings, limiter)
         self.client = PlumblineClient(self)
@@ -182,6 +186,8 @@ class DiscordFrontend(Gated):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
             self._task = None
+        if self._owns_lane:
+            self.lane.close()
 
     async def sync_commands(self, client: PlumblineClient) -> None:
         """Register the slash commands only when the tree or the bot changed since the last sync; never in
@@ -235,11 +241,11 @@ class DiscordFrontend(Gated):
         ctx = self._context(interaction, lang)
         if command.slow:
             await interaction.response.defer(thinking=True)
-            reply = run_command(command, args, ctx, self.db)
+            reply = await self.lane.run(lambda db: run_command(command, args, ctx, db))
             png = await render_png_async(reply.chart) if reply.chart is not None else None
             await interaction.followup.send(embed=self._embed(reply, png), **_file_kwargs(png))
             return
-        reply = run_command(command, args, ctx, self.db)
+        reply = await self.lane.run(lambda db: run_command(command, args, ctx, db))
         await interaction.response.send_message(
             embed=self._embed(reply, None), ephemeral=reply.level == "error", **_view_kwargs(reply)
         )
@@ -256,12 +262,12 @@ class DiscordFrontend(Gated):
         command = COMMANDS.get(parsed.name) if parsed is not None else None
         if parsed is None or command is None:
             return
-        reply = run_command(command, parsed.args, ctx, self.db)
+        reply = await self.lane.run(lambda db: run_command(command, parsed.args, ctx, db))
         if reply.level == "error":
             await interaction.response.send_message(embed=self._embed(reply, None), ephemeral=True)
             return
         if command.changes_subscriptions:
-            settings = run_command(COMMANDS["settings"], [], ctx, self.db)
+            settings = await self.lane.run(lambda db: run_command(COMMANDS["settings"], [], ctx, db))
             embed = self._embed(settings, None)
             embed.description = f"**{reply.title}**\n\n{embed.description or ''}".strip()[:4000]
             await interaction.response.edit_message(embed=embed, view=to_view(settings))
@@ -355,7 +361,7 @@ class DiscordChannelSender:
         announcement = self._is_announcement(channel_id)
         reply = message.reply
         if announcement and message.event_key.startswith("daily:"):
-            reply = self._with_unpublished(address, reply)
+            reply = await self._with_unpublished(address, reply)
         try:
             if message.png is None:
                 sent = await channel.send(embed=DiscordFrontend._embed(reply, None))
@@ -369,15 +375,15 @@ class DiscordChannelSender:
             return SendResult(SendStatus.RETRY, error=f"network: {type(exc).__name__}")
         if announcement:
             if reply is not message.reply:
-                forget_unpublished(self.frontend.db, address)
+                await self.frontend.lane.run(lambda db: forget_unpublished(db, address))
             await self._publish(address, sent, message.reply.title)
         return SendResult(SendStatus.SENT)
 
-    def _with_unpublished(self, address: str, reply: Reply) -> Reply:
-        titles = unpublished(self.frontend.db, address)
+    async def _with_unpublished(self, address: str, reply: Reply) -> Reply:
+        titles = await self.frontend.lane.run(lambda db: unpublished(db, address))
         if not titles:
             return reply
-        lang = chat_lang(self.frontend.db, "discord", address, None, None)
+        lang = await self.frontend.lane.run(lambda db: chat_lang(db, "discord", address, None, None))
         note = Text(t("discord.unpublished", lang, titles="; ".join(titles)))
         return dataclasses.replace(reply, blocks=[*reply.blocks, note])
 
@@ -389,21 +395,24 @@ class DiscordChannelSender:
         while recent and now - recent[0] >= 3600.0:
             recent.popleft()
         if len(recent) >= self.publish_limit:
-            note_unpublished(self.frontend.db, address, title)
+            await self._note(address, title)
             return
         try:
             await sent.publish()
         except discord.RateLimited:
-            note_unpublished(self.frontend.db, address, title)
+            await self._note(address, title)
             return
         except discord.HTTPException as exc:
             if exc.status == 429:
-                note_unpublished(self.frontend.db, address, title)
+                await self._note(address, title)
             else:
                 log.warning("discord: could not publish in channel %s: %s", address, exc)
             return
         recent.append(now)
         self.published += 1
+
+    async def _note(self, address: str, title: str) -> None:
+        await self.frontend.lane.run(lambda db: note_unpublished(db, address, title))
 
     async def _send_chart(
         self, channel: discord.PartialMessageable, reply: Reply, png: bytes

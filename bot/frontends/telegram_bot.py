@@ -46,6 +46,7 @@ from bot.words.messages import t
 from bot.words.reply import Context, Reply
 from handlers.lang_command import chat_lang
 from handlers.table import COMMANDS, Command, dispatch, parse_command, run_command
+from storage.lane import DbLane
 
 log = logging.getLogger(__name__)
 JSONDict = dict[str, Any]
@@ -147,12 +148,15 @@ class TelegramFrontend(Gated):
         *,
         clock: Clock = utcnow,
         limiter: ChatRateLimiter | None = None,
+        lane: DbLane | None = None,
     ) -> None:
         if not settings.telegram_bot_token:
             raise ValueError("TelegramFrontend needs TELEGRAM_BOT_TOKEN")
         opt_in_timedelta()
         self.settings = settings
         self.db = db
+        self.lane = lane or DbLane(db)
+        self._owns_lane = lane is None
         self.clock = clock
         self.gate = Gate(settings, limiter)
         bot = TolerantBot(
@@ -204,6 +208,8 @@ class TelegramFrontend(Gated):
         if self.app.running:
             await self.app.stop()
         await self.app.shutdown()
+        if self._owns_lane:
+            self.lane.close()
 
     async def _is_chat_admin(self, chat: Chat, user_id: int) -> bool:
         if chat.type == ChatType.CHANNEL or chat.type not in _GROUP_TYPES:
@@ -256,7 +262,8 @@ class TelegramFrontend(Gated):
             return refused
         command = COMMANDS.get(parsed.name)
         needs_admin = command is not None and command.changes_subscriptions
-        return dispatch(text, await self._context(chat, user_id, needs_admin, lang), self.db)
+        context = await self._context(chat, user_id, needs_admin, lang)
+        return await self.lane.run(lambda db: dispatch(text, context, db))
 
     async def send_reply(self, chat_id: int, reply: Reply, reply_to: int | None = None) -> None:
         """Send a reply through the one Telegram send path (a long text arrives in parts, cut at line
@@ -340,13 +347,16 @@ class TelegramFrontend(Gated):
         lang = self._lang(chat, query.from_user.language_code)
         refused = self._refusal(chat.id, lang)
         if refused is not None or command is None:
-            shown = refused or dispatch(str(query.data), await self._context(chat, 0, False, lang), self.db)
+            shown = refused
+            if shown is None:
+                pressed = await self._context(chat, 0, False, lang)
+                shown = await self.lane.run(lambda db: dispatch(str(query.data), pressed, db))
             await self._answer(query, _popup(shown) if shown else None, alert=True)
             return
         if command.slow:
             await self._answer(query)  # stop the spinner now: a chart takes a moment
         ctx = await self._context(chat, query.from_user.id, command.changes_subscriptions, lang)
-        reply = run_command(command, parsed.args, ctx, self.db)
+        reply = await self.lane.run(lambda db: run_command(command, parsed.args, ctx, db))
         if command.slow:
             await self.send_reply(chat.id, reply)
             return
@@ -364,7 +374,7 @@ class TelegramFrontend(Gated):
         message = query.message
         if not isinstance(message, Message) or not message.text:
             return False  # a chart (photo) or a message too old to reach: the result is sent instead
-        settings = run_command(COMMANDS["settings"], [], ctx, self.db)
+        settings = await self.lane.run(lambda db: run_command(COMMANDS["settings"], [], ctx, db))
         try:
             await query.edit_message_text(
                 to_telegram_html(settings),

@@ -31,3 +31,16 @@ def net_liquidity(
             continue
         out.append(Observation("net_liquidity", day, round(assets - cash - repo, 6), SOURCE))
     return out
+
+
+def dvp_proxy(
+    sofr_volume: Sequence[Point], bgcr_volume: Sequence[Point], since: str = ""
+) -> list[Observation]:
+    """SOFR volume - BGCR volume on the dates both exist: SOFR is BGCR plus filtered FICC DVP repo, so the
+    difference approximates the DVP segment where relative-value funds finance their Treasury longs."""
+    bgcr = {p.date: p.value for p in bgcr_volume}
+    return [
+        Observation("dvp_volume", p.date, round(p.value - bgcr[p.date], 6), SOURCE)
+        for p in sofr_volume
+        if p.date >= since and p.date in bgcr and p.value >= bgcr[p.date]
+    ]

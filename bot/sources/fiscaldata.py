@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import math
 import re
@@ -25,6 +26,8 @@ SINGLE_ROW_ACCOUNTS = ("Federal Reserve Account", "Treasury General Account (TGA
 _NULLS = ("", "null")
 _AMOUNT = re.compile(r"-?\d+(?:\.\d+)?")
 _MAX_PAGES = 100
+# Pages in flight at once during a backfill; Fiscal Data publishes no request limit, so stay modest.
+CONCURRENCY = 4
 
 
 def _data_rows(payload: object) -> list[object]:
@@ -125,25 +128,36 @@ async def fetch(client: httpx.AsyncClient, base_url: str, start: date, page_size
     """Fetch every page of the operating cash balance since start and read the TGA closes from it."""
     url = f"{base_url.rstrip('/')}{ENDPOINT}"
     since = start.isoformat()
-    rows: list[object] = []
-    page = pages = 1
-    while page <= pages:
+
+    async def page_rows(number: int) -> tuple[list[object], object]:
         params = {
             "filter": f"record_date:gte:{since}",
             "sort": "-record_date",
             "page[size]": str(page_size),
-            "page[number]": str(page),
+            "page[number]": str(number),
         }
         payload = await get_json(client, SOURCE, url, params)
-        chunk = _data_rows(payload)
-        if page == 1:
-            pages = total_pages(payload)
-            if pages > _MAX_PAGES:
-                raise SourceError(SOURCE, f"{pages} pages of {page_size} rows is more than expected")
-        if not chunk:
-            break
-        rows.extend(chunk)
-        page += 1
+        return _data_rows(payload), payload
+
+    rows, first = await page_rows(1)
+    pages = total_pages(first)
+    if pages > _MAX_PAGES:
+        raise SourceError(SOURCE, f"{pages} pages of {page_size} rows is more than expected")
+    if rows and pages > 1:
+        # The page count is known from the first page: the rest are fetched in parallel, a few at a time.
+        gate = asyncio.Semaphore(CONCURRENCY)
+
+        async def later(number: int) -> list[object]:
+            async with gate:
+                return (await page_rows(number))[0]
+
+        try:
+            async with asyncio.TaskGroup() as group:
+                tasks = [group.create_task(later(number)) for number in range(2, pages + 1)]
+        except* SourceError as failed:
+            raise failed.exceptions[0] from None
+        for task in tasks:
+            rows.extend(task.result())
     # Parsed as one body so that a day whose rows straddle a page break is still whole.
-    observations = parse_operating_cash_balance({"data": rows})
+    observations = await asyncio.to_thread(parse_operating_cash_balance, {"data": rows})  # off the loop
     return SourceBatch(SOURCE, [obs for obs in observations if obs.date >= since])

@@ -26,6 +26,16 @@ FRED_SERIES: dict[str, tuple[str, float]] = {
     "DFEDTARL": ("fed_lower", 1.0),
     "WRESBAL": ("reserves", 0.001),
     "WALCL": ("fed_assets", 0.001),
+    # Foreign official custody holdings of marketable Treasuries (H.4.1 memo item), millions.
+    "WMTSECL1": ("custody", 0.001),
+    # H.8: Treasury and agency securities, all commercial banks, weekly, seasonally adjusted, billions.
+    "TASACBW027SBOG": ("bank_treasuries", 1.0),
+}
+
+# Canonical-unit bounds checked before storing the buyer series: outside them the feed is broken.
+_PLAUSIBLE: dict[str, tuple[float, float]] = {
+    "custody": (500.0, 10_000.0),
+    "bank_treasuries": (500.0, 20_000.0),
 }
 
 _DATE_COLUMNS = ("observation_date", "DATE")
@@ -113,7 +123,15 @@ def to_observations(fred_id: str, rows: list[tuple[str, float]]) -> list[Observa
         series, multiplier = FRED_SERIES[fred_id]
     except KeyError:
         raise ValueError(f"unknown FRED series {fred_id!r}") from None
-    return [Observation(series, day, round(value * multiplier, 6), SOURCE) for day, value in rows]
+    observations = [Observation(series, day, round(value * multiplier, 6), SOURCE) for day, value in rows]
+    low, high = _PLAUSIBLE.get(series, (-math.inf, math.inf))
+    for obs in observations:
+        if not low <= obs.value <= high:
+            raise SourceError(
+                SOURCE,
+                f"{fred_id}: {obs.date}: implausible value {obs.value:g}B (expected {low:g}..{high:g})",
+            )
+    return observations
 
 
 async def _naming(fred_id: str, request: Awaitable[T]) -> T:
@@ -137,13 +155,15 @@ async def fetch_series(
     since = start.isoformat()
     if not api_key:
         text = await _naming(fred_id, get_text(client, SOURCE, csv_url, {"id": fred_id, "cosd": since}))
-        rows = parse_csv(text, fred_id)
+        rows = await asyncio.to_thread(parse_csv, text, fred_id)  # decades of rows: off the event loop
     else:
         params = {"series_id": fred_id, "api_key": api_key, "file_type": "json", "observation_start": since}
         url = f"{api_url.rstrip('/')}/series/observations"
         rows = parse_json(await _naming(fred_id, get_json(client, SOURCE, url, params)), fred_id)
     # A mirror may ignore cosd / observation_start, so the window is enforced here as well.
-    return to_observations(fred_id, [(day, value) for day, value in rows if day >= since])
+    return await asyncio.to_thread(
+        to_observations, fred_id, [(day, value) for day, value in rows if day >= since]
+    )
 
 
 async def fetch(

@@ -19,6 +19,9 @@ log = logging.getLogger(__name__)
 
 USER_AGENT = "Plumbline/1.0 (+money-market alert bot)"
 _MAX_RETRY_AFTER = 60.0
+# Bodies larger than this are decoded on a worker thread: a backfill window of several hundred KB took
+# tens of milliseconds to decode, a stall for every chat on the event loop.
+_DECODE_ON_LOOP_MAX = 64 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +131,8 @@ async def get_json(
 ) -> object:
     """GET and decode JSON; an HTML page or a truncated body is a SourceError, not a crash."""
     text = await get_text(client, source, url, params, policy)
+    if len(text) > _DECODE_ON_LOOP_MAX:
+        return await asyncio.to_thread(decode_json, source, text)
     return decode_json(source, text)
 
 

@@ -2,24 +2,32 @@
 
 from __future__ import annotations
 
-import asyncio
 import html
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import date, timedelta
-from typing import Literal
-
-import httpx
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 from bot.core.clock import is_iso_date
 from bot.core.models import Observation, Operation, SourceBatch, SourceError
 from bot.core.series import is_srf
-from bot.sources.http import RetryPolicy, get_json
+
+if TYPE_CHECKING:
+    import asyncio
+
+    # The parsers and is_srf users never need HTTP: httpx loads on the first fetch.
+    import httpx
+
+    from bot.sources.http import RetryPolicy
 
 SOURCE = "nyfed"
 
-RateKind = Literal["sofr", "effr"]
+_T = TypeVar("_T")
+
+RateKind = Literal["sofr", "effr", "bgcr", "tgcr"]
+# The tri-party general collateral rates: fetched apart, so their failure never costs SOFR or EFFR.
+GC_KINDS: tuple[RateKind, ...] = ("bgcr", "tgcr")
 
 # A backfill from 2003 in one request would be one huge body; windows keep each response small.
 RATES_WINDOW_DAYS = 3 * 365
@@ -28,10 +36,12 @@ OPERATIONS_WINDOW_DAYS = 365
 _RATE_PATHS: dict[RateKind, str] = {
     "sofr": "/api/rates/secured/sofr/search.json",
     "effr": "/api/rates/unsecured/effr/search.json",
+    "bgcr": "/api/rates/secured/bgcr/search.json",
+    "tgcr": "/api/rates/secured/tgcr/search.json",
 }
 _OPERATIONS_PATH = "/api/rp/results/search.json"
 
-_RATE_TYPES: dict[RateKind, str] = {"sofr": "SOFR", "effr": "EFFR"}
+_RATE_TYPES: dict[RateKind, str] = {"sofr": "SOFR", "effr": "EFFR", "bgcr": "BGCR", "tgcr": "TGCR"}
 # (series, field) pairs a row may lack: old EFFR rows have no percentiles or volume.
 _OPTIONAL_RATE_FIELDS: dict[RateKind, tuple[tuple[str, str], ...]] = {
     "sofr": (
@@ -46,6 +56,15 @@ _OPTIONAL_RATE_FIELDS: dict[RateKind, tuple[tuple[str, str], ...]] = {
         ("fed_lower", "targetRateFrom"),
         ("fed_upper", "targetRateTo"),
     ),
+    "bgcr": (("bgcr_volume", "volumeInBillions"),),
+    "tgcr": (("tgcr_volume", "volumeInBillions"),),
+}
+# Bounds outside which a value is a broken feed, not a market move: stored never, reported always.
+_PLAUSIBLE: dict[str, tuple[float, float]] = {
+    "bgcr": (-1.0, 25.0),
+    "tgcr": (-1.0, 25.0),
+    "bgcr_volume": (1.0, 10_000.0),
+    "tgcr_volume": (1.0, 10_000.0),
 }
 
 _COLLATERAL = {"Treasury": "treasury", "Agency": "agency", "Mortgage-Backed": "mbs"}
@@ -73,6 +92,12 @@ def parse_rates(payload: object, kind: RateKind) -> list[Observation]:
             if value is None or value == "":
                 continue
             observations.append(Observation(series, day, _number(value, f"{where}: {field}"), SOURCE))
+    for obs in observations:
+        low, high = _PLAUSIBLE.get(obs.series, (-math.inf, math.inf))
+        if not low <= obs.value <= high:
+            raise _fail(
+                f"{obs.series} {obs.date}: implausible value {obs.value:g} (expected {low:g}..{high:g})"
+            )
     return observations
 
 
@@ -166,6 +191,35 @@ def search_params(start: date, end: date) -> dict[str, str]:
     return {"startDate": start.isoformat(), "endDate": end.isoformat()}
 
 
+# Window requests in flight to the NY Fed at once, across SOFR, EFFR and operations. The Markets API
+# publishes no rate limit; four keeps a backfill polite while a 26-year history arrives in parallel
+# instead of one window after another.
+CONCURRENCY = 4
+
+
+async def _each_window(
+    windows: Sequence[tuple[date, date]],
+    fetch_one: Callable[[date, date], Awaitable[list[_T]]],
+    limit: asyncio.Semaphore | None,
+) -> list[_T]:
+    """Every window's rows, the windows fetched in parallel (at most `limit` at once); the first failure
+    cancels the rest and is raised."""
+    import asyncio
+
+    gate = limit or asyncio.Semaphore(CONCURRENCY)
+
+    async def one(low: date, high: date) -> list[_T]:
+        async with gate:
+            return await fetch_one(low, high)
+
+    try:
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(one(low, high)) for low, high in windows]
+    except* SourceError as failed:
+        raise failed.exceptions[0] from None
+    return [row for task in tasks for row in task.result()]
+
+
 async def fetch_rates(
     client: httpx.AsyncClient,
     base_url: str,
@@ -174,13 +228,20 @@ async def fetch_rates(
     end: date,
     *,
     policy: RetryPolicy | None = None,
+    limit: asyncio.Semaphore | None = None,
 ) -> list[Observation]:
     """SOFR or EFFR observations for start..end, oldest date first, in windows of at most three years."""
+    import asyncio
+
+    from bot.sources.http import get_json
+
     url = rates_url(base_url, kind)
-    observations: list[Observation] = []
-    for low, high in date_windows(start, end, RATES_WINDOW_DAYS):
+
+    async def window(low: date, high: date) -> list[Observation]:
         payload = await get_json(client, SOURCE, url, search_params(low, high), policy)
-        observations.extend(parse_rates(payload, kind))
+        return await asyncio.to_thread(parse_rates, payload, kind)  # years of rows: off the event loop
+
+    observations = await _each_window(date_windows(start, end, RATES_WINDOW_DAYS), window, limit)
     return sorted(observations, key=lambda o: o.date)
 
 
@@ -191,13 +252,20 @@ async def fetch_operations(
     end: date,
     *,
     policy: RetryPolicy | None = None,
+    limit: asyncio.Semaphore | None = None,
 ) -> list[Operation]:
     """Completed operations for start..end, oldest date first, one request per year-long window."""
+    import asyncio
+
+    from bot.sources.http import get_json
+
     url = operations_url(base_url)
-    operations: list[Operation] = []
-    for low, high in date_windows(start, end, OPERATIONS_WINDOW_DAYS):
+
+    async def window(low: date, high: date) -> list[Operation]:
         payload = await get_json(client, SOURCE, url, search_params(low, high), policy)
-        operations.extend(parse_operations(payload))
+        return await asyncio.to_thread(parse_operations, payload)
+
+    operations = await _each_window(date_windows(start, end, OPERATIONS_WINDOW_DAYS), window, limit)
     return sorted(operations, key=lambda op: op.operation_date)
 
 
@@ -209,17 +277,43 @@ async def fetch(
     *,
     policy: RetryPolicy | None = None,
 ) -> SourceBatch:
-    """SOFR, EFFR and operations fetched concurrently; the first failure cancels the rest and is raised."""
+    """SOFR, EFFR and operations fetched concurrently; the first failure cancels the rest and is raised.
+
+    BGCR and TGCR ride along but apart: when they fail, the batch carries the error and the rest is stored.
+    """
+    import asyncio
+
+    limit = asyncio.Semaphore(CONCURRENCY)  # one budget for the whole source
+    gc = asyncio.gather(
+        *(fetch_rates(client, base_url, kind, start, end, policy=policy, limit=limit) for kind in GC_KINDS),
+        return_exceptions=True,
+    )
     try:
         async with asyncio.TaskGroup() as group:
-            sofr = group.create_task(fetch_rates(client, base_url, "sofr", start, end, policy=policy))
-            effr = group.create_task(fetch_rates(client, base_url, "effr", start, end, policy=policy))
-            ops = group.create_task(fetch_operations(client, base_url, start, end, policy=policy))
+            sofr = group.create_task(
+                fetch_rates(client, base_url, "sofr", start, end, policy=policy, limit=limit)
+            )
+            effr = group.create_task(
+                fetch_rates(client, base_url, "effr", start, end, policy=policy, limit=limit)
+            )
+            ops = group.create_task(
+                fetch_operations(client, base_url, start, end, policy=policy, limit=limit)
+            )
     except* SourceError as failed:
+        gc.cancel()
+        await asyncio.gather(gc, return_exceptions=True)
         raise failed.exceptions[0] from None
     operations = ops.result()
-    observations = [*sofr.result(), *effr.result(), *daily_series(operations)]
-    return SourceBatch(source=SOURCE, observations=observations, operations=operations)
+    observations = [*sofr.result(), *effr.result(), *await asyncio.to_thread(daily_series, operations)]
+    batch = SourceBatch(source=SOURCE, observations=observations, operations=operations)
+    for kind, result in zip(GC_KINDS, await gc, strict=True):
+        if isinstance(result, SourceError):
+            batch.errors.append(f"{kind.upper()}: {result.problem}")
+        elif isinstance(result, BaseException):
+            raise result
+        else:
+            batch.observations.extend(result)
+    return batch
 
 
 def _parse_operation(row: Mapping[str, object], index: int) -> Operation | None:

@@ -16,9 +16,10 @@ import sqlite_utils
 from bot.core.clock import Clock, iso_utc, ny_today, utcnow
 from bot.core.config import Settings
 from bot.core.models import Operation, SourceBatch, SourceError
-from bot.core.series import NET_LIQUIDITY_INPUTS, UNTRACKED_SERIES
-from bot.sources.derived import net_liquidity
+from bot.core.series import DVP_INPUTS, NET_LIQUIDITY_INPUTS, UNTRACKED_SERIES
+from bot.sources.derived import dvp_proxy, net_liquidity
 from bot.sources.registry import SOURCES, SourceSpec
+from storage.auctions import upsert_auctions
 from storage.fetchlog import FetchRecord, record_fetch
 from storage.observations import Change, history, newest_dates, upsert_observations
 from storage.operations import upsert_operations
@@ -95,6 +96,9 @@ class Poller:
         touched = [c for c in result.changes if c.series in NET_LIQUIDITY_INPUTS]
         if touched:
             result.derived = await self.write(self._recompute_net_liquidity, min(c.date for c in touched))
+        repo = [c for c in result.changes if c.series in DVP_INPUTS]
+        if repo:
+            result.derived += await self.write(self._recompute_dvp, min(c.date for c in repo))
         return result
 
     def window(self, spec: SourceSpec, since: date | None) -> tuple[date, date]:
@@ -178,10 +182,17 @@ class Poller:
             changes = upsert_observations(
                 db, batch.observations, fetched_at=fetched_at, untracked=UNTRACKED_SERIES
             )
+            if batch.auctions:
+                upsert_auctions(db, batch.auctions, fetched_at=fetched_at)
         return changes, ops
 
     def _recompute_net_liquidity(self, db: sqlite_utils.Database, first_changed: str) -> list[Change]:
         lookback = (date.fromisoformat(first_changed) - timedelta(days=_DERIVED_LOOKBACK_DAYS)).isoformat()
         assets, tga, rrp = (history(db, name, since=lookback) for name in NET_LIQUIDITY_INPUTS)
         derived = net_liquidity(assets, tga, rrp, since=first_changed)
+        return upsert_observations(db, derived, fetched_at=iso_utc(self.clock()), untracked=UNTRACKED_SERIES)
+
+    def _recompute_dvp(self, db: sqlite_utils.Database, first_changed: str) -> list[Change]:
+        sofr_volume, bgcr_volume = (history(db, name, since=first_changed) for name in DVP_INPUTS)
+        derived = dvp_proxy(sofr_volume, bgcr_volume, since=first_changed)
         return upsert_observations(db, derived, fetched_at=iso_utc(self.clock()), untracked=UNTRACKED_SERIES)

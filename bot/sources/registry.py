@@ -5,14 +5,16 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date
-
-import httpx
+from typing import TYPE_CHECKING
 
 from bot.core.config import Settings
 from bot.core.models import SourceBatch
-from bot.sources import fiscaldata, fred, nyfed
 
-FetchWindow = Callable[[httpx.AsyncClient, Settings, date, date], Awaitable[SourceBatch]]
+if TYPE_CHECKING:
+    import httpx
+
+# The fetchers (and httpx) load on the first fetch: /status and the handlers read this table without them.
+FetchWindow = Callable[["httpx.AsyncClient", Settings, date, date], Awaitable[SourceBatch]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,10 +30,14 @@ class SourceSpec:
 
 
 async def _fetch_nyfed(client: httpx.AsyncClient, settings: Settings, start: date, end: date) -> SourceBatch:
+    from bot.sources import nyfed
+
     return await nyfed.fetch(client, settings.nyfed_base_url, start, end)
 
 
 async def _fetch_fred(client: httpx.AsyncClient, settings: Settings, start: date, end: date) -> SourceBatch:
+    from bot.sources import fred
+
     return await fred.fetch(
         client,
         csv_url=settings.fred_csv_url,
@@ -44,7 +50,17 @@ async def _fetch_fred(client: httpx.AsyncClient, settings: Settings, start: date
 async def _fetch_fiscaldata(
     client: httpx.AsyncClient, settings: Settings, start: date, end: date
 ) -> SourceBatch:
+    from bot.sources import fiscaldata
+
     return await fiscaldata.fetch(client, settings.fiscaldata_base_url, start)
+
+
+async def _fetch_treasury(
+    client: httpx.AsyncClient, settings: Settings, start: date, end: date
+) -> SourceBatch:
+    from bot.sources import treasury
+
+    return await treasury.fetch(client, settings.fiscaldata_base_url, start, end)
 
 
 SOURCES: dict[str, SourceSpec] = {
@@ -53,7 +69,7 @@ SOURCES: dict[str, SourceSpec] = {
         SourceSpec(
             "nyfed",
             "NY Fed Markets API",
-            ("sofr", "effr", "srf", "rrp"),
+            ("sofr", "effr", "srf", "rrp", "bgcr", "tgcr"),
             lookback_days=10,
             earliest=date(2000, 1, 1),
             fetch=_fetch_nyfed,
@@ -61,7 +77,7 @@ SOURCES: dict[str, SourceSpec] = {
         SourceSpec(
             "fred",
             "FRED",
-            ("iorb", "fed_upper", "fed_lower", "reserves", "fed_assets"),
+            ("iorb", "fed_upper", "fed_lower", "reserves", "fed_assets", "custody", "bank_treasuries"),
             lookback_days=28,
             earliest=date(2000, 1, 1),
             fetch=_fetch_fred,
@@ -73,6 +89,14 @@ SOURCES: dict[str, SourceSpec] = {
             lookback_days=10,
             earliest=date(2005, 10, 1),
             fetch=_fetch_fiscaldata,
+        ),
+        SourceSpec(
+            "treasury",
+            "Treasury Fiscal Data (debt, issuance, auctions)",
+            ("public_debt", "net_bills", "net_coupons"),
+            lookback_days=10,
+            earliest=date(2005, 10, 1),
+            fetch=_fetch_treasury,
         ),
     )
 }

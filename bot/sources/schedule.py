@@ -44,9 +44,21 @@ CALENDAR: dict[str, SourceCalendar] = {
         outside=timedelta(minutes=15),
     ),
     "fiscaldata": SourceCalendar((Window("DTS", time(15, 55), time(17, 0)),), outside=timedelta(minutes=60)),
+    # Auction results at 11:30 (bills, some notes) and 13:00 ET (coupons); the debt and DTS in the afternoon.
+    "treasury": SourceCalendar(
+        (
+            Window("auctions AM", time(11, 30), time(11, 50)),
+            Window("auctions PM", time(13, 0), time(13, 20)),
+            Window("debt, DTS", time(15, 55), time(17, 0)),
+        ),
+        inside=timedelta(minutes=2),
+        outside=timedelta(minutes=60),
+    ),
     "fred": SourceCalendar(
         (
             Window("H.4.1", time(16, 28), time(17, 30), _THURSDAY),
+            # H.8 (banks' Treasury and agency securities) is released Fridays at 16:15 ET.
+            Window("H.8", time(16, 13), time(17, 0), frozenset({4})),
             Window("FOMC range", time(14, 0), time(16, 0)),
         ),
         inside=timedelta(minutes=5),

@@ -35,24 +35,99 @@ class Button:
     command: str  # the command line the button runs, e.g. "/chart corridor 3m"
 
 
+ChartStyle = Literal["line", "dashed", "step", "bars", "points", "gap", "area"]
+
+
 @dataclass(frozen=True, slots=True)
 class ChartSeries:
+    """One drawn series. `role` picks its colour; `base` is the bottom of each bar (stacked bars) or of
+    each gap (a breach: ceiling to SOFR); `width` is a bar's span in days (7 for weekly sums); `notes`
+    are the indexes whose amounts are written on the chart, as `note_texts`; `tag` is the latest value's
+    label at the right edge ("" for none)."""
+
     label: str
     dates: tuple[str, ...]
     values: tuple[float, ...]
-    style: Literal["line", "dashed", "bars", "step"] = "line"
+    style: ChartStyle = "line"
+    role: str = ""
+    base: tuple[float, ...] = ()
+    width: float = 1.0
+    notes: tuple[int, ...] = ()
+    note_texts: tuple[str, ...] = ()
+    tag: str = ""
+
+    @property
+    def latest(self) -> bool:
+        return bool(self.tag)
+
+
+@dataclass(frozen=True, slots=True)
+class ChartBand:
+    """A shaded range between two series on the same dates. A stepped band holds each value from its date
+    through the day before the next one (the last through `until`), each day a full day wide, so the day
+    a new FOMC range takes effect shows that range."""
+
+    label: str
+    lower: ChartSeries
+    upper: ChartSeries
+    role: str = "band"
+    stepped: bool = False
+    until: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ChartPanel:
+    """One set of axes; the first panel is the main one, the others sit below it on the same dates."""
+
+    unit: str
+    series: tuple[ChartSeries, ...]
+    bands: tuple[ChartBand, ...] = ()
+    zero_line: bool = False
+    weight: float = 3.0  # share of the height
 
 
 @dataclass(frozen=True, slots=True)
 class ChartData:
-    """Everything a chart needs, already read from storage, so rendering can run in a worker thread."""
+    """Everything a chart needs, already read from storage and worded in the chat's language, so
+    rendering is pure and can run in a worker thread."""
 
     title: str
-    unit: str
-    series: tuple[ChartSeries, ...]
-    band: tuple[ChartSeries, ChartSeries] | None = None  # (floor, ceiling) shaded between
-    subtitle: str = ""
-    lang: str = "en"  # the reader's language: date ticks and fonts follow it
+    panels: tuple[ChartPanel, ...]
+    since: str = ""
+    until: str = ""
+    stamp: str = ""  # the "as of ... · Source: ..." line drawn in the image
+    subtitle: str = ""  # e.g. "weekly sums", beside the date range
+    months: tuple[str, ...] = (
+        "Jan",
+        "Feb",
+        "Mar",
+        "Apr",
+        "May",
+        "Jun",
+        "Jul",
+        "Aug",
+        "Sep",
+        "Oct",
+        "Nov",
+        "Dec",
+    )
+    day_tick: str = "{month} {day}"  # a tick on a day, e.g. "Oct 30"
+    year_tick: str = "{year}"
+    lang: str = "en"  # the reader's language (every word above is already in it)
+
+    @property
+    def series(self) -> tuple[ChartSeries, ...]:
+        return self.panels[0].series
+
+    @property
+    def unit(self) -> str:
+        return self.panels[0].unit
+
+    @property
+    def band(self) -> tuple[ChartSeries, ChartSeries] | None:
+        """The main panel's first band as (lower, upper), or None."""
+        bands = self.panels[0].bands
+        return (bands[0].lower, bands[0].upper) if bands else None
 
 
 @dataclass(slots=True)

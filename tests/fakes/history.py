@@ -35,6 +35,13 @@ FULL_ALLOTMENT_START = date(2025, 12, 11)
 RATE_SERIES = {
     "sofr": ("sofr", "sofr_p1", "sofr_p25", "sofr_p75", "sofr_p99", "sofr_volume"),
     "effr": ("effr", "effr_p1", "effr_p25", "effr_p75", "effr_p99", "effr_volume"),
+    "bgcr": ("bgcr", "bgcr_p1", "bgcr_p25", "bgcr_p75", "bgcr_p99", "bgcr_volume"),
+    "tgcr": ("tgcr", "tgcr_p1", "tgcr_p25", "tgcr_p75", "tgcr_p99", "tgcr_volume"),
+}
+# BGCR and TGCR on 2026-02-05 as published in rates/all/latest: (rate, p1, p25, p75, p99, volume).
+_GC_REAL = {
+    "bgcr": (3.63, 3.55, 3.63, 3.63, 3.69, 1318),
+    "tgcr": (3.63, 3.55, 3.63, 3.63, 3.66, 1290),
 }
 
 SVE_NOTE = (
@@ -442,6 +449,8 @@ class History:
 
     series: dict[str, dict[str, float]] = field(default_factory=dict)
     operations: list[Operation] = field(default_factory=list)
+    # Treasury auctions as auctions_query rows (strings, "null" for missing), oldest first.
+    auctions: list[dict[str, str]] = field(default_factory=list)
     revised: dict[str, set[str]] = field(default_factory=dict)
     _versions: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
 
@@ -607,6 +616,25 @@ def _add_rates(history: History, noise: _Noise, start: date, end: date, stress: 
             vol = round(_SOFR_VOLUME(day) * month_end * (1 + 0.04 * noise.z(_S_SOFR_VOL, n)))
         for name, value in zip(RATE_SERIES["sofr"], (sofr, p1, p25, p75, p99, vol), strict=True):
             s[name][iso] = value
+        _add_gc(s, iso, sofr, vol)
+
+
+def _add_gc(s: dict[str, dict[str, float]], iso: str, sofr: float, volume: float) -> None:
+    """BGCR and TGCR a touch under SOFR on about 41% and 40% of its volume (the 2026 shares)."""
+    for kind, share in (("bgcr", 0.41), ("tgcr", 0.40)):
+        rate = max(0.01, round(sofr - 0.02, 2))
+        values = (
+            rate,
+            max(0.0, round(rate - 0.08, 2)),
+            rate,
+            rate,
+            round(rate + 0.05, 2),
+            round(volume * share),
+        )
+        for name, value in zip(
+            RATE_SERIES[kind], _GC_REAL.get(kind, values) if iso == "2026-02-05" else values, strict=True
+        ):
+            s.setdefault(name, {})[iso] = value
 
 
 def _add_policy(history: History, start: date, end: date) -> None:
@@ -628,6 +656,8 @@ def _add_policy(history: History, start: date, end: date) -> None:
 def _add_weekly(history: History, noise: _Noise, start: date, end: date) -> None:
     walcl = history.series.setdefault("fed_assets", {})
     wresbal = history.series.setdefault("reserves", {})
+    custody = history.series.setdefault("custody", {})
+    banks = history.series.setdefault("bank_treasuries", {})
     first_wednesday = start + timedelta(days=(2 - start.weekday()) % 7)
     day = first_wednesday
     while day <= end:
@@ -635,6 +665,9 @@ def _add_weekly(history: History, noise: _Noise, start: date, end: date) -> None
         if day >= WALCL_START:
             walcl[day.isoformat()] = round(_WALCL(day) * (1 + 0.002 * noise.z(_S_WALCL, n)))
         wresbal[day.isoformat()] = round(_WRESBAL(day) * (1 + 0.015 * noise.z(_S_WRESBAL, n)))
+        # Foreign official custody (millions, about $2.9T in 2026) and H.8 banks' Tsy+agency ($bn).
+        custody[day.isoformat()] = round(2_900_000 * (1 + 0.004 * noise.z(_S_WALCL, n + 1)))
+        banks[day.isoformat()] = round(4_300 * (1 + 0.003 * noise.z(_S_WRESBAL, n + 1)), 2)
         day += timedelta(days=7)
 
 
@@ -743,6 +776,9 @@ def _generate(start: date, end: date, seed: int, stress: bool) -> History:
     _add_weekly(history, noise, start, end)
     _add_tga(history, noise, start, end)
     _add_operations(history, noise, start, end, stress)
+    from tests.fakes.treasury import add_treasury  # the wire module builds on this one
+
+    add_treasury(history, start, end)
     history.series = {name: values for name, values in history.series.items() if values}
     return history
 
@@ -767,6 +803,9 @@ def real_cases_history() -> History:
         history.series[name]["2026-02-05"] = value
     for name, value in zip(RATE_SERIES["effr"], (3.64, 3.6, 3.63, 3.64, 3.66, 110), strict=True):
         history.series[name]["2026-02-05"] = value
+    for kind, values in _GC_REAL.items():
+        for name, value in zip(RATE_SERIES[kind], values, strict=True):
+            history.series[name]["2026-02-05"] = value
     history.series["fed_assets"]["2026-02-18"] = 6605432
     history.series["reserves"]["2026-02-18"] = 2960000
     history.series["tga"]["2026-06-22"] = 942815

@@ -33,8 +33,9 @@ from tests.fakes.history import (
     Operation,
     real_cases_history,
 )
+from tests.fakes.treasury import as_rows
 
-SOURCES = ("nyfed", "fred", "fiscaldata")
+SOURCES = ("nyfed", "fred", "fiscaldata", "treasury")
 FAULTS = (
     "timeout",
     "429",
@@ -65,6 +66,8 @@ FRED_SERIES: dict[str, tuple[str, str]] = {
     "IORB": ("iorb", "d"),
     "WRESBAL": ("reserves", "w"),
     "WALCL": ("fed_assets", "w"),
+    "WMTSECL1": ("custody", "w"),
+    "TASACBW027SBOG": ("bank_treasuries", "w"),
     "RRPONTSYD": ("operations", "b"),  # derived from the reverse repo operations, billions
 }
 
@@ -87,6 +90,13 @@ _FISCAL_FIELDS = {
     "record_calendar_day": ("Calendar Day Number", "DAY", "DD"),
 }
 _FISCAL_PATH = "/fiscal/services/api/fiscal_service/v1/accounting/dts/operating_cash_balance"
+_FISCAL_API = "/fiscal/services/api/fiscal_service"
+_TREASURY_PATHS = {
+    f"{_FISCAL_API}/v2/accounting/od/debt_to_penny": "debt_to_penny",
+    f"{_FISCAL_API}/v1/accounting/dts/public_debt_transactions": "public_debt_transactions",
+    f"{_FISCAL_API}/v1/accounting/od/auctions_query": "auctions_query",
+    f"{_FISCAL_API}/v1/accounting/od/upcoming_auctions": "upcoming_auctions",
+}
 
 _HTML_ERROR = (
     '<!DOCTYPE html>\n<html lang="en">\n<head><title>Service Unavailable</title></head>\n'
@@ -315,6 +325,8 @@ class FakeSources:
         app.router.add_get("/fred/graph/fredgraph.csv", self._fred_csv)
         app.router.add_get("/fred-api/fred/series/observations", self._fred_json)
         app.router.add_get(_FISCAL_PATH, self._fiscal)
+        for path in _TREASURY_PATHS:
+            app.router.add_get(path, self._treasury)
         return app
 
     @web.middleware
@@ -420,7 +432,12 @@ class FakeSources:
 
     def _rate_kind(self, request: web.Request) -> str:
         group, kind = request.match_info["group"], request.match_info["kind"]
-        if (group, kind) not in (("secured", "sofr"), ("unsecured", "effr")):
+        if (group, kind) not in (
+            ("secured", "sofr"),
+            ("unsecured", "effr"),
+            ("secured", "bgcr"),
+            ("secured", "tgcr"),
+        ):
             raise web.HTTPNotFound(text="Not Found")
         return kind
 
@@ -442,7 +459,7 @@ class FakeSources:
     async def _rates_all_latest(self, request: web.Request) -> web.Response:
         items = []
         if not self._empty(request):
-            for kind in ("effr", "sofr"):
+            for kind in ("effr", "tgcr", "bgcr", "sofr"):
                 index = self._rates_index(kind)
                 if index.items:
                     items.append(index.items[-1])
@@ -665,6 +682,30 @@ class FakeSources:
         body += _dumps(_fiscal_links(number, size, pages)) + "}"
         return self._reply(request, "fiscal", body, "application/json")
 
+    # -- Treasury Fiscal Data: debt, issuance, auctions (small tables: filtered and paged per request)
+
+    async def _treasury(self, request: web.Request) -> web.Response:
+        table = _TREASURY_PATHS[request.path]
+        rows = as_rows(self.history)[table]
+        query = request.query
+        for part in filter(None, query.get("filter", "").split(",")):
+            pieces = part.split(":", 2)
+            if len(pieces) != 3:
+                raise web.HTTPBadRequest(text=f"invalid filter {part!r}")
+            rows = [row for row in rows if _matches(row, *pieces)]
+        sort = query.get("sort", "record_date")
+        rows = sorted(rows, key=lambda row: row.get(sort.lstrip("-"), ""), reverse=sort.startswith("-"))
+        if self._empty(request):
+            rows = []
+        size = min(_positive_int(query.get("page[size]", "100")), 10000)
+        number = _positive_int(query.get("page[number]", "1"))
+        page = rows[(number - 1) * size : number * size]
+        pages = math.ceil(len(rows) / size)
+        meta = {"count": len(page), "total-count": len(rows), "total-pages": pages}
+        body = '{"data":[' + ",".join(_dumps(row) for row in page) + '],"meta":' + _dumps(meta) + ',"links":'
+        body += _dumps(_fiscal_links(number, size, pages)) + "}"
+        return self._reply(request, "fiscal", body, "application/json")
+
 
 class FakeSourcesThread:
     """FakeSources on its own event loop in a daemon thread, for tests that run the bot as a subprocess."""
@@ -780,6 +821,8 @@ def _source_of(path: str) -> str | None:
         return "nyfed"
     if path.startswith(("/fred/", "/fred-api/")):
         return "fred"
+    if path in _TREASURY_PATHS:
+        return "treasury"
     if path.startswith("/fiscal/"):
         return "fiscaldata"
     return None
@@ -810,7 +853,7 @@ def _fred_error(status: int, message: str) -> web.Response:
 
 
 def _fred_text(fred_id: str, value: float) -> str:
-    if fred_id in ("WALCL", "WRESBAL"):
+    if fred_id in ("WALCL", "WRESBAL", "WMTSECL1"):
         return f"{value:.0f}"
     if fred_id.endswith("VOL"):
         return f"{value:.1f}"

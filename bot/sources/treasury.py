@@ -1,0 +1,300 @@
+"""Treasury Fiscal Data beyond the TGA: the debt, net marketable issuance and auctions.
+
+Four endpoints, each parsed by a pure parse_* apart from the fetch; one failing endpoint is reported on the
+batch while the others are still stored. Values are strings and "null" marks a missing value.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import re
+from collections.abc import Mapping
+from datetime import date, timedelta
+
+import httpx
+
+from bot.core.clock import is_iso_date
+from bot.core.models import Auction, Observation, SourceBatch, SourceError
+from bot.sources.http import get_json
+
+SOURCE = "treasury"
+
+DEBT_PATH = "/v2/accounting/od/debt_to_penny"
+TRANSACTIONS_PATH = "/v1/accounting/dts/public_debt_transactions"
+AUCTIONS_PATH = "/v1/accounting/od/auctions_query"
+UPCOMING_PATH = "/v1/accounting/od/upcoming_auctions"
+
+# DTS security types that are coupons (everything marketable that is not a bill and not a subtotal).
+BILLS = "Bills"
+_NULLS = ("", "null")
+_AMOUNT = re.compile(r"-?\d+(?:\.\d+)?")
+_MAX_PAGES = 20
+_PAGE_SIZE = 10000
+
+# Plausibility before storing: outside these a value is a broken feed, not news.
+PUBLIC_DEBT_BN = (5_000.0, 200_000.0)  # $5T..$200T
+DAILY_NET_ISSUANCE_BN = 2_000.0  # no day ever moved $2T of marketable debt
+OFFERING_BN = (0.1, 1_000.0)
+BID_TO_COVER = (0.5, 20.0)
+YIELD_PCT = (-5.0, 30.0)
+
+
+def _fail(problem: str) -> SourceError:
+    return SourceError(SOURCE, problem)
+
+
+def _rows(payload: object, what: str) -> list[Mapping[str, object]]:
+    if not isinstance(payload, dict):
+        raise _fail(f"{what}: changed schema: expected a JSON object, got {type(payload).__name__}")
+    data = payload.get("data")
+    if not isinstance(data, list):
+        error = payload.get("error") or payload.get("message")
+        if isinstance(error, str):
+            raise _fail(f"{what}: API error: {error[:200]}")
+        raise _fail(f"{what}: changed schema: no 'data' list in the response")
+    rows: list[Mapping[str, object]] = []
+    for index, row in enumerate(data):
+        if not isinstance(row, dict):
+            raise _fail(f"{what}: changed schema: data[{index}] is {type(row).__name__}")
+        rows.append(row)
+    return rows
+
+
+def _date(row: Mapping[str, object], field: str, where: str, *, required: bool = True) -> str | None:
+    raw = row.get(field)
+    if not required and (raw is None or raw in _NULLS):
+        return None
+    if isinstance(raw, str) and is_iso_date(raw):
+        return raw
+    raise _fail(f"{where}: malformed {field} {str(raw)[:40]!r}")
+
+
+def _text(row: Mapping[str, object], field: str, where: str) -> str:
+    raw = row.get(field)
+    if raw is None or raw == "null":
+        return ""
+    if not isinstance(raw, str):
+        raise _fail(f"{where}: {field} is {type(raw).__name__}, expected a string")
+    return raw.strip()
+
+
+def _amount(row: Mapping[str, object], field: str, where: str) -> float | None:
+    """A number sent as a string; None when the API marks it missing."""
+    raw = row.get(field)
+    if raw is None:
+        return None
+    if not isinstance(raw, str):
+        raise _fail(f"{where}: {field} is {type(raw).__name__}, expected a string")
+    text = raw.strip()
+    if text in _NULLS:
+        return None
+    if not _AMOUNT.fullmatch(text) or not math.isfinite(value := float(text)):
+        raise _fail(f"{where}: non-numeric {field} {text[:40]!r}")
+    return value
+
+
+def _within(value: float, bounds: tuple[float, float], what: str) -> float:
+    low, high = bounds
+    if not low <= value <= high:
+        raise _fail(f"{what}: implausible value {value:g} (expected {low:g}..{high:g})")
+    return value
+
+
+def parse_debt_to_penny(payload: object) -> list[Observation]:
+    """Total public debt outstanding and debt held by the public per record date, dollars -> $bn."""
+    out: list[Observation] = []
+    seen: set[str] = set()
+    for index, row in enumerate(_rows(payload, "debt_to_penny")):
+        day = _date(row, "record_date", f"debt_to_penny data[{index}]")
+        assert day is not None
+        if day in seen:
+            raise _fail(f"debt_to_penny {day}: two rows for one date")
+        seen.add(day)
+        total = _amount(row, "tot_pub_debt_out_amt", f"debt_to_penny {day}")
+        public = _amount(row, "debt_held_public_amt", f"debt_to_penny {day}")
+        if total is None:
+            continue
+        total_bn = _within(total / 1e9, PUBLIC_DEBT_BN, f"debt_to_penny {day}: tot_pub_debt_out_amt")
+        out.append(Observation("public_debt", day, round(total_bn, 3), SOURCE))
+        if public is not None:
+            if not 0 < public <= total:
+                raise _fail(f"debt_to_penny {day}: debt held by the public {public:g} exceeds the total")
+            out.append(Observation("debt_held_public", day, round(public / 1e9, 3), SOURCE))
+    return sorted(out, key=lambda o: (o.date, o.series))
+
+
+def parse_public_debt_transactions(payload: object) -> list[Observation]:
+    """Net marketable issuance (issues - redemptions, today's column) per day, bills apart from coupons."""
+    bills: dict[str, float] = {}
+    coupons: dict[str, float] = {}
+    rows = _rows(payload, "public_debt_transactions")
+    for index, row in enumerate(rows):
+        where = f"public_debt_transactions data[{index}]"
+        day = _date(row, "record_date", where)
+        assert day is not None
+        if _text(row, "security_market", where) != "Marketable":
+            continue
+        kind = _text(row, "security_type", where)
+        if not kind or "total" in kind.lower():
+            continue  # subtotal rows would count everything twice
+        direction = _text(row, "transaction_type", where)
+        if direction not in ("Issues", "Redemptions"):
+            raise _fail(f"{where}: unexpected transaction_type {direction[:40]!r}")
+        amount = _amount(row, "transaction_today_amt", f"public_debt_transactions {day} {kind}")
+        if amount is None:
+            continue
+        signed = (amount if direction == "Issues" else -amount) / 1000  # $mn -> $bn
+        target = bills if kind == BILLS else coupons
+        target[day] = target.get(day, 0.0) + signed
+    out: list[Observation] = []
+    for series, totals in (("net_bills", bills), ("net_coupons", coupons)):
+        for day, value in totals.items():
+            if abs(value) > DAILY_NET_ISSUANCE_BN:
+                raise _fail(f"public_debt_transactions {day}: implausible net {series} {value:g}B")
+            out.append(Observation(series, day, round(value, 3), SOURCE))
+    if rows and not out and any(_text(r, "security_market", "") == "Marketable" for r in rows):
+        raise _fail("public_debt_transactions: no marketable Bills, Notes or Bonds rows")
+    return sorted(out, key=lambda o: (o.date, o.series))
+
+
+def _auction(row: Mapping[str, object], where: str, *, announced_only: bool) -> Auction:
+    auction_date = _date(row, "auction_date", where)
+    assert auction_date is not None
+    security_type = _text(row, "security_type", where)
+    term = _text(row, "security_term", where)
+    if not security_type or not term:
+        raise _fail(f"{where}: security_type and security_term are required")
+    here = f"auction {auction_date} {term} {security_type}"
+    offering = _amount(row, "offering_amt", here)
+    if offering is not None:
+        offering = _within(offering / 1e9, OFFERING_BN, f"{here}: offering_amt")
+
+    def bn(field: str) -> float | None:
+        value = None if announced_only else _amount(row, field, here)
+        if value is not None and value < 0:
+            raise _fail(f"{here}: negative {field}")
+        return None if value is None else round(value / 1e9, 6)
+
+    def ratio(field: str, bounds: tuple[float, float]) -> float | None:
+        value = None if announced_only else _amount(row, field, here)
+        return None if value is None else _within(value, bounds, f"{here}: {field}")
+
+    auction = Auction(
+        auction_date=auction_date,
+        security_type=security_type,
+        security_term=term,
+        cusip=_text(row, "cusip", where),
+        reopening=_text(row, "reopening", where) == "Yes",
+        announced_date=_date(row, "announcemt_date", where, required=False),
+        issue_date=_date(row, "issue_date", where, required=False),
+        maturity_date=None if announced_only else _date(row, "maturity_date", where, required=False),
+        offering_bn=None if offering is None else round(offering, 6),
+        total_tendered_bn=bn("total_tendered"),
+        total_accepted_bn=bn("total_accepted"),
+        dealer_bn=bn("primary_dealer_accepted"),
+        direct_bn=bn("direct_bidder_accepted"),
+        indirect_bn=bn("indirect_bidder_accepted"),
+        soma_bn=bn("soma_accepted"),
+        bid_to_cover=ratio("bid_to_cover_ratio", BID_TO_COVER),
+        high_yield=ratio("high_yield", YIELD_PCT),
+        high_discount_rate=ratio("high_discnt_rate", YIELD_PCT),
+        high_investment_rate=ratio("high_investment_rate", YIELD_PCT),
+    )
+    shares = [auction.dealer_bn, auction.direct_bn, auction.indirect_bn]
+    accepted = auction.total_accepted_bn
+    if accepted is not None and all(s is not None for s in shares):
+        bidders = sum(s for s in shares if s is not None)
+        if bidders > accepted * 1.001 + 0.001:
+            raise _fail(f"{here}: bidder awards {bidders:g}B exceed the {accepted:g}B accepted")
+    return auction
+
+
+def parse_auctions(payload: object) -> list[Auction]:
+    """Auction rows (announced or with results) from auctions_query, oldest first."""
+    rows = _rows(payload, "auctions_query")
+    found = [_auction(row, f"auctions_query data[{i}]", announced_only=False) for i, row in enumerate(rows)]
+    return sorted(found, key=lambda a: (a.auction_date, a.security_type, a.security_term))
+
+
+def parse_upcoming(payload: object) -> list[Auction]:
+    """Announced auctions from upcoming_auctions (no results by definition), oldest first."""
+    rows = _rows(payload, "upcoming_auctions")
+    found = [_auction(row, f"upcoming_auctions data[{i}]", announced_only=True) for i, row in enumerate(rows)]
+    return sorted(found, key=lambda a: (a.auction_date, a.security_type, a.security_term))
+
+
+def _total_pages(payload: object) -> int:
+    meta = payload.get("meta") if isinstance(payload, dict) else None
+    pages = meta.get("total-pages", 1) if isinstance(meta, dict) else 1
+    if isinstance(pages, bool) or not isinstance(pages, int) or pages < 0:
+        raise _fail(f"changed schema: meta total-pages is {str(pages)[:40]!r}")
+    return pages
+
+
+async def _all_rows(
+    client: httpx.AsyncClient, base_url: str, path: str, params: dict[str, str]
+) -> dict[str, object]:
+    """Every page of one endpoint as one {"data": [...]} body."""
+    url = f"{base_url.rstrip('/')}{path}"
+    rows: list[object] = []
+    page = pages = 1
+    while page <= pages:
+        payload = await get_json(
+            client, SOURCE, url, {**params, "page[size]": str(_PAGE_SIZE), "page[number]": str(page)}
+        )
+        chunk = _rows(payload, path.rsplit("/", 1)[-1])
+        if page == 1:
+            pages = _total_pages(payload)
+            if pages > _MAX_PAGES:
+                raise _fail(f"{path}: {pages} pages of {_PAGE_SIZE} rows is more than expected")
+        if not chunk:
+            break
+        rows.extend(chunk)
+        page += 1
+    return {"data": rows}
+
+
+async def fetch(client: httpx.AsyncClient, base_url: str, start: date, end: date) -> SourceBatch:
+    """The four endpoints concurrently; each failure is named on the batch and the rest is stored."""
+    since = start.isoformat()
+    dated = {"filter": f"record_date:gte:{since}", "sort": "-record_date"}
+    # Results are re-read a month back so late-filled result fields are caught.
+    results_since = min(start, end - timedelta(days=400)).isoformat()
+    parts = {
+        "debt_to_penny": _all_rows(client, base_url, DEBT_PATH, dated),
+        "public_debt_transactions": _all_rows(client, base_url, TRANSACTIONS_PATH, dated),
+        "auctions_query": _all_rows(
+            client,
+            base_url,
+            AUCTIONS_PATH,
+            {"filter": f"auction_date:gte:{results_since}", "sort": "-auction_date"},
+        ),
+        "upcoming_auctions": _all_rows(client, base_url, UPCOMING_PATH, {"sort": "-record_date"}),
+    }
+    bodies = await asyncio.gather(*parts.values(), return_exceptions=True)
+    batch = SourceBatch(SOURCE)
+    failures: list[SourceError] = []
+    for name, body in zip(parts, bodies, strict=True):
+        if isinstance(body, BaseException):
+            if not isinstance(body, SourceError):
+                raise body
+            problem = body.problem if body.problem.startswith(name) else f"{name}: {body.problem}"
+            failures.append(SourceError(SOURCE, problem, transient=body.transient))
+            continue
+        try:
+            if name == "debt_to_penny":
+                batch.observations.extend(parse_debt_to_penny(body))
+            elif name == "public_debt_transactions":
+                batch.observations.extend(parse_public_debt_transactions(body))
+            elif name == "auctions_query":
+                batch.auctions.extend(parse_auctions(body))
+            else:
+                batch.auctions.extend(parse_upcoming(body))
+        except SourceError as exc:
+            failures.append(exc)
+    if failures and len(failures) == len(parts):
+        problem = "; ".join(f.problem for f in failures)
+        raise SourceError(SOURCE, problem, transient=all(f.transient for f in failures))
+    batch.errors.extend(f.problem for f in failures)
+    return batch
