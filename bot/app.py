@@ -6,10 +6,12 @@ import asyncio
 import contextlib
 import gc
 import logging
+import random
 import signal
+import sqlite3
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Protocol, cast
 
 import httpx
 import sqlite_utils
@@ -20,6 +22,7 @@ from bot.alerts.engine import AlertEngine
 from bot.alerts.summary import enqueue_summaries
 from bot.core.clock import Clock, iso_utc, parse_iso_utc, utcnow
 from bot.core.config import Settings
+from bot.core.logs import log_to_file
 from bot.delivery.worker import TELEGRAM_LIMITS, DeliveryWorker, Limits, Sender, telegram_limits
 from bot.render import charts
 from bot.sources.http import RetryPolicy, make_client, retry_policy
@@ -27,7 +30,7 @@ from bot.sources.poller import Poller, PollerClosedError, PollResult
 from bot.sources.schedule import is_due
 from bot.web.server import Dashboard, WebServer
 from storage.chats import ensure_chat, subscribe, subscriptions_of
-from storage.db import open_db, open_readonly
+from storage.db import explain, file_identity, open_db, open_readonly
 from storage.fetchlog import failure_streak, last_fetches
 from storage.instance import InstanceLock
 from storage.lane import DbLane
@@ -35,6 +38,8 @@ from storage.lane import DbLane
 log = logging.getLogger(__name__)
 
 PollHook = Callable[[PollResult], Awaitable[None]]
+# How often the database file is checked to still be the one the bot opened (deleted or replaced).
+WATCH_SECONDS = 20.0
 
 # Discord allows 5 messages per 2 s in a channel and 50 requests/s overall.
 _DISCORD_LIMITS = Limits(per_second=40.0, private_interval=0.45, group_interval=0.45)
@@ -51,6 +56,37 @@ class Frontend(Protocol):
     async def start(self) -> None: ...
 
     async def stop(self) -> None: ...
+
+
+# Start-up retries: 2 s doubling to a 5-minute cap, each wait jittered by +-25% so restarts do not align.
+RETRY_FIRST = 2.0
+RETRY_CAP = 300.0
+
+
+def retry_delay(attempt: int, rng: Callable[[], float] = random.random) -> float:
+    """Seconds to wait before start-up retry number attempt (1, 2, ...): capped, with jitter."""
+    base = min(RETRY_CAP, RETRY_FIRST * 2.0 ** (attempt - 1))
+    return base * (0.75 + 0.5 * rng())
+
+
+def rejected_token(exc: BaseException) -> str | None:
+    """The one line to print when exc means the platform rejected the token, else None."""
+    from discord import LoginFailure
+    from telegram.error import InvalidToken
+
+    if isinstance(exc, InvalidToken):
+        return "telegram: TELEGRAM_BOT_TOKEN was rejected (Unauthorized): set the token @BotFather gave you"
+    if isinstance(exc, LoginFailure):
+        return (
+            "discord: DISCORD_BOT_TOKEN was rejected (Unauthorized): copy the token from the Developer Portal"
+        )
+    return None
+
+
+def _reason(exc: BaseException) -> str:
+    """A short, traceback-free reason for a failed connection attempt."""
+    text = str(exc).split(". Parsing the server response", 1)[0].strip()
+    return f"{type(exc).__name__}: {text[:160]}" if text else type(exc).__name__
 
 
 def release_memory() -> None:
@@ -100,8 +136,12 @@ class PollDriver:
             for hook in self.hooks:
                 await hook(result)
             return result
-        except PollerClosedError:
+        except (PollerClosedError, asyncio.CancelledError):
+            # Shutdown cut the tick off; the write in flight is shielded and finishes. Not an error.
             log.debug("poll tick ended by shutdown")
+            return None
+        except sqlite3.Error as exc:  # disk full, read-only, I/O: say which, in one line
+            log.error("poll tick could not write: %s", explain(self.poller.settings.database_path, exc))
             return None
         except Exception:
             log.exception("poll tick failed")
@@ -140,6 +180,11 @@ class App:
         self.scheduler: AsyncIOScheduler | None = None
         self.driver: PollDriver | None = None
         self.stop_event = asyncio.Event()
+        # Non-zero when the process must exit as failed (rejected token, database lost): systemd restarts it.
+        self.exit_code = 0
+        self._identity: tuple[int, int] | None = None
+        self._retry_tasks: set[asyncio.Task[None]] = set()
+        self._early_senders: list[Sender] = []
         self.web: WebServer | None = None
         self.web_db: sqlite_utils.Database | None = None
 
@@ -151,7 +196,8 @@ class App:
     async def start(self) -> None:
         """Open storage and the HTTP client, then start the scheduler with an immediate first tick."""
         self.lock.acquire()
-        self.db = open_db(self.settings.database_path)
+        self.db = open_db(self.settings.database_path, check=True)
+        self._identity = file_identity(self.settings.database_path)
         # Telegram and Discord commands run off the loop, on a few threads with a connection each.
         path = self.settings.database_path
         self.lane = DbLane(connect=lambda: open_db(path, migrate=False), workers=COMMAND_THREADS)
@@ -167,6 +213,8 @@ class App:
         self.delivery_db = open_db(self.settings.database_path, migrate=False)
         limits = {**LIMITS, "telegram": telegram_limits(self.settings.telegram_paid_broadcast)}
         self.worker = DeliveryWorker(self.delivery_db, await self._senders(), limits=limits, clock=self.clock)
+        for early in self._early_senders:
+            self.worker.attach(early)
         self.worker.recover()
         self._worker_task = asyncio.create_task(self.worker.run(self._worker_stop))
         self.scheduler = AsyncIOScheduler(timezone=UTC)
@@ -177,6 +225,13 @@ class App:
             max_instances=1,
             coalesce=True,
             next_run_time=self.clock(),
+        )
+        self.scheduler.add_job(
+            self._watch_job,
+            IntervalTrigger(seconds=WATCH_SECONDS, timezone=UTC),
+            id="watch-database",
+            max_instances=1,
+            coalesce=True,
         )
         self.scheduler.add_job(
             release_memory,
@@ -205,6 +260,29 @@ class App:
             else "polling on the release calendar (America/New_York)",
         )
 
+    async def _watch_job(self) -> None:
+        """On the event loop (a plain function would run in a thread and race the loop)."""
+        self.watch_database()
+
+    def watch_database(self) -> bool:
+        """False (and the bot stops, exit 3) when the file was deleted or replaced under the running bot.
+
+        SQLite would keep writing to the deleted inode, a ghost nobody can read after the restart."""
+        path = self.settings.database_path
+        now = file_identity(path)
+        if self._identity is None or now == self._identity:
+            return True
+        what = "deleted" if now is None else "replaced by another file"
+        log.error(
+            "database %s was %s while the bot ran; stopping so nothing more is written to a file that is "
+            "gone. Put the file back (or restore a backup) and start the bot again",
+            path,
+            what,
+        )
+        self.exit_code = 3
+        self.stop_event.set()
+        return False
+
     async def _after_poll(self, result: PollResult) -> None:
         """Evaluate the alert rules on what the poll stored, then wake the delivery worker at once."""
         assert self.engine is not None and self.driver is not None and self.worker is not None
@@ -221,26 +299,28 @@ class App:
             queued = await self.driver.poller.write(enqueue_summaries, self.clock())
             if queued:
                 self.worker.wake.set()
-        except PollerClosedError:
+        except (PollerClosedError, asyncio.CancelledError):
             log.debug("daily summary job ended by shutdown")
         except Exception:
             log.exception("daily summary job failed")
 
     async def _senders(self) -> dict[str, Sender]:
-        """Delivery channels for each configured platform; Discord's shares the bot's client."""
+        """Delivery channels for each configured platform; Discord's shares the bot's client.
+
+        A platform that cannot be reached yet is attached to the worker once it connects, so its queue
+        waits instead of failing, and drains as soon as it is back."""
         senders: dict[str, Sender] = {}
         if self.settings.telegram_bot_token:
             from bot.delivery.telegram_sender import TelegramSender
 
-            telegram = TelegramSender(self.settings)
-            await self._start_one("telegram delivery", telegram)
-            senders["telegram"] = telegram
+            settings = self.settings
+            await self._connect("telegram delivery", lambda: TelegramSender(settings), self._attach_sender)
         if self.settings.discord_bot_token:
-            from bot.frontends.discord_bot import DiscordChannelSender, DiscordFrontend
+            from bot.frontends.discord_bot import DiscordFrontend
 
             assert self.db is not None
+            # Its sender joins the worker once the bot has logged in (see _start_frontends).
             self._discord = DiscordFrontend(self.settings, self.db, clock=self.clock, lane=self.lane)
-            senders["discord"] = DiscordChannelSender(self._discord)
         elif self.settings.discord_webhook_url:
             from bot.frontends.discord_bot import DiscordWebhookSender
 
@@ -252,23 +332,63 @@ class App:
             webhook_channel(self.writer_db, self.clock(), self.settings.lang)
         return senders
 
+    def _attach_sender_only(self, sender: Sender) -> None:
+        if self.worker is not None:
+            self.worker.attach(sender)
+        else:
+            self._early_senders.append(sender)
+
+    def _attach_sender(self, sender: Frontend) -> None:
+        """A delivery channel connected: the worker drains its queue from now on."""
+        self.frontends.append(sender)
+        channel = cast(Sender, sender)
+        if self.worker is not None:
+            self.worker.attach(channel)
+        else:
+            self._early_senders.append(channel)
+
     async def _start_frontends(self) -> None:
-        """Start each configured chat platform; one failing to connect never stops the others."""
+        """Start each chat platform; one that cannot connect retries without holding up the others."""
         assert self.db is not None
-        if self.settings.telegram_bot_token:
+        db, settings, clock = self.db, self.settings, self.clock
+        if settings.telegram_bot_token:
             from bot.frontends.telegram_bot import TelegramFrontend
 
-            await self._start_one(
-                "telegram", TelegramFrontend(self.settings, self.db, clock=self.clock, lane=self.lane)
+            await self._connect(
+                "telegram",
+                lambda: TelegramFrontend(settings, db, clock=clock, lane=self.lane),
+                self.frontends.append,
             )
         if self._discord is not None:
-            await self._start_one("discord", self._discord)
-        has_chat = bool(self.settings.telegram_bot_token or self.settings.discord_bot_token)
+            from bot.frontends.discord_bot import DiscordChannelSender, DiscordFrontend
+
+            first: Frontend | None = self._discord
+
+            def discord_frontend() -> Frontend:
+                """The frontend built at start first; a fresh client for each retry."""
+                nonlocal first
+                if first is not None:
+                    made, first = first, None
+                    return made
+                made = DiscordFrontend(settings, db, clock=clock, lane=self.lane)
+                self._discord = made
+                return made
+
+            def discord_started(frontend: Frontend) -> None:
+                self.frontends.append(frontend)
+                assert isinstance(frontend, DiscordFrontend)
+                self._attach_sender_only(DiscordChannelSender(frontend))
+
+            await self._connect("discord", discord_frontend, discord_started)
+        has_chat = bool(settings.telegram_bot_token or settings.discord_bot_token)
         from bot.frontends.console import run_console, stdin_is_terminal
 
         want_console = self.console if self.console is not None else (not has_chat and stdin_is_terminal())
         if want_console:
-            self._console_task = asyncio.create_task(run_console(self.settings, self.db, self.stop_event))
+            logfile = settings.database_path.with_suffix(".log")
+            if log_to_file(logfile) is not None:
+                print(f"Logs go to {logfile} while the console runs.")
+            self._console_task = asyncio.create_task(run_console(settings, db, self.stop_event))
         elif not has_chat:
             log.info("no chat token set and no terminal: running headless (poller only)")
 
@@ -294,17 +414,85 @@ class App:
         log.info("web dashboard at %s", server.url)
 
     async def _start_one(self, name: str, frontend: Frontend) -> None:
+        """Start something that needs no network to start (the webhook client)."""
         try:
             await frontend.start()
         except Exception as exc:
-            log.error("%s: could not start (%s); the poller and other front-ends keep running", name, exc)
+            log.error("%s: could not start (%s)", name, _reason(exc))
             with contextlib.suppress(Exception):
                 await frontend.stop()
             return
         self.frontends.append(frontend)
 
+    async def _connect(
+        self, name: str, make: Callable[[], Frontend], started: Callable[[Frontend], None]
+    ) -> None:
+        """Try once now; if the platform is unreachable, keep retrying in the background (capped, jittered).
+
+        A rejected token stops the whole process with one line and a non-zero exit: no retry can fix it."""
+        if await self._try_start(name, make, started, attempt=0):
+            return
+        task = asyncio.create_task(self._retry_start(name, make, started), name=f"connect {name}")
+        self._retry_tasks.add(task)
+        task.add_done_callback(self._retry_tasks.discard)
+
+    async def _retry_start(
+        self, name: str, make: Callable[[], Frontend], started: Callable[[Frontend], None]
+    ) -> None:
+        attempt = 1
+        while not self.stop_event.is_set():
+            try:
+                await asyncio.wait_for(self.stop_event.wait(), retry_delay(attempt))
+                return
+            except TimeoutError:
+                pass
+            if await self._try_start(name, make, started, attempt=attempt):
+                return
+            attempt += 1
+
+    async def _try_start(
+        self, name: str, make: Callable[[], Frontend], started: Callable[[Frontend], None], *, attempt: int
+    ) -> bool:
+        """One connection attempt; True when connected, or when trying again cannot help."""
+        if self.stop_event.is_set():
+            return True  # stopping (perhaps a rejected token already said why): do not connect anything
+        frontend = make()
+        try:
+            await frontend.start()
+        except asyncio.CancelledError:  # stopping mid-attempt: close what the attempt opened
+            with contextlib.suppress(Exception):
+                await asyncio.shield(frontend.stop())
+            raise
+        except Exception as exc:
+            with contextlib.suppress(Exception):
+                await frontend.stop()
+            fatal = rejected_token(exc)
+            if fatal is not None:
+                log.error("%s", fatal)
+                self.exit_code = 2
+                self.stop_event.set()
+                return True
+            if attempt % 10 == 0:  # the first failure, then every tenth: a long outage is not a log flood
+                log.warning(
+                    "%s: cannot connect (%s); retrying with backoff (at most every %.0f min), "
+                    "the poller keeps running and alerts wait in the outbox",
+                    name,
+                    _reason(exc),
+                    RETRY_CAP / 60,
+                )
+            return False
+        if attempt:
+            log.info("%s: connected after %d retr%s", name, attempt, "y" if attempt == 1 else "ies")
+        started(frontend)
+        return True
+
     async def stop(self) -> None:
         """Stop delivery, front-ends, the scheduler, the client and storage; safe to call twice."""
+        self.stop_event.set()
+        for task in list(self._retry_tasks):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         self._worker_stop.set()
         if self._worker_task is not None:
             with contextlib.suppress(asyncio.CancelledError, TimeoutError):
@@ -340,8 +528,8 @@ class App:
         self.db = self.writer_db = self.delivery_db = self.web_db = None
         self.lock.release()
 
-    async def run_until_stopped(self) -> None:
-        """Run until SIGINT/SIGTERM or stop_event."""
+    async def run_until_stopped(self) -> int:
+        """Run until SIGINT/SIGTERM or stop_event; the exit status (0 unless stopped by a failure)."""
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
@@ -352,3 +540,4 @@ class App:
         finally:
             log.info("Plumbline stopping")
             await self.stop()
+        return self.exit_code

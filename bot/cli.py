@@ -1,9 +1,10 @@
-"""The `plumbline` command line: run, web, poll, backfill, status."""
+"""The `plumbline` command line: run, web, poll, backfill, status, outbox, backup, replay, ask."""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import sqlite3
 import sys
 from collections.abc import Sequence
 from datetime import date
@@ -15,8 +16,9 @@ from bot.core.config import ConfigError, Settings, load_settings
 from bot.core.lang import SUPPORTED_LANGS, parse_lang
 from bot.core.logs import setup_logging
 from bot.core.series import CATALOG
-from storage.db import StorageError, backup_to, open_db
+from storage.db import StorageError, backup_to, explain, open_db
 from storage.instance import InstanceLockedError
+from storage.outbox import outbox_counts, uncertain_sends
 
 if TYPE_CHECKING:
     from bot.sources.poller import PollResult
@@ -48,6 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
     web.add_argument("--host", help="address to listen on (default WEB_HOST, 127.0.0.1)")
     web.add_argument("--port", type=int, help="port to listen on (default WEB_PORT, 8080)")
     sub.add_parser("status", help="latest value, age and fetch outcome of every series")
+    sub.add_parser(
+        "outbox", help="deliveries by status, and every send cut off in flight (it may not have arrived)"
+    )
     backup = sub.add_parser(
         "backup", help="write a consistent copy of the database (safe while the bot runs)"
     )
@@ -99,7 +104,7 @@ def format_status(settings: Settings) -> str:
     """Per series: latest date, value, age and source outcome; stale series flagged."""
     from bot.market.freshness import series_status, source_status
 
-    db = open_db(settings.database_path)
+    db = open_db(settings.database_path, check=True)
     try:
         now = utcnow()
         rows = series_status(db, now, tuple(CATALOG))
@@ -128,10 +133,42 @@ def format_status(settings: Settings) -> str:
     return "\n".join(lines)
 
 
+def format_outbox(settings: Settings) -> str:
+    """Counts by status, then each uncertain send: the only ones that may not have reached their chat."""
+    db = open_db(settings.database_path)
+    try:
+        counts = outbox_counts(db)
+        uncertain = uncertain_sends(db, limit=200)
+    finally:
+        db.close()
+    order = ("pending", "sending", "sent", "uncertain", "failed", "dropped")
+    lines = ["deliveries: " + (", ".join(f"{s} {counts[s]}" for s in order if s in counts) or "none")]
+    if not uncertain:
+        lines.append("no uncertain sends: every delivery is known to have arrived or is still queued")
+        return "\n".join(lines)
+    lines.append("")
+    lines.append(
+        f"{len(uncertain)} uncertain send(s): cut off in flight, they may or may not have arrived; "
+        "never resent automatically"
+    )
+    lines.append(f"{'id':>7}  {'queued':<21}{'platform':<17}{'chat':<22}{'event':<34}reason")
+    for u in uncertain:
+        chat = f"{u.address} {u.title}".strip()[:21]
+        lines.append(
+            f"{u.id:>7}  {u.created_at:<21}{u.platform:<17}{chat:<22}{u.event_key[:33]:<34}{u.error}"
+        )
+    return "\n".join(lines)
+
+
 def backup_database(settings: Settings, target: Path) -> int:
     """VACUUM INTO a new file: a consistent, compact snapshot even while `plumbline run` writes."""
     if target.exists():
         print(f"plumbline: {target} already exists; choose a new file name", file=sys.stderr)
+        return 2
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        print(f"plumbline: cannot create the folder {target.parent}: {exc.strerror}", file=sys.stderr)
         return 2
     ok = backup_to(settings.database_path, target)
     size = target.stat().st_size
@@ -168,10 +205,15 @@ def ask(settings: Settings, line: str, chart_path: Path | None, lang: str | None
         from bot.render.charts import render_png
 
         target = chart_path or Path("plumbline-chart.png")
-        target.write_bytes(render_png(reply.chart))
+        try:
+            target.write_bytes(render_png(reply.chart))
+        except OSError as exc:
+            print(f"plumbline: could not write the chart to {target}: {exc.strerror}", file=sys.stderr)
+            return 1
         print(f"Chart saved to {target}")
     elif chart_path is not None:
-        print("plumbline: that reply has no chart; nothing saved", file=sys.stderr)
+        print(f"plumbline: that reply has no chart; nothing saved to {chart_path}", file=sys.stderr)
+        return 1
     return 1 if reply.level == "error" else 0
 
 
@@ -237,7 +279,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "run":
             from bot.app import App
 
-            asyncio.run(App(settings).run_until_stopped())
+            return asyncio.run(App(settings).run_until_stopped())
         elif args.command == "poll":
             result = asyncio.run(_poll(settings, None))
             print(format_poll(result))
@@ -256,6 +298,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(serve_web(settings, args.host or settings.web_host, port))
         elif args.command == "status":
             print(format_status(settings))
+        elif args.command == "outbox":
+            print(format_outbox(settings))
         elif args.command == "ask":
             return ask(settings, args.line, args.chart, args.lang)
         elif args.command == "backup":
@@ -270,6 +314,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 db.close()
     except (StorageError, InstanceLockedError) as exc:
         print(f"plumbline: {exc}", file=sys.stderr)
+        return 2
+    except sqlite3.Error as exc:  # damaged page found mid-query, disk full, read-only: one line, no traceback
+        print(f"plumbline: {explain(settings.database_path, exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

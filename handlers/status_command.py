@@ -10,7 +10,7 @@ from bot.words.fmt import ljust, pct, rjust, usd_bn
 from bot.words.messages import t
 from bot.words.reply import Context, Mono, Reply, Text, UsageError
 from storage.chats import chat_counts
-from storage.outbox import outbox_counts, recent_problems
+from storage.outbox import outbox_counts, recent_problems, uncertain_sends
 
 
 def _et(stamp: str) -> str:
@@ -89,7 +89,23 @@ def _outbox_line(db: sqlite_utils.Database, ctx: Context) -> str:
         for k in ("pending", "sending", "uncertain", "failed", "dropped", "sent")
         if counts.get(k)
     ]
-    return t("status.outbox", ctx.lang, counts=", ".join(parts) or t("status.outbox_empty", ctx.lang))
+    line = t("status.outbox", ctx.lang, counts=", ".join(parts) or t("status.outbox_empty", ctx.lang))
+    if not counts.get("uncertain"):
+        return line
+    rows = [t("status.uncertain", ctx.lang, count=counts["uncertain"], command="`plumbline outbox`")]
+    for u in uncertain_sends(db, limit=5):
+        rows.append(
+            t(
+                "status.uncertain_row",
+                ctx.lang,
+                platform=u.platform,
+                chat=u.title or u.address,
+                event=u.event_key,
+                when=_et(u.created_at),
+                reason=u.error,
+            )
+        )
+    return "\n".join([line, *rows])
 
 
 def admin(args: list[str], ctx: Context, db: sqlite_utils.Database) -> Reply:

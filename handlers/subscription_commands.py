@@ -35,6 +35,17 @@ DEFAULT_DAILY_TIME = "08:30"
 DEFAULT_ZONE = "America/New_York"
 _TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$", re.ASCII)
 _ODD_ZONES = {"localtime", "Factory"}
+# Abbreviations people type for a region's clock: a fixed offset that never follows daylight saving (EST,
+# MST, HST), or a legacy rule zone (EST5EDT), or no zone at all (PST, ET). Each names the IANA zone to use.
+_REGION_ZONES = {
+    "EST": "America/New_York", "EDT": "America/New_York", "ET": "America/New_York",
+    "EST5EDT": "America/New_York", "CST": "America/Chicago", "CDT": "America/Chicago",
+    "CT": "America/Chicago", "CST6CDT": "America/Chicago", "MST": "America/Denver",
+    "MDT": "America/Denver", "MT": "America/Denver", "MST7MDT": "America/Denver",
+    "PST": "America/Los_Angeles", "PDT": "America/Los_Angeles", "PT": "America/Los_Angeles",
+    "PST8PDT": "America/Los_Angeles", "HST": "Pacific/Honolulu", "BST": "Europe/London",
+    "CET": "Europe/Paris", "CEST": "Europe/Paris", "HKT": "Asia/Hong_Kong", "JST": "Asia/Tokyo",
+}  # fmt: skip
 _AMOUNT = re.compile(r"^(\d{1,4}(?:\.\d{1,3})?)\s*([bm]?)$", re.IGNORECASE)
 _BP = re.compile(r"^(\d{1,3}(?:\.\d)?)\s*(bp|bps)?$", re.IGNORECASE)
 _DURATION = re.compile(r"^(\d{1,4})\s*([mhd])$", re.IGNORECASE)
@@ -85,9 +96,18 @@ def _zones() -> frozenset[str]:
 
 def parse_zone(value: str, lang: str = "en") -> str:
     name = value.strip()
+    region = _REGION_ZONES.get(name.upper())
+    if region is not None and name not in _zones():
+        raise UsageError(t("sub.bad_zone_abbreviation", lang, value=name[:40], zone=region))
     if len(name) > 64 or name not in _zones():
         raise UsageError(t("sub.bad_zone", lang, value=name[:40]))
     return name
+
+
+def zone_warning(zone: str, lang: str = "en") -> str | None:
+    """For a zone that exists but is only an abbreviation (EST never follows daylight saving): what to use."""
+    region = _REGION_ZONES.get(zone.upper())
+    return None if region is None else t("sub.zone_abbreviation", lang, value=zone, zone=region)
 
 
 def subscribe_command(args: list[str], ctx: Context, db: sqlite_utils.Database) -> Reply:
@@ -133,7 +153,12 @@ def subscribe_command(args: list[str], ctx: Context, db: sqlite_utils.Database) 
             zone = parse_zone(word, ctx.lang)
     subscribe(db, chat.id, "daily", now=now, daily_time=daily_time, tz=zone, weekends=weekends)
     suffix = "" if weekends else t("sub.weekdays_only", ctx.lang)
-    return Reply(title=t("sub.daily_on", ctx.lang, time=daily_time, tz=zone, weekends=suffix), level="calm")
+    reply = Reply(title=t("sub.daily_on", ctx.lang, time=daily_time, tz=zone, weekends=suffix), level="calm")
+    warning = zone_warning(zone, ctx.lang)
+    if warning is not None:
+        reply.blocks.append(Text(warning))
+        reply.level = "warning"
+    return reply
 
 
 def unsubscribe_command(args: list[str], ctx: Context, db: sqlite_utils.Database) -> Reply:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 
@@ -14,8 +15,10 @@ class StorageError(Exception):
     """The database cannot be opened or written; the message is safe to show an operator."""
 
 
-def open_db(path: Path | str, *, migrate: bool = True) -> sqlite_utils.Database:
-    """Open (creating if needed) the database at path, with WAL and every migration applied."""
+def open_db(path: Path | str, *, migrate: bool = True, check: bool = False) -> sqlite_utils.Database:
+    """Open (creating if needed) the database at path, with WAL and every migration applied.
+
+    check runs PRAGMA quick_check first (the bot does at start): a damaged file is refused, not used."""
     memory = str(path) == ":memory:"
     if not memory:
         target = Path(path)
@@ -34,6 +37,11 @@ def open_db(path: Path | str, *, migrate: bool = True) -> sqlite_utils.Database:
         db.execute("PRAGMA synchronous=NORMAL")
         db.execute("PRAGMA foreign_keys=ON")
         db.execute("PRAGMA busy_timeout=30000")
+        if check and not memory:
+            problem = quick_check(db)
+            if problem is not None:
+                conn.close()
+                raise StorageError(_damaged(path, problem))
         if migrate:
             MIGRATIONS.apply(db)
         _probe_write(db)
@@ -51,7 +59,41 @@ def _probe_write(db: sqlite_utils.Database) -> None:
         )
 
 
-def _explain(path: Path | str, exc: sqlite3.DatabaseError) -> str:
+def _damaged(path: Path | str, problem: str) -> str:
+    return (
+        f"database {path} is damaged ({problem[:120]}); refusing to use it. Stop the bot, keep the damaged "
+        f"file for inspection, and restore your latest backup: cp backups/<latest>.db {path}"
+    )
+
+
+def quick_check(db: sqlite_utils.Database) -> str | None:
+    """None when PRAGMA quick_check finds the file sound, else its first complaint."""
+    try:
+        row = db.execute("PRAGMA quick_check").fetchone()
+    except sqlite3.DatabaseError as exc:
+        if "malformed" in str(exc).lower():
+            return str(exc)
+        raise  # disk full, I/O, read-only: named as such by the caller, not called damage
+    if row and row[0] == "ok":
+        return None
+    return str(row[0]) if row else "no answer from quick_check"
+
+
+def explain(path: Path | str, exc: sqlite3.Error) -> str:
+    """One line for an operator: what went wrong with the database file and what to do about it."""
+    return _explain(path, exc)
+
+
+def file_identity(path: Path | str) -> tuple[int, int] | None:
+    """(device, inode) of the file at path now, or None when it is gone: a change means it was replaced."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)
+
+
+def _explain(path: Path | str, exc: sqlite3.Error) -> str:
     text = str(exc).lower()
     if "readonly" in text or "read-only" in text:
         return f"database {path} is read-only: give the bot write access to the file and its folder"
@@ -61,8 +103,13 @@ def _explain(path: Path | str, exc: sqlite3.DatabaseError) -> str:
         return f"cannot write {path} (disk I/O error): check that the disk is not full or failing"
     if "unable to open" in text:
         return f"cannot open database {path}: check the path and permissions"
-    if "not a database" in text or "malformed" in text:
-        return f"{path} is not a valid Plumbline database (corrupt or another file): restore a backup"
+    if "malformed" in text:
+        return _damaged(path, str(exc))
+    if "not a database" in text:
+        return (
+            f"{path} is not a valid Plumbline database (corrupt or another file): check DATABASE_PATH, "
+            f"or restore your latest backup: cp backups/<latest>.db {path}"
+        )
     return f"database {path} failed: {exc}"
 
 

@@ -15,10 +15,14 @@ class InstanceLockedError(Exception):
 
 
 class InstanceLock:
-    """An advisory lock on <database>.lock, released automatically if the process dies."""
+    """An advisory lock on <real database file>.lock, released automatically if the process dies.
+
+    The path is resolved first (symlinks, `..`, relative paths), so every name for one file shares one lock.
+    """
 
     def __init__(self, database_path: Path) -> None:
-        self.path = database_path.with_name(database_path.name + ".lock")
+        real = database_path.expanduser().resolve()
+        self.path = real.with_name(real.name + ".lock")
         self._fd: int | None = None
 
     def acquire(self) -> None:

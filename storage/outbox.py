@@ -87,10 +87,14 @@ def mark_sent(db: sqlite_utils.Database, delivery_id: int, now: str) -> None:
     )
 
 
-def mark_retry(db: sqlite_utils.Database, delivery_id: int, next_at: str, error: str) -> None:
+def mark_retry(
+    db: sqlite_utils.Database, delivery_id: int, next_at: str, error: str, *, count: bool = True
+) -> None:
+    """Back to pending; count=False takes back the attempt mark_sending added (a 429, a moved chat)."""
     db.execute(
-        "UPDATE outbox SET status = 'pending', next_attempt_at = ?, last_error = ? WHERE id = ?",
-        (next_at, error[:300], delivery_id),
+        "UPDATE outbox SET status = 'pending', next_attempt_at = ?, last_error = ?, "
+        "attempts = MAX(0, attempts - ?) WHERE id = ?",
+        (next_at, error[:300], 0 if count else 1, delivery_id),
     )
 
 
@@ -122,6 +126,28 @@ def recover_in_flight(db: sqlite_utils.Database) -> int:
 def outbox_counts(db: sqlite_utils.Database) -> dict[str, int]:
     """Deliveries by status, for operators."""
     return dict(db.execute("SELECT status, COUNT(*) FROM outbox GROUP BY status").fetchall())
+
+
+@dataclass(frozen=True, slots=True)
+class UncertainSend:
+    id: int
+    platform: str
+    address: str
+    title: str
+    event_key: str
+    created_at: str
+    error: str
+
+
+def uncertain_sends(db: sqlite_utils.Database, limit: int = 50) -> list[UncertainSend]:
+    """Sends cut off in flight (they may or may not have arrived), newest first, for operators."""
+    rows = db.execute(
+        "SELECT o.id, c.platform, c.address, COALESCE(c.title, ''), o.event_key, o.created_at, "
+        "COALESCE(o.last_error, '') FROM outbox o JOIN chats c ON c.id = o.chat_id "
+        "WHERE o.status = 'uncertain' ORDER BY o.id DESC LIMIT ?",
+        (limit,),
+    ).fetchall()
+    return [UncertainSend(*r) for r in rows]
 
 
 def recent_problems(db: sqlite_utils.Database, limit: int = 5) -> list[tuple[str, str, str, str | None]]:

@@ -36,8 +36,20 @@ def test_env_file_is_read_and_environment_wins(tmp_path: Path) -> None:
     [
         ("NYFED_BASE_URL", "markets.newyorkfed.org", "NYFED_BASE_URL must be a http or https URL"),
         ("DISCORD_GATEWAY_URL", "https://gateway", "DISCORD_GATEWAY_URL must be a ws or wss URL"),
-        ("POLL_INTERVAL_SECONDS", "soon", "POLL_INTERVAL_SECONDS must be a number"),
-        ("POLL_INTERVAL_SECONDS", "-5", "greater than zero"),
+        ("POLL_INTERVAL_SECONDS", "soon", "POLL_INTERVAL_SECONDS must be a whole number"),
+        ("POLL_INTERVAL_SECONDS", "-5", "POLL_INTERVAL_SECONDS must be a whole number from 1 to 86400"),
+        ("POLL_INTERVAL_SECONDS", "inf", "POLL_INTERVAL_SECONDS must be a whole number from 1 to 86400"),
+        ("POLL_INTERVAL_SECONDS", "nan", "POLL_INTERVAL_SECONDS must be a whole number from 1 to 86400"),
+        ("POLL_INTERVAL_SECONDS", "1e30", "POLL_INTERVAL_SECONDS must be a whole number from 1 to 86400"),
+        ("POLL_INTERVAL_SECONDS", "0.5", "POLL_INTERVAL_SECONDS must be a whole number"),
+        ("HTTP_RETRY_ATTEMPTS", "inf", "HTTP_RETRY_ATTEMPTS must be a whole number from 1 to 20"),
+        ("HTTP_RETRY_ATTEMPTS", "nan", "HTTP_RETRY_ATTEMPTS must be a whole number from 1 to 20"),
+        ("HTTP_RETRY_ATTEMPTS", "0.5", "HTTP_RETRY_ATTEMPTS must be a whole number from 1 to 20"),
+        ("HTTP_RETRY_ATTEMPTS", "0", "HTTP_RETRY_ATTEMPTS must be a whole number from 1 to 20"),
+        ("HTTP_TIMEOUT_SECONDS", "nan", "HTTP_TIMEOUT_SECONDS must be a number from 0.1 to 300"),
+        ("HTTP_TIMEOUT_SECONDS", "inf", "HTTP_TIMEOUT_SECONDS must be a number from 0.1 to 300"),
+        ("CORRIDOR_TIGHT_BP", "nan", "CORRIDOR_TIGHT_BP must be a number from 0.1 to 100"),
+        ("CORRIDOR_TIGHT_BP", "-inf", "CORRIDOR_TIGHT_BP must be a number from 0.1 to 100"),
         ("ADMIN_USER_IDS", "alice", "ADMIN_USER_IDS must be a comma-separated list"),
         ("LOG_LEVEL", "LOUD", "LOG_LEVEL must be one of"),
         ("TELEGRAM_PAID_BROADCAST", "maybe", "TELEGRAM_PAID_BROADCAST must be 1 or 0"),
@@ -66,3 +78,17 @@ def test_secrets_are_redacted() -> None:
     assert shown["discord_bot_token"] == "(unset)"
     assert "123456:ABC" not in repr(shown)
     assert set(s.secrets()) == {"123456:ABCdefGHIjklMNOpqrSTUvwxYZ012345678", "abcd" * 8}
+
+
+def test_numbers_in_range_are_kept() -> None:
+    s = load_settings(
+        {"POLL_INTERVAL_SECONDS": "60", "HTTP_RETRY_ATTEMPTS": "3", "HTTP_TIMEOUT_SECONDS": "2.5"},
+        env_file=None,
+    )
+    assert (s.poll_interval_seconds, s.http_retry_attempts, s.http_timeout_seconds) == (60, 3, 2.5)
+
+
+def test_env_example_lists_every_numeric_setting() -> None:
+    example = (Path(__file__).resolve().parents[1] / ".env.example").read_text()
+    for name in ("POLL_INTERVAL_SECONDS", "HTTP_TIMEOUT_SECONDS", "HTTP_RETRY_ATTEMPTS", "CORRIDOR_TIGHT_BP"):
+        assert f"# {name}=" in example

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import os
+import pty
+import select
+import signal
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -16,6 +21,12 @@ from tests.seed import SCENARIOS, seeded
 
 ROOT = Path(__file__).resolve().parents[1]
 PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def _cli(
@@ -73,7 +84,8 @@ def test_bad_configuration_is_one_clear_line(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert (
         done.stderr.strip()
-        == "plumbline: configuration error: POLL_INTERVAL_SECONDS must be a number, got 'often'"
+        == "plumbline: configuration error: POLL_INTERVAL_SECONDS must be a whole number from 1 to 86400, "
+        "got 'often'"
     )
 
 
@@ -158,3 +170,76 @@ def test_backup_writes_a_consistent_copy_and_never_overwrites(tmp_path: Path) ->
     copy.close()
     again = _cli(tmp_path, "backup", "snap.db")
     assert again.returncode == 2 and "already exists" in again.stderr
+
+
+class _Pty:
+    """`plumbline run` on a pseudo-terminal, as an operator at a shell would run it."""
+
+    def __init__(self, tmp_path: Path, env: dict[str, str]) -> None:
+        self.master, slave = pty.openpty()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "run"], cwd=tmp_path, env=env,
+            stdin=slave, stdout=slave, stderr=slave, start_new_session=True,
+        )  # fmt: skip
+        os.close(slave)
+        self.seen = ""
+
+    def read_until(self, text: str, within: float = 60.0, *, after: int = 0) -> str:
+        """Wait for text to appear at or after offset `after` of everything the terminal showed."""
+        deadline = time.monotonic() + within
+        while text not in self.seen[after:]:
+            left = deadline - time.monotonic()
+            assert left > 0, f"no {text!r} in:\n{self.seen}"
+            ready, _, _ = select.select([self.master], [], [], min(left, 0.2))
+            if ready:
+                try:
+                    self.seen += os.read(self.master, 65536).decode(errors="replace")
+                except OSError:  # the child closed the terminal
+                    assert text in self.seen, f"no {text!r} in:\n{self.seen}"
+        return self.seen
+
+    def type(self, keys: str) -> None:
+        os.write(self.master, keys.encode())
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        os.close(self.master)
+
+
+@pytest.mark.slow
+def test_console_on_a_terminal_edits_lines_says_offline_once_and_leaves_on_ctrl_c(tmp_path: Path) -> None:
+    seeded("srf_feb_2026", tmp_path / "c.db").close()
+    base = f"http://127.0.0.1:{_closed_port()}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "DISCORD_"))}
+    env |= {
+        "DATABASE_PATH": str(tmp_path / "c.db"), "PYTHONPATH": str(ROOT), "HOME": str(tmp_path),
+        "NYFED_BASE_URL": base, "FRED_CSV_URL": base + "/fredgraph.csv", "FISCALDATA_BASE_URL": base,
+        "HTTP_RETRY_ATTEMPTS": "1", "POLL_INTERVAL_SECONDS": "3600", "TERM": "xterm",
+    }  # fmt: skip
+    term = _Pty(tmp_path, env)
+    try:
+        term.read_until("plumbline> ")
+        deadline = time.monotonic() + 30
+        while "poll failed" not in (tmp_path / "c.log").read_text():  # the first poll finds no network
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        term.type("/help\r")
+        mark = len(term.seen)
+        term.read_until("working offline on stored data; NY Fed Markets API unreachable since", after=mark)
+        term.read_until("plumbline> ", after=mark)
+        mark = len(term.seen)
+        term.type("\x1b[A\r")  # Up, Enter: the last line again, from readline's history
+        term.read_until("Plumbline commands", 10, after=mark)
+        screen = term.read_until("plumbline> ", 10, after=mark)
+        assert "^[[A" not in screen
+        assert screen.count("working offline") == 1  # said once, not before every prompt
+        assert "WARNING" not in screen and "poll failed" not in screen  # the logs went to the file
+        os.kill(term.proc.pid, signal.SIGINT)  # Ctrl-C at an empty prompt
+        started = time.monotonic()
+        assert term.proc.wait(timeout=10) == 0
+        assert time.monotonic() - started < 5  # at once, not after the next Enter
+    finally:
+        term.close()
+    assert "/help" in (tmp_path / ".plumbline_history").read_text()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import socket
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,7 +15,14 @@ import sqlite_utils
 from bot.core.config import load_settings
 from bot.core.models import Observation
 from bot.delivery.telegram_sender import TelegramSender
-from bot.delivery.worker import DeliveryWorker, OutMessage, SendResult, SendStatus, telegram_limits
+from bot.delivery.worker import (
+    MAX_ATTEMPTS,
+    DeliveryWorker,
+    OutMessage,
+    SendResult,
+    SendStatus,
+    telegram_limits,
+)
 from bot.render.charts import render_png_async
 from bot.words.payload import reply_to_json
 from bot.words.reply import Reply, Text
@@ -21,7 +30,7 @@ from handlers.chart_command import chart_for
 from storage.chats import chat_by_id, ensure_chat, subscribe, subscriptions_of
 from storage.db import open_db
 from storage.observations import data_version, upsert_observations
-from storage.outbox import add_event, enqueue, outbox_counts
+from storage.outbox import add_event, enqueue, outbox_counts, uncertain_sends
 from tests.fakes.telegram import Call, FakeTelegram
 from tests.seed import every_day, store
 
@@ -243,6 +252,112 @@ async def test_faults_during_a_fan_out_lose_nothing_and_send_nothing_twice(
     )
     assert status["7030"] == "dropped" and status["7035"] == "uncertain"
     assert {s for a, s in status.items() if a not in ("7030", "7035")} == {"sent"}
+
+
+async def test_a_429_storm_never_uses_up_the_attempts(tg: FakeTelegram, tmp_path: Path) -> None:
+    """A 50% 429 storm once left 'failed|8|429 flood control': 429s must wait, never count."""
+    db = open_db(tmp_path / "d.db")
+    queue_alert(db, make_chats(db, [42]))
+    tg.fail_next("sendMessage", status=429, retry_after=1, chat_id=42, count=MAX_ATTEMPTS + 2)
+    sender = await sender_for(tg, tmp_path)
+    worker = DeliveryWorker(db, {"telegram": sender})
+    for _ in range(MAX_ATTEMPTS + 2):
+        db.execute("UPDATE outbox SET next_attempt_at = ?", (STAMP,))  # skip the wait, keep the count
+        worker.gates["telegram"].pause_chat("42", 0)
+        worker.gates["telegram"]._next_chat.clear()
+        await worker.drain()
+        assert outbox_counts(db) == {"pending": 1}
+        assert db.execute("SELECT attempts FROM outbox").fetchone()[0] == 0
+    db.execute("UPDATE outbox SET next_attempt_at = ?", (STAMP,))
+    worker.gates["telegram"]._next_chat.clear()
+    await worker.drain()
+    await sender.stop()
+    assert outbox_counts(db) == {"sent": 1} and len(tg.sent(42)) == 1
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def test_connection_refused_is_resent_when_telegram_is_back(tg: FakeTelegram, tmp_path: Path) -> None:
+    """Refused before a byte was written: provably never delivered, so it is retried (39 of 39 were lost)."""
+    db = open_db(tmp_path / "d.db")
+    queue_alert(db, make_chats(db, [42, 43]))
+    settings = load_settings(
+        {"TELEGRAM_BOT_TOKEN": tg.token, "TELEGRAM_API_BASE_URL": f"http://127.0.0.1:{_closed_port()}/bot"},
+        env_file=None,
+    )
+    down = TelegramSender(settings)
+    await DeliveryWorker(db, {"telegram": down}).drain()
+    assert outbox_counts(db) == {"pending": 2}
+    errors = {r[0] for r in db.execute("SELECT last_error FROM outbox").fetchall()}
+    assert all(e.startswith("not sent") for e in errors), errors
+    db.execute("UPDATE outbox SET next_attempt_at = ?", (STAMP,))
+    up = await sender_for(tg, tmp_path)
+    await drain_all(DeliveryWorker(db, {"telegram": up}))
+    await up.stop()
+    assert outbox_counts(db) == {"sent": 2} and tg.duplicates() == []
+
+
+async def test_a_hung_send_delays_only_itself(tg: FakeTelegram, tmp_path: Path) -> None:
+    db = open_db(tmp_path / "d.db")
+    addresses = list(range(8000, 8030))
+    queue_alert(db, make_chats(db, addresses))
+    tg.delay_next("sendMessage", 4.0, chat_id=8000)
+    sender = await sender_for(tg, tmp_path, read_timeout=3.0)
+    worker = DeliveryWorker(db, {"telegram": sender}, concurrency=4)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    task = asyncio.create_task(worker.run(stop))
+    while outbox_counts(db).get("sent", 0) < 29 and loop.time() - started < 10:
+        await asyncio.sleep(0.02)
+    others_done = loop.time() - started
+    assert outbox_counts(db) == {"sent": 29, "sending": 1}  # the hung one still out, the rest delivered
+    assert others_done < 2.5
+    while outbox_counts(db).get("sending") and loop.time() - started < 10:
+        await asyncio.sleep(0.05)
+    stop.set()
+    await task
+    await sender.stop()
+    assert outbox_counts(db) == {"sent": 29, "uncertain": 1}
+
+
+async def test_a_502_html_page_logs_one_line_and_no_traceback(
+    tg: FakeTelegram, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    db = open_db(tmp_path / "d.db")
+    queue_alert(db, make_chats(db, list(range(9000, 9020))))
+    page = "<html><head><title>502 Bad Gateway</title></head><body><center>nginx</center></body></html>"
+    tg.fail_next("sendMessage", status=502, body=page, count=20)
+    sender = await sender_for(tg, tmp_path)
+    with caplog.at_level(logging.INFO):
+        await DeliveryWorker(db, {"telegram": sender}).drain()
+    await sender.stop()
+    assert outbox_counts(db) == {"pending": 20}
+    assert [r for r in caplog.records if r.exc_info] == []
+    lines = [r.getMessage() for r in caplog.records if r.name.startswith("bot.")]
+    assert lines == ["delivery: telegram: Bad Gateway (502); retrying"]
+    assert {r[0] for r in db.execute("SELECT last_error FROM outbox")} == {"Bad Gateway (502)"}
+
+
+async def test_shutdown_marks_a_send_in_flight_uncertain(tg: FakeTelegram, tmp_path: Path) -> None:
+    db = open_db(tmp_path / "d.db")
+    queue_alert(db, make_chats(db, [42]))
+    tg.delay_next("sendMessage", 10.0, chat_id=42)
+    sender = await sender_for(tg, tmp_path)
+    worker = DeliveryWorker(db, {"telegram": sender})
+    stop = asyncio.Event()
+    task = asyncio.create_task(worker.run(stop))
+    await asyncio.sleep(0.5)  # the send is out, waiting on the slow server
+    stop.set()
+    await asyncio.wait_for(task, 10)
+    await sender.stop()
+    assert outbox_counts(db) == {"uncertain": 1}
+    listed = uncertain_sends(db)
+    assert [(u.address, u.error) for u in listed] == [("42", "stopped during the send")]
 
 
 class _Recorder:

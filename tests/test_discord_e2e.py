@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import socket
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import discord
 import pytest
@@ -332,6 +334,71 @@ async def test_faults_during_a_channel_fan_out(dc: FakeDiscord, tmp_path: Path) 
     gone = get_chat(db, "discord", str(channels[3]))
     assert gone is not None and not gone.active
     assert outbox_counts(db) == {"sent": 7, "dropped": 1}
+
+
+async def test_discord_down_at_start_retries_and_the_queue_drains_once_logged_in(
+    dc: FakeDiscord, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot import app as app_module
+
+    monkeypatch.setattr(app_module, "retry_delay", lambda attempt: 0.3)
+    db_path = tmp_path / "d.db"
+    db = open_db(db_path)
+    chat = ensure_chat(db, "discord", str(MACRO), title="macro", is_group=True, now="2025-10-30T00:00:00Z")
+    reply = Reply("SRF take-up $50.35B", [Text("Month-end record.")])
+    add_event(
+        db, key="srf:start:2025-10-31", rule="srf", kind="start", data_date="2025-10-31",
+        audience="alerts", payload=reply_to_json(reply), now="2025-10-31T13:31:00Z",
+    )  # fmt: skip
+    enqueue(db, [chat.id], "srf:start:2025-10-31", "2025-10-31T13:31:00Z")
+    db.conn.commit()
+    db.close()
+    # Discord's REST API through a loopback port that refuses connections until "Discord is back".
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    target = urlsplit(dc.api_base_url)
+
+    async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        except ConnectionError:
+            pass
+        finally:
+            writer.close()
+
+    async def forward(client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
+        server_r, server_w = await asyncio.open_connection(target.hostname, target.port)
+        await asyncio.gather(pipe(client_r, server_w), pipe(server_r, client_w))
+
+    api = target._replace(netloc=f"127.0.0.1:{port}").geturl()
+    settings = discord_settings(dc, db_path, POLL_INTERVAL_SECONDS="3600", DISCORD_API_BASE_URL=api)
+    app = App(settings, console=False)
+    await app.start()
+    server = None
+    try:
+        assert app.worker is not None and "discord" not in app.worker.senders  # waits, nothing fails
+        assert outbox_counts(app.worker.db) == {"pending": 1}
+        server = await asyncio.start_server(forward, "127.0.0.1", port)
+        await dc.wait_for_channel_messages(MACRO, 1, timeout=30)
+    finally:
+        await app.stop()
+        if server is not None:
+            server.close()
+    assert app.exit_code == 0
+    assert len(dc.channel_messages(MACRO)) == 1
+    assert outbox_counts(open_db(db_path)) == {"sent": 1}
+
+
+async def test_a_rejected_discord_token_stops_the_process(dc: FakeDiscord, tmp_path: Path) -> None:
+    settings = dataclasses.replace(discord_settings(dc, tmp_path / "d.db"), discord_bot_token="not-the-token")
+    app = App(settings, console=False)
+    await app.start()
+    assert app.stop_event.is_set()
+    await app.stop()
+    assert app.exit_code == 2
 
 
 async def test_a_chart_fan_out_uploads_the_picture_once(dc: FakeDiscord, tmp_path: Path) -> None:

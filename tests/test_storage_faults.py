@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from storage.db import open_db
+from tests.seed import seeded
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -74,3 +75,24 @@ def test_not_a_database(tmp_path: Path) -> None:
     db = tmp_path / "notes.db"
     db.write_text("these are my notes, not a database\n" * 200)
     _one_clear_line(_run(tmp_path, db, "status"), "not a valid Plumbline database")
+
+
+def _damage_middle_pages(db: Path) -> None:
+    """Overwrite pages in the middle of a file that has a valid header: only a page check finds it."""
+    size = db.stat().st_size
+    page = 4096
+    assert size > 20 * page
+    with db.open("r+b") as f:
+        for n in range(size // page // 3, size // page // 3 + 4):
+            f.seek(n * page)
+            f.write(b"\xa5" * page)
+
+
+@pytest.mark.parametrize("command", [("run",), ("status",)])
+def test_damaged_pages_mid_file_are_refused_with_how_to_restore(
+    tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    db = tmp_path / "p.db"
+    seeded("june_2026", db).close()
+    _damage_middle_pages(db)
+    _one_clear_line(_run(tmp_path, db, *command), f"database {db} is damaged", "restore your latest backup")

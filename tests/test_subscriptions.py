@@ -945,3 +945,38 @@ def test_subscribe_daily_weekdays_is_accepted_explicitly(db: sqlite_utils.Databa
     reply = send(db, "/subscribe daily 07:15 Europe/London weekdays")
     assert reply.level == "calm"
     assert reply.title.endswith("Daily summary at 07:15 Europe/London, weekdays only.")
+
+
+@pytest.mark.parametrize(
+    ("zone", "iana"),
+    [("EST", "America/New_York"), ("MST", "America/Denver"), ("HST", "Pacific/Honolulu"),
+     ("EST5EDT", "America/New_York"), ("PST8PDT", "America/Los_Angeles")],
+)  # fmt: skip
+def test_a_fixed_offset_zone_is_kept_with_a_warning_naming_the_iana_zone(
+    db: sqlite_utils.Database, zone: str, iana: str
+) -> None:
+    """`/subscribe daily 08:30 EST` was accepted silently, though EST never follows daylight saving."""
+    reply = send(db, f"/subscribe daily 08:30 {zone}")
+    assert reply.title == f"\u2600\ufe0f Daily summary at 08:30 {zone}, weekdays only."
+    assert reply.level == "warning"
+    (warning,) = [b.text for b in reply.blocks if isinstance(b, Text)]
+    assert warning.startswith(f"\u26a0 {zone} is a fixed offset that never follows daylight saving")
+    assert f"use /subscribe daily with {iana} instead" in warning
+
+
+@pytest.mark.parametrize(
+    ("zone", "iana"),
+    [("PST", "America/Los_Angeles"), ("edt", "America/New_York"), ("ET", "America/New_York")],
+)
+def test_an_abbreviation_that_is_no_zone_names_the_iana_zone(
+    db: sqlite_utils.Database, zone: str, iana: str
+) -> None:
+    reply = send(db, f"/subscribe daily 08:30 {zone}")
+    assert reply.level == "error"
+    assert f"'{zone}' is an abbreviation, not a time zone. Use {iana}" in reply.plain_text()
+    assert subs(db) == []
+
+
+def test_a_real_zone_gets_no_warning(db: sqlite_utils.Database) -> None:
+    reply = send(db, "/subscribe daily 08:30 Asia/Taipei")
+    assert reply.level == "calm" and not [b for b in reply.blocks if isinstance(b, Text)]

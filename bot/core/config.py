@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
@@ -110,16 +111,21 @@ def _flag(env: Mapping[str, str], name: str) -> bool:
     raise ConfigError(f"{name} must be 1 or 0 (true/false), got {raw!r}")
 
 
-def _positive_number(env: Mapping[str, str], name: str, default: float | None) -> float | None:
+def _number(
+    env: Mapping[str, str], name: str, default: float | None, low: float, high: float, *, whole: bool = False
+) -> float | None:
+    """A finite number in [low, high] (a whole one when whole is set); a bad value names the allowed range."""
     raw = env.get(name, "").strip()
     if not raw:
         return default
+    kind = "a whole number" if whole else "a number"
+    allowed = f"{kind} from {low:g} to {high:g}"
     try:
         value = float(raw)
     except ValueError:
-        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
-    if value <= 0:
-        raise ConfigError(f"{name} must be greater than zero, got {raw!r}")
+        raise ConfigError(f"{name} must be {allowed}, got {raw!r}") from None
+    if not math.isfinite(value) or not low <= value <= high or (whole and not value.is_integer()):
+        raise ConfigError(f"{name} must be {allowed}, got {raw!r}")
     return value
 
 
@@ -157,10 +163,10 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
     if level not in _LOG_LEVELS:
         raise ConfigError(f"LOG_LEVEL must be one of {', '.join(_LOG_LEVELS)}, got {level!r}")
 
-    interval = _positive_number(merged, "POLL_INTERVAL_SECONDS", None)
-    timeout = _positive_number(merged, "HTTP_TIMEOUT_SECONDS", 15.0)
-    tight = _positive_number(merged, "CORRIDOR_TIGHT_BP", 5.0)
-    attempts = _positive_number(merged, "HTTP_RETRY_ATTEMPTS", 4)
+    interval = _number(merged, "POLL_INTERVAL_SECONDS", None, 1, 86_400, whole=True)
+    timeout = _number(merged, "HTTP_TIMEOUT_SECONDS", 15.0, 0.1, 300)
+    tight = _number(merged, "CORRIDOR_TIGHT_BP", 5.0, 0.1, 100)
+    attempts = _number(merged, "HTTP_RETRY_ATTEMPTS", 4, 1, 20, whole=True)
     lang_raw = merged.get("PLUMBLINE_LANG", "").strip() or "en"
     lang = parse_lang(lang_raw)
     if lang is None:
@@ -192,7 +198,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
             else None
         ),
         database_path=database_path,
-        poll_interval_seconds=None if interval is None else max(1, int(interval)),
+        poll_interval_seconds=None if interval is None else int(interval),
         admin_user_ids=_id_set(merged, "ADMIN_USER_IDS"),
         allowed_chat_ids=_id_set(merged, "ALLOWED_CHAT_IDS"),
         log_level=level,

@@ -6,6 +6,7 @@ import logging
 import re
 import sys
 from collections.abc import Iterable
+from pathlib import Path
 
 _TOKEN_IN_URL = re.compile(r"(/bot)[0-9]+:[A-Za-z0-9_-]+")
 _KEY_PARAM = re.compile(r"(api_key=)[^&\s\"']+", re.IGNORECASE)
@@ -53,3 +54,25 @@ def setup_logging(level: str, secrets: Iterable[str] = (), stream: object = None
     for noisy in ("httpx", "httpcore", "apscheduler.executors", "apscheduler.scheduler", "discord.gateway"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
     return redactor
+
+
+def log_to_file(path: Path) -> Path | None:
+    """Move the root handlers' output from the terminal to path (the console prompt owns the terminal).
+
+    Keeps each handler's format and redaction; returns path, or None when it cannot be opened (then the
+    logs stay on stderr, quietened to warnings)."""
+    root = logging.getLogger()
+    try:
+        target = logging.FileHandler(path, encoding="utf-8")
+    except OSError:
+        for handler in root.handlers:
+            handler.setLevel(max(handler.level, logging.WARNING))
+        return None
+    for old in list(root.handlers):
+        if isinstance(old, logging.StreamHandler) and not isinstance(old, logging.FileHandler):
+            target.setFormatter(old.formatter)
+            for f in old.filters:
+                target.addFilter(f)
+            root.removeHandler(old)
+    root.addHandler(target)
+    return path

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import os
 from collections import OrderedDict
 from datetime import timedelta
 
+import httpx
 from telegram import Bot, Message
 from telegram.constants import ParseMode
 from telegram.error import (
@@ -22,7 +24,7 @@ from telegram.error import (
 from telegram.request import HTTPXRequest
 
 from bot.core.config import Settings
-from bot.delivery.worker import OutMessage, SendResult, SendStatus
+from bot.delivery.worker import OutMessage, SendResult, SendStatus, never_sent
 from bot.render.telegram import keyboard
 from bot.render.text import TELEGRAM_CAPTION_LIMIT, split_telegram_html, to_telegram_html
 from bot.words.reply import Reply
@@ -83,6 +85,28 @@ _STALE_FILE_ID = "wrong file identifier"
 _GONE_PHRASES = ("chat not found", "user is deactivated", "bot was kicked", "not a member", "have no rights")
 
 
+class _QuietInvalidJson(logging.Filter):
+    """PTB logs a full traceback for every non-JSON answer (a 502 HTML page); the worker logs one line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Can not load invalid JSON data")
+
+
+_QUIET = _QuietInvalidJson()
+
+
+def quiet_ptb_html_errors() -> None:
+    """Install the filter once on PTB's request logger (idempotent; not at import time)."""
+    logger = logging.getLogger("telegram.request.BaseRequest")
+    if _QUIET not in logger.filters:
+        logger.addFilter(_QUIET)
+
+
+def _short(message: str) -> str:
+    """'Bad Gateway (502). Parsing the server response b'<html>...' failed' -> 'Bad Gateway (502)'."""
+    return message.split(". Parsing the server response", 1)[0][:120]
+
+
 def _seconds(value: timedelta | float | int) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
@@ -106,7 +130,9 @@ class TelegramSender:
             read_timeout=read_timeout,
             write_timeout=30.0,
         )
+        self._request = request
         self.bot = Bot(settings.telegram_bot_token, base_url=settings.telegram_api_base_url, request=request)
+        quiet_ptb_html_errors()
         self.paid_broadcast = settings.telegram_paid_broadcast
         self.uploads = 0
         self._file_ids: OrderedDict[str, str] = OrderedDict()
@@ -117,6 +143,7 @@ class TelegramSender:
 
     async def stop(self) -> None:
         await self.bot.shutdown()
+        await self._request.shutdown()  # Bot.shutdown skips it when start failed before initialising
 
     async def _send_photo(self, chat_id: int, reply: Reply, png: bytes) -> None:
         digest = hashlib.sha256(png).hexdigest()
@@ -157,16 +184,18 @@ class TelegramSender:
                 await send_reply(self.bot, chat_id, message.reply, paid_broadcast=self.paid_broadcast)
         except RetryAfter as exc:
             return SendResult(
-                SendStatus.RETRY, retry_after=_seconds(exc.retry_after), error="429 flood control"
+                SendStatus.THROTTLED, retry_after=_seconds(exc.retry_after), error="429 flood control"
             )
         except ChatMigrated as exc:
             return SendResult(SendStatus.MIGRATED, new_address=str(exc.new_chat_id), error="migrated")
         except Forbidden as exc:
             return SendResult(SendStatus.GONE, error=f"403 {exc.message}")
         except TimedOut as exc:
-            # A pool timeout means the request never left; any other timeout may have been delivered.
-            if "pool" in str(exc).lower():
-                return SendResult(SendStatus.RETRY, error="connection pool busy")
+            # A pool or connect timeout means the request never left; a read timeout may have been delivered.
+            if never_sent(exc) or "pool timeout" in exc.message.lower():
+                return SendResult(
+                    SendStatus.RETRY, error="not sent (connection pool busy or connect timeout)"
+                )
             return SendResult(SendStatus.UNCERTAIN, error="timed out waiting for Telegram")
         except BadRequest as exc:
             text = exc.message.lower()
@@ -176,8 +205,15 @@ class TelegramSender:
         except InvalidToken:
             return SendResult(SendStatus.RETRY, retry_after=300.0, error="Telegram rejected the bot token")
         except NetworkError as exc:
-            # Cut off after the request went out: Telegram may have delivered it.
-            if any(word in exc.message for word in ("ReadError", "RemoteProtocolError", "ReadTimeout")):
-                return SendResult(SendStatus.UNCERTAIN, error=f"connection lost mid-send: {exc.message[:80]}")
-            return SendResult(SendStatus.RETRY, error=f"network: {exc.message[:120]}")
+            if never_sent(exc):
+                return SendResult(SendStatus.RETRY, error=f"not sent: {type(exc.__cause__).__name__}")
+            if isinstance(exc.__cause__, httpx.HTTPError | OSError) or exc.message.startswith(
+                ("httpx.", "Unknown error in HTTP implementation")
+            ):
+                # Cut off after the request went out (read error, reset mid-answer): it may have arrived.
+                return SendResult(
+                    SendStatus.UNCERTAIN, error=f"connection lost mid-send: {_short(exc.message)}"
+                )
+            # An HTTP answer (5xx page): Telegram did not take the message.
+            return SendResult(SendStatus.RETRY, error=_short(exc.message))
         return SendResult(SendStatus.SENT)

@@ -1,7 +1,10 @@
 """The delivery worker: drains the outbox within each platform's limits, and never sends twice.
 
 A row is marked 'sending' (committed) before the network call and 'sent' after it. A timeout, or a
-crash in between, leaves the row 'uncertain': the message may have arrived, so it is not resent.
+crash in between, leaves the row 'uncertain': the message may have arrived, so it is not resent. A send that
+provably never reached the platform (connection refused, pool busy, request not written) is retried, and a
+429 waits its retry_after without counting as an attempt. Each send runs as its own task with a bounded
+timeout, so a hung send delays only itself.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from datetime import timedelta
 from enum import Enum
 from typing import Protocol
 
+import httpx
 import sqlite_utils
 
 from bot.alerts.events import event_reply
@@ -48,7 +52,8 @@ SEND_TIMEOUT = 60.0
 
 class SendStatus(Enum):
     SENT = "sent"
-    RETRY = "retry"  # transient: try again later (429, 5xx, network)
+    RETRY = "retry"  # transient: try again later (5xx, never reached the platform); counts as an attempt
+    THROTTLED = "throttled"  # 429: wait retry_after; never counts as an attempt
     GONE = "gone"  # blocked, kicked, deleted: deactivate the chat
     MIGRATED = "migrated"  # the chat has a new address: move it and resend
     UNCERTAIN = "uncertain"  # may have arrived (timeout): never resend blindly
@@ -61,6 +66,53 @@ class SendResult:
     retry_after: float | None = None
     new_address: str | None = None
     error: str = ""
+
+
+# httpx errors raised before a single byte of the request reached the platform: always safe to resend.
+_NEVER_SENT: tuple[type[BaseException], ...] = (
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.PoolTimeout,
+    # The request was not fully written: the platform cannot act on half a request.
+    httpx.WriteError,
+    httpx.WriteTimeout,
+    ConnectionRefusedError,
+)
+
+
+def never_sent(exc: BaseException) -> bool:
+    """True when exc (or what caused it) proves the request never reached the platform."""
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            return False
+        if isinstance(seen, _NEVER_SENT):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+class FailureLog:
+    """One log line per failure class per window, with a count of what it held back, not one per send."""
+
+    def __init__(self, window: float = 300.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.window = window
+        self.clock = clock
+        self._since: dict[str, tuple[float, int]] = {}
+
+    def note(self, level: int, key: str, text: str) -> bool:
+        """Log text unless key was logged within the window; True when a line was written."""
+        now = self.clock()
+        first, held = self._since.get(key, (-self.window - 1.0, 0))
+        if now - first < self.window:
+            self._since[key] = (first, held + 1)
+            return False
+        more = f" (and {held} more like it in the last {self.window / 60:.0f} min)" if held else ""
+        log.log(level, "%s%s", text, more)
+        self._since[key] = (now, 0)
+        if len(self._since) > 1000:
+            self._since = {k: v for k, v in self._since.items() if now - v[0] < self.window}
+        return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +198,8 @@ class DeliveryWorker:
         self.db = db
         self.senders = senders
         self.clock = clock
-        self.gates = {name: RateGate((limits or {}).get(name, TELEGRAM_LIMITS)) for name in senders}
+        self.limits = dict(limits or {})
+        self.gates = {name: RateGate(self.limits.get(name, TELEGRAM_LIMITS)) for name in senders}
         self.concurrency = concurrency
         self.wake = asyncio.Event()
         # Drawings in progress or done, shared by every delivery of the same chart of the same data.
@@ -158,6 +211,13 @@ class DeliveryWorker:
         self._busy_chats: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._limiter = asyncio.Semaphore(concurrency)
+        self.failures = FailureLog()
+
+    def attach(self, sender: Sender) -> None:
+        """A platform connected (perhaps after an outage at start-up): drain its queue from now on."""
+        self.senders[sender.platform] = sender
+        self.gates.setdefault(sender.platform, RateGate(self.limits.get(sender.platform, TELEGRAM_LIMITS)))
+        self.wake.set()
 
     def close(self) -> None:
         """Stop the storage thread once run() has returned."""
@@ -176,7 +236,7 @@ class DeliveryWorker:
         """Deliver until stop is set; woken at once when new rows are queued.
 
         The next batch is read while the last one's sends are still in flight, so a fan-out keeps its
-        pace across batches; on stop, the sends in flight are waited for.
+        pace across batches; on stop, the sends in flight get a few seconds, then count as uncertain.
         """
         while not stop.is_set():
             try:
@@ -185,9 +245,20 @@ class DeliveryWorker:
                 log.exception("delivery: drain failed")
                 sent = 0
             if sent:
+                await asyncio.sleep(0)
                 continue
             if self._tasks:
-                await self._settle()  # what they record (a retry, a migration) may be due at once
+                # Wait for any one send to finish (what it records may be due at once), or for new
+                # rows: never for all of them, so one hung send delays only itself.
+                self.wake.clear()
+                waiters = {asyncio.create_task(self.wake.wait()), asyncio.create_task(stop.wait())}
+                await asyncio.wait(
+                    {*self._tasks, *waiters},
+                    timeout=await self._idle_timeout(),
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+                for waiter in waiters:
+                    waiter.cancel()
                 continue
             self.wake.clear()
             timeout = await self._idle_timeout()
@@ -195,7 +266,17 @@ class DeliveryWorker:
             await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
             for task in waits:
                 task.cancel()
-        await self._settle()
+        await self.finish_in_flight()
+
+    async def finish_in_flight(self, grace: float = 5.0) -> None:
+        """At shutdown: let the sends in flight finish for a moment; any still out are marked uncertain."""
+        if not self._tasks:
+            return
+        _, pending = await asyncio.wait(set(self._tasks), timeout=grace)
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending)
 
     async def _idle_timeout(self) -> float:
         upcoming = await self.lane.run(next_due_at)
@@ -236,9 +317,13 @@ class DeliveryWorker:
             self._in_flight.add(row.id)
             task = asyncio.create_task(self._deliver(row, sender, gate, chat_key))
             self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            task.add_done_callback(self._done)
             launched += 1
         return launched
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self.wake.set()  # the chat it held may have its next message due
 
     async def _deliver(self, row: Delivery, sender: Sender, gate: RateGate, chat_key: str) -> None:
         try:
@@ -248,11 +333,24 @@ class DeliveryWorker:
                 result = await asyncio.wait_for(sender.send(row.address, message), SEND_TIMEOUT)
             except TimeoutError:
                 result = SendResult(SendStatus.UNCERTAIN, error=f"no answer within {SEND_TIMEOUT:.0f} s")
+            except asyncio.CancelledError:
+                # Shutdown cut the send off in flight: it may have arrived, so it is never resent blindly.
+                await asyncio.shield(
+                    self.lane.run(lambda db: mark_final(db, row.id, "uncertain", "stopped during the send"))
+                )
+                raise
             except Exception as exc:  # a sender bug must not lose the row or kill the worker
-                log.exception("delivery: %s sender crashed", row.platform)
-                result = SendResult(SendStatus.UNCERTAIN, error=f"sender error ({type(exc).__name__})")
+                if never_sent(exc):
+                    result = SendResult(SendStatus.RETRY, error=f"not sent ({type(exc).__name__})")
+                else:
+                    log.exception("delivery: %s sender crashed", row.platform)
+                    result = SendResult(SendStatus.UNCERTAIN, error=f"sender error ({type(exc).__name__})")
             loop = asyncio.get_running_loop()
             await self.lane.run(lambda db: self._record(db, row, result, gate, loop))
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("delivery: could not record the outcome of delivery %d", row.id)
         finally:
             self._in_flight.discard(row.id)
             self._busy_chats.discard(chat_key)
@@ -269,8 +367,16 @@ class DeliveryWorker:
         """Store a send's outcome (on the storage thread); the rate gate is only touched on the loop."""
         now = self.clock()
         where = f"{row.platform} chat {row.address}"
+        error = result.error or result.status.value
         if result.status is SendStatus.SENT:
             mark_sent(db, row.id, iso_utc(now))
+        elif result.status is SendStatus.THROTTLED:
+            wait = max(1.0, result.retry_after if result.retry_after is not None else 5.0)
+            loop.call_soon_threadsafe(gate.pause_chat, row.address, wait)
+            mark_retry(db, row.id, iso_utc(now + timedelta(seconds=wait)), error, count=False)
+            self.failures.note(
+                logging.INFO, f"{row.platform}:429", f"delivery: {row.platform}: {error}; waiting as told"
+            )
         elif result.status is SendStatus.RETRY and row.attempts + 1 < MAX_ATTEMPTS:
             wait = (
                 result.retry_after
@@ -278,28 +384,27 @@ class DeliveryWorker:
                 else min(600.0, 2.0 ** (row.attempts + 1))
             )
             loop.call_soon_threadsafe(gate.pause_chat, row.address, wait)
-            mark_retry(db, row.id, iso_utc(now + timedelta(seconds=wait)), result.error)
-            log.info("delivery: %s: %s; retrying in %.0f s", where, result.error or "retry", wait)
+            mark_retry(db, row.id, iso_utc(now + timedelta(seconds=wait)), error)
+            self.failures.note(
+                logging.WARNING, f"{row.platform}:{error}", f"delivery: {row.platform}: {error}; retrying"
+            )
         elif result.status is SendStatus.RETRY or result.status is SendStatus.FAILED:
-            mark_final(db, row.id, "failed", result.error)
-            log.warning("delivery: %s: giving up on %s: %s", where, row.event_key, result.error)
+            mark_final(db, row.id, "failed", error)
+            log.warning("delivery: %s: giving up on %s: %s", where, row.event_key, error)
         elif result.status is SendStatus.GONE:
-            mark_final(db, row.id, "dropped", result.error)
-            deactivate_chat(db, row.chat_id, result.error)
-            dropped = drop_for_chat(db, row.chat_id, result.error)
+            mark_final(db, row.id, "dropped", error)
+            deactivate_chat(db, row.chat_id, error)
+            dropped = drop_for_chat(db, row.chat_id, error)
             log.warning(
-                "delivery: %s is gone (%s); subscriptions paused, %d queued dropped",
-                where,
-                result.error,
-                dropped,
+                "delivery: %s is gone (%s); subscriptions paused, %d queued dropped", where, error, dropped
             )
         elif result.status is SendStatus.MIGRATED and result.new_address:
             migrate_chat(db, row.chat_id, result.new_address)
-            mark_retry(db, row.id, iso_utc(now), f"moved to {result.new_address}")
+            mark_retry(db, row.id, iso_utc(now), f"moved to {result.new_address}", count=False)
             log.info("delivery: %s moved to %s; subscriptions follow, resending", where, result.new_address)
         else:
-            mark_final(db, row.id, "uncertain", result.error)
-            log.warning("delivery: %s: outcome unknown (%s); not resending", where, result.error)
+            mark_final(db, row.id, "uncertain", error)
+            log.warning("delivery: %s: outcome unknown (%s); not resending", where, error)
 
     async def _message(self, row: Delivery) -> OutMessage:
         reply, chart = reply_from_json(row.payload)

@@ -23,9 +23,9 @@ from discord.http import Route
 
 from bot.core.clock import Clock, utcnow
 from bot.core.config import Settings
-from bot.delivery.worker import OutMessage, SendResult, SendStatus
+from bot.delivery.worker import OutMessage, SendResult, SendStatus, never_sent
 from bot.frontends.discord_tree import CatalogTranslator, build_tree, tree_payload
-from bot.frontends.gate import Gate, Gated
+from bot.frontends.gate import Gate, Gated, Refusal
 from bot.frontends.ratelimit import ChatRateLimiter
 from bot.render.charts import render_png_async
 from bot.render.text import to_markdown
@@ -217,7 +217,7 @@ class DiscordFrontend(Gated):
             chat_title=getattr(interaction.channel, "name", "") or "",
         )
 
-    def _admit(self, interaction: discord.Interaction) -> tuple[str, str | None]:
+    def _admit(self, interaction: discord.Interaction) -> tuple[str, Refusal | None]:
         """The chat's language, and the gate's refusal (None: the command may run)."""
         channel_id = interaction.channel_id or 0
         lang = chat_lang(
@@ -230,13 +230,14 @@ class DiscordFrontend(Gated):
         refusal = self.gate.check(
             "discord", str(channel_id), interaction.channel_id, interaction.guild_id, lang=lang
         )
-        return lang, None if refusal is None else refusal.text
+        return lang, refusal
 
     async def invoke(self, interaction: discord.Interaction, command: Command, args: list[str]) -> None:
         """A slash command from the tree: through the gate, then the table; answered with an embed."""
         lang, refusal = self._admit(interaction)
         if refusal is not None:
-            await interaction.response.send_message(refusal, ephemeral=True)
+            if not refusal.silent:
+                await interaction.response.send_message(refusal.text, ephemeral=True)
             return
         ctx = self._context(interaction, lang)
         if command.slow:
@@ -255,7 +256,8 @@ class DiscordFrontend(Gated):
         message into the new settings; a refusal is shown to the clicker alone; others answer anew."""
         lang, refusal = self._admit(interaction)
         if refusal is not None:
-            await interaction.response.send_message(refusal, ephemeral=True)
+            if not refusal.silent:
+                await interaction.response.send_message(refusal.text, ephemeral=True)
             return
         ctx = self._context(interaction, lang)
         parsed = parse_command(line)
@@ -306,7 +308,7 @@ def _result_for(exc: discord.HTTPException) -> SendResult:
     if isinstance(exc, discord.Forbidden | discord.NotFound):
         return SendResult(SendStatus.GONE, error=f"{exc.status} {exc.text or ''} (code {exc.code})".strip())
     if exc.status == 429:
-        return SendResult(SendStatus.RETRY, retry_after=5.0, error="429 rate limited")
+        return SendResult(SendStatus.THROTTLED, retry_after=5.0, error="429 rate limited")
     if exc.status >= 500:
         return SendResult(SendStatus.RETRY, error=f"{exc.status} Discord server error")
     return SendResult(SendStatus.FAILED, error=f"{exc.status} {exc.text or ''}".strip())
@@ -486,10 +488,11 @@ class DiscordWebhookSender:
                     headers={"Content-Type": "application/json"},
                     timeout=self.timeout,
                 )
-        except httpx.TimeoutException:
-            return SendResult(SendStatus.UNCERTAIN, error="timed out waiting for Discord")
         except httpx.HTTPError as exc:
-            return SendResult(SendStatus.RETRY, error=f"network: {type(exc).__name__}")
+            if never_sent(exc):
+                return SendResult(SendStatus.RETRY, error=f"not sent: {type(exc).__name__}")
+            # Read timeout or connection lost after the request went out: the post may have landed.
+            return SendResult(SendStatus.UNCERTAIN, error=f"no answer from Discord ({type(exc).__name__})")
         return _webhook_result(response)
 
 
@@ -499,7 +502,7 @@ def _webhook_result(response: httpx.Response) -> SendResult:
         return SendResult(SendStatus.SENT)
     if status == 429:
         retry_after = _retry_after(response)
-        return SendResult(SendStatus.RETRY, retry_after=retry_after, error="429 rate limited")
+        return SendResult(SendStatus.THROTTLED, retry_after=retry_after, error="429 rate limited")
     if status in (401, 403, 404):
         return SendResult(SendStatus.GONE, error=f"{status}: the webhook was deleted or is invalid")
     if status >= 500:

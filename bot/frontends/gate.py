@@ -14,6 +14,8 @@ class Refusal:
     """Why a command was not run, in words safe to show the chat."""
 
     text: str
+    # A flood already told to slow down: say nothing more until the chat is under the limit.
+    silent: bool = False
 
 
 class Gate:
@@ -34,6 +36,8 @@ class Gate:
             return Refusal(t("error.not_allowed", lang))
         wait = self.limiter.check(f"{platform}:{chat_key}")
         if wait > 0:
+            if not self.limiter.warn_once(f"{platform}:{chat_key}"):
+                return Refusal("", silent=True)  # one "slow down" per flood, then silence
             return Refusal(t("error.rate_limited", lang, seconds=max(1, round(wait))))
         return None
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 class _Bucket:
     tokens: float
     updated: float
+    warned: bool = False  # the chat was told to slow down in this flood
 
 
 class ChatRateLimiter:
@@ -36,8 +37,17 @@ class ChatRateLimiter:
         bucket.updated = now
         if bucket.tokens >= 1.0:
             bucket.tokens -= 1.0
+            bucket.warned = False  # under the limit again: the next flood gets its one warning
             return 0.0
         return (1.0 - bucket.tokens) / self.rate
+
+    def warn_once(self, chat: str) -> bool:
+        """After check() refused: True the first time in a flood (say "slow down" once), then silence."""
+        bucket = self._buckets.get(chat)
+        if bucket is None or bucket.warned:
+            return False
+        bucket.warned = True
+        return True
 
     def _evict(self, now: float) -> None:
         full_after = self.burst / self.rate

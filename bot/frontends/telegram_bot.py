@@ -49,6 +49,8 @@ from handlers.table import COMMANDS, Command, dispatch, parse_command, run_comma
 from storage.lane import DbLane
 
 log = logging.getLogger(__name__)
+# The refusal that sends nothing: a flood already told once to slow down.
+_SILENT = Reply(title="", level="error")
 JSONDict = dict[str, Any]
 
 _ADMIN_STATUSES = {ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR}
@@ -159,14 +161,19 @@ class TelegramFrontend(Gated):
         self._owns_lane = lane is None
         self.clock = clock
         self.gate = Gate(settings, limiter)
+        # Kept so stop() can close them even when start failed before PTB initialised (it then skips them).
+        self._requests = (
+            HTTPXRequest(
+                connection_pool_size=32, connect_timeout=10.0, read_timeout=20.0, write_timeout=30.0
+            ),
+            HTTPXRequest(connect_timeout=10.0, read_timeout=35.0),
+        )
         bot = TolerantBot(
             settings.telegram_bot_token,
             base_url=settings.telegram_api_base_url,
             base_file_url=settings.telegram_api_base_url.removesuffix("/bot") + "/file/bot",
-            request=HTTPXRequest(
-                connection_pool_size=32, connect_timeout=10.0, read_timeout=20.0, write_timeout=30.0
-            ),
-            get_updates_request=HTTPXRequest(connect_timeout=10.0, read_timeout=35.0),
+            request=self._requests[0],
+            get_updates_request=self._requests[1],
             rate_limiter=AIORateLimiter(max_retries=3),
         )
         self.app: Application[Any, Any, Any, Any, Any, Any] = (
@@ -208,6 +215,8 @@ class TelegramFrontend(Gated):
         if self.app.running:
             await self.app.stop()
         await self.app.shutdown()
+        for request in self._requests:
+            await request.shutdown()
         if self._owns_lane:
             self.lane.close()
 
@@ -226,6 +235,8 @@ class TelegramFrontend(Gated):
     def _refusal(self, chat_id: int, lang: str) -> Reply | None:
         """Not this deployment's chat, or a chat sending too fast: the reply that says so."""
         refusal = self.gate.check("tg", str(chat_id), chat_id, lang=lang)
+        if refusal is not None and refusal.silent:
+            return _SILENT
         return None if refusal is None else Reply(title=refusal.text, level="error")
 
     def _lang(self, chat: Chat, language_code: str | None) -> str:
@@ -258,6 +269,8 @@ class TelegramFrontend(Gated):
             return None
         lang = self._lang(chat, language_code)
         refused = self._refusal(chat.id, lang)
+        if refused is _SILENT:
+            return None  # told to slow down once in this flood: silence now
         if refused is not None:
             return refused
         command = COMMANDS.get(parsed.name)
@@ -346,6 +359,9 @@ class TelegramFrontend(Gated):
         command = COMMANDS.get(parsed.name)
         lang = self._lang(chat, query.from_user.language_code)
         refused = self._refusal(chat.id, lang)
+        if refused is _SILENT:  # a flood already told to slow down: only stop the spinner
+            await self._answer(query)
+            return
         if refused is not None or command is None:
             shown = refused
             if shown is None:
