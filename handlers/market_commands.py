@@ -111,7 +111,7 @@ def corridor(args: list[str], ctx: Context, db: sqlite_utils.Database) -> Reply:
     if c.effr_date is not None and c.effr_date != c.date:
         reply.blocks.append(Text(t("corridor.effr_lag", ctx.lang, date=c.effr_date)))
     reply.buttons = _chart_button(ctx, "corridor")
-    return with_staleness(ctx, reply, [("sofr", Point(c.date, c.sofr))])
+    return with_staleness(db, ctx, reply, [("sofr", Point(c.date, c.sofr))])
 
 
 def _op_window(release_time: str, close_time: str) -> str:
@@ -217,7 +217,7 @@ def srf(args: list[str], ctx: Context, db: sqlite_utils.Database) -> Reply:
             )
         )
     reply.buttons = _chart_button(ctx, "srf")
-    return with_staleness(ctx, reply, [("srf", point)])
+    return with_staleness(db, ctx, reply, [("srf", point)])
 
 
 def _change_fields(
@@ -265,7 +265,7 @@ def sofr(args: list[str], ctx: Context, db: sqlite_utils.Database) -> Reply:
         reply.level = c.verdict(ctx.tight_bp)
     reply.blocks.append(Text(t("sofr.volume_note", ctx.lang)))
     reply.buttons = _chart_button(ctx, "sofr")
-    return with_staleness(ctx, reply, [("sofr", point)])
+    return with_staleness(db, ctx, reply, [("sofr", point)])
 
 
 def rrp(args: list[str], ctx: Context, db: sqlite_utils.Database) -> Reply:
@@ -288,7 +288,7 @@ def rrp(args: list[str], ctx: Context, db: sqlite_utils.Database) -> Reply:
         )
     reply.blocks.append(Text(t("rrp.note", ctx.lang)))
     reply.buttons = _chart_button(ctx, "rrp")
-    return with_staleness(ctx, reply, [("rrp", point)])
+    return with_staleness(db, ctx, reply, [("rrp", point)])
 
 
 def tga(args: list[str], ctx: Context, db: sqlite_utils.Database) -> Reply:
@@ -307,7 +307,7 @@ def tga(args: list[str], ctx: Context, db: sqlite_utils.Database) -> Reply:
         key = "tga.rising" if week[0].delta > 0 else "tga.falling"
         reply.blocks.append(Text(t(key, ctx.lang, amount=usd_bn(abs(week[0].delta), lang=ctx.lang))))
     reply.buttons = _chart_button(ctx, "tga")
-    return with_staleness(ctx, reply, [("tga", point)])
+    return with_staleness(db, ctx, reply, [("tga", point)])
 
 
 def reserves(args: list[str], ctx: Context, db: sqlite_utils.Database) -> Reply:
@@ -319,7 +319,7 @@ def reserves(args: list[str], ctx: Context, db: sqlite_utils.Database) -> Reply:
     for ch in changes(db, "reserves", point, {"1w": 7, "1m": 28, "1y": 364}):
         shown = t("change.vs", ctx.lang, change=usd_bn_delta(ch.delta, lang=ctx.lang), date=ch.base_date)
         reply.fields.append((t("reserves.change", ctx.lang, ago=t(f"ago.{ch.ago}", ctx.lang)), shown))
-    return with_staleness(ctx, reply, [("reserves", point)])
+    return with_staleness(db, ctx, reply, [("reserves", point)])
 
 
 def liquidity(args: list[str], ctx: Context, db: sqlite_utils.Database) -> Reply:
@@ -349,7 +349,8 @@ def liquidity(args: list[str], ctx: Context, db: sqlite_utils.Database) -> Reply
             )
         )
     )
+    reply.blocks.append(Text(t("liquidity.tga_note", ctx.lang)))
     reply.buttons = _chart_button(ctx, "liquidity")
     return with_staleness(
-        ctx, reply, [("net_liquidity", point), ("fed_assets", assets), ("tga", cash), ("rrp", repo)]
+        db, ctx, reply, [("net_liquidity", point), ("fed_assets", assets), ("tga", cash), ("rrp", repo)]
     )

@@ -15,6 +15,7 @@ from bot.words.reply import Button, Context, Mono, Reply, Text, UsageError
 from handlers.chart_command import CHART_KINDS, CHART_USAGE, RANGES, chart
 from handlers.lang_command import LANG_USAGE, lang_command
 from handlers.market_commands import corridor, liquidity, reserves, rrp, sofr, srf, tga
+from handlers.revisions_command import REVISIONS_USAGE, revisions_command
 from handlers.status_command import admin, status
 from handlers.subscription_commands import (
     MUTE_USAGE,
@@ -202,6 +203,13 @@ def _build() -> dict[str, Command]:
     )
     for command in _subscription_commands():
         table[command.name] = command
+    table["revisions"] = Command(
+        "revisions",
+        revisions_command,
+        t("cmd.revisions"),
+        REVISIONS_USAGE,
+        (Param("series", t("param.revisions.series")),),
+    )
     table["lang"] = Command(
         "lang",
         lang_command,

@@ -179,6 +179,22 @@ def revisions(
     return [tuple(r) for r in rows]
 
 
+def first_published(
+    db: sqlite_utils.Database, series: str, dates: Sequence[str]
+) -> dict[str, tuple[float, str]]:
+    """For each date of a series that was ever revised: the value first stored and when it last changed."""
+    found: dict[str, tuple[float, str]] = {}
+    for day in dates:
+        row = db.execute(
+            "SELECT (SELECT old_value FROM revisions WHERE series = ? AND date = ? ORDER BY id LIMIT 1), "
+            "MAX(revised_at) FROM revisions WHERE series = ? AND date = ?",
+            (series, day, series, day),
+        ).fetchone()
+        if row and row[1] is not None:
+            found[day] = (float(row[0]), str(row[1]))
+    return found
+
+
 def series_summary(db: sqlite_utils.Database, names: Sequence[str]) -> dict[str, Point]:
     """The latest point of each named series that has data."""
     found: dict[str, Point] = {}

@@ -55,6 +55,12 @@ CORE_COMMANDS = (
 ALL_LINES = (*MARKET_COMMANDS, "/status", "/help", "/start", "/chart corridor", "/chart srf 1y")
 
 
+TGA_NOTE = (
+    "The TGA here is the Daily Treasury Statement closing balance of each business day "
+    "(FRED's WTREGEN is a weekly average of it)."
+)
+
+
 def context(now: datetime, **kw: object) -> Context:
     values: dict[str, object] = {"chat_id": "1001", "user_id": "42", "bot_username": BOT, **kw}
     return Context("telegram", now=now, **values)  # type: ignore[arg-type]
@@ -684,12 +690,12 @@ def test_fields(scenario: str, line: str, fields: list[tuple[str, str]]) -> None
         (
             "june_2026",
             "/liquidity",
-            ["Inputs: assets 2026-06-17, TGA 2026-06-23, ON RRP 2026-06-24."],
+            ["Inputs: assets 2026-06-17, TGA 2026-06-23, ON RRP 2026-06-24.", TGA_NOTE],
         ),
         (
             "srf_feb_2026",
             "/liquidity",
-            ["Inputs: assets 2026-02-11, TGA 2026-02-17, ON RRP 2026-02-18."],
+            ["Inputs: assets 2026-02-11, TGA 2026-02-17, ON RRP 2026-02-18.", TGA_NOTE],
         ),
         (
             "calm_2024",
@@ -746,7 +752,9 @@ STALE = [
     (
         "/liquidity",
         [
-            _late("Net liquidity", 9),
+            # issue #10: net liquidity is stale because its inputs are, and says which
+            "\u26a0 Net liquidity is stale: an input is older than its release calendar allows "
+            "(Fed total assets, TGA closing balance, ON RRP take-up).",
             _late("Fed total assets", 11, "weekly"),
             _late("TGA closing balance", 10),
             _late("ON RRP take-up", 9),
@@ -815,10 +823,13 @@ def test_status_stale() -> None:
     assert reply.level == "warning"
     (table,) = monos(reply)
     assert table[0] == "SOFR              5.33% 2024-06-06 \u26a0 stale"
-    assert table[2] == "IORB              5.40% 2024-06-07 \u2705"  # a 7-day FRED series, 9 days old: fine
+    # issue #10: FRED publishes IORB every business day, so a 2024-06-07 value is late on Sunday 06-16
+    # (the old 9-day allowance called it fresh)
+    assert table[2] == "IORB              5.40% 2024-06-07 \u26a0 stale"
     assert table[10] == "Reserves        $3.408T 2024-06-05 \u26a0 stale"
     assert texts(reply)[0] == (
-        "Some series are late: SOFR, EFFR, SRF take-up, SRF minimum bid rate (ceiling), ON RRP take-up, "
+        "Some series are late: SOFR, EFFR, IORB, Target range lower bound, Target range upper bound, "
+        "SRF take-up, SRF minimum bid rate (ceiling), ON RRP take-up, "
         "ON RRP award rate (floor), TGA closing balance, Reserve balances, Fed total assets, Net liquidity."
     )
 

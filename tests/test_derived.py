@@ -34,3 +34,15 @@ def test_since_limits_output_but_not_lookback() -> None:
 
 def test_missing_input_is_never_treated_as_zero() -> None:
     assert net_liquidity(pts(("2026-02-11", 6600.0)), pts(("2026-02-12", 900.0)), []) == []
+
+
+def test_a_stopped_input_feed_ends_net_liquidity_instead_of_ageing_silently() -> None:
+    # The TGA feed stops after 2026-01-16; ON RRP and assets go on. The Thanksgiving-style 4-day gap is fine,
+    # but a TGA more than a week old is never used (the issue saw 26 rows on a TGA up to 38 days old).
+    assets = pts(("2026-01-14", 6600.0), ("2026-01-21", 6610.0), ("2026-01-28", 6620.0))
+    tga = pts(("2026-01-14", 900.0), ("2026-01-16", 905.0))
+    rrp = pts(*((f"2026-01-{d:02d}", 1.0) for d in (14, 16, 20, 21, 22, 23, 26, 27)))
+    out = {o.date: o.value for o in net_liquidity(assets, tga, rrp)}
+    assert out["2026-01-20"] == pytest.approx(6600 - 905 - 1.0)  # Tuesday after the MLK weekend: 4 days
+    assert out["2026-01-23"] == pytest.approx(6610 - 905 - 1.0)  # 7 days: still inside the allowance
+    assert "2026-01-26" not in out and "2026-01-27" not in out and "2026-01-28" not in out

@@ -605,6 +605,27 @@ def test_srf_revision_under_a_threshold_corrects_only_that_audience(tmp_path: Pa
     )
 
 
+def test_srf_revision_above_a_threshold_alerts_only_that_audience(tmp_path: Path) -> None:
+    db, ids, got, want = run_timeline(TIMELINE_BY_NAME["2025-10 month end"], tmp_path / "plumbline.db")
+    assert got == want
+    am, rrp, pm = OPS_2025_10_31
+    # hypothetical, issue #10: the AM operation first published as $4.0B (under $5B), later revised to
+    # $20.0B. Zero -> positive used to pass in silence.
+    small = replace(am, total_accepted=4.0, treasury=4.0, agency=0.0, mbs=0.0)
+    store_operations(db, [small, rrp, pm], ny(2025, 11, 5, 9, 0))
+    AlertEngine(db, clock=lambda: ny(2025, 11, 5, 9, 0)).evaluate()
+    before = _max_outbox_id(db)
+    store_operations(db, [replace(am, total_accepted=20.0, treasury=20.0), rrp, pm], ny(2025, 11, 5, 10, 0))
+    result = AlertEngine(db, clock=lambda: ny(2025, 11, 5, 10, 0)).evaluate()
+    revised = [a for a in result.alerts if a.kind == "revised"]
+    assert [a.key for a in revised] == [f"srf_positive@5:revised:{am.operation_id}:20.000000"]
+    assert fanout_since(db, ids, before).get(revised[0].key) == SRF5
+    reply, _ = reply_from_json(payload(db, revised[0].key))
+    assert (
+        "The NY Fed revised the morning operation's take-up to $20.000B (was $4.000B)" in reply.plain_text()
+    )
+
+
 def fanout_for(db: sqlite_utils.Database, ids: dict[str, int], key: str) -> frozenset[str]:
     names = _names(ids)
     rows = db.execute("SELECT chat_id FROM outbox WHERE event_key = ?", (key,)).fetchall()

@@ -124,7 +124,10 @@ async def test_revised_value_is_recorded_as_revision(fake: FakeSources, tmp_path
     db.close()
 
 
-async def test_an_empty_window_is_not_an_error_and_changes_nothing(fake: FakeSources, tmp_path: Path) -> None:
+async def test_an_empty_answer_where_data_was_published_degrades_the_source(
+    fake: FakeSources, tmp_path: Path
+) -> None:
+    # Issue #10 changed this: an empty body for a window of published business days used to be "0 rows, ok".
     settings = settings_for(fake, tmp_path)
     db = open_db(settings.database_path)
     await poll_once(settings, db)
@@ -132,7 +135,9 @@ async def test_an_empty_window_is_not_an_error_and_changes_nothing(fake: FakeSou
     for source in ("nyfed", "fred", "fiscaldata"):
         fake.set_fault(source, "empty")
     result = await poll_once(settings, db, since=None)
-    assert not result.failed and result.changes == []
+    assert sorted(o.source for o in result.failed) == ["fiscaldata", "fred", "nyfed"]
+    assert all("business days were published" in (o.error or "") for o in result.failed)
+    assert result.changes == []
     assert set(db.execute("SELECT series, date, value FROM observations").fetchall()) == before
     db.close()
 

@@ -981,3 +981,53 @@ def test_srf_revision_staying_above_the_threshold_is_silent() -> None:
     new, alerts = srf_positive(ops, marks, 0.0, 0.0)
     assert alerts == []
     assert new == [Mark("RP 021726 25", revised.ord, 12.0, 0.0, True)]
+
+
+# -- issue #10: SRF operations revised up across the threshold, or published late, alert too
+
+
+@pytest.mark.parametrize(
+    ("threshold", "history", "revised", "old_amount"),
+    [
+        # hypothetical: the 02-18 PM $0.004B revised to $14.0B, at a $1B threshold
+        (
+            1.0,
+            FEB_BEFORE_17 + FEB_17 + FEB_18,
+            SrfOp("RP 021826 29", "2026-02-18", "13:45", "PM", 14.0),
+            0.004,
+        ),
+        # hypothetical: the 02-17 AM $11.0B revised to $12.0B at a $11.5B threshold
+        (11.5, FEB_BEFORE_17 + FEB_17, SrfOp("RP 021726 25", "2026-02-17", "08:30", "AM", 12.0, 12.0), 11.0),
+    ],
+    ids=["02-18 PM 0.004->14 at 1B", "02-17 AM 11->12 at 11.5B"],
+)
+def test_srf_revision_above_the_threshold_alerts_once(
+    threshold: float, history: list[SrfOp], revised: SrfOp, old_amount: float
+) -> None:
+    marks = {m.item: m for m in srf_positive(history, {}, threshold, 0.0)[0]}
+    assert not marks[revised.operation_id].flag
+    ops = [revised if o.operation_id == revised.operation_id else o for o in history]
+    new, alerts = srf_positive(ops, marks, threshold, 0.0)
+    day_total = round(sum(o.amount for o in ops if o.date == revised.date and o.ord <= revised.ord), 6)
+    facts: Facts = {
+        "amount": revised.amount,
+        "old_amount": old_amount,
+        "session": revised.session,
+        "threshold": threshold,
+        "day_total": day_total,
+        "operation_id": revised.operation_id,
+    }
+    key = f"srf_positive@{threshold:g}:revised:{revised.operation_id}:{revised.amount:.6f}"
+    assert observed(alerts) == [(key, "revised", revised.date, facts)]
+    assert new == [Mark(revised.operation_id, revised.ord, revised.amount, threshold, True)]
+    assert srf_positive(ops, merged(marks, new), threshold, 0.0) == ([], [])
+
+
+def test_srf_operation_arriving_after_later_ones_alerts_as_late() -> None:
+    # hypothetical: the 2025-10-31 AM operation is published only after the PM one was judged
+    marks = {m.item: m for m in srf_positive([PM31], {}, 0.0, 0.0)[0]}
+    new, alerts = srf_positive([AM31, PM31], marks, 0.0, 0.0)
+    assert [(a.kind, a.facts["operation_id"], a.facts["old_amount"]) for a in alerts] == [
+        ("revised", AM31.operation_id, None)
+    ]
+    assert [m.item for m in new] == [AM31.operation_id]

@@ -1,11 +1,21 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from bot.core.clock import NEW_YORK
-from bot.sources.schedule import MAX_BACKOFF, backoff, interval_for, is_due
+from bot.sources.schedule import (
+    MAX_BACKOFF,
+    add_business_days,
+    backoff,
+    expected_latest,
+    interval_for,
+    is_business_day,
+    is_due,
+    is_late,
+)
+from tests.seed import SHARED_DATA
 
 
 def ny(text: str) -> datetime:
@@ -52,3 +62,98 @@ def test_is_due() -> None:
     assert is_due("nyfed", now, now - timedelta(seconds=59), 0)  # tick jitter tolerance
     assert not is_due("nyfed", now, now - timedelta(seconds=90), 2)  # backing off after failures
     assert is_due("nyfed", now, now - timedelta(seconds=5), 0, fixed_interval=timedelta(seconds=5))
+
+
+# -- the release calendar: business days, holidays and the publication lag
+
+
+@pytest.mark.parametrize(
+    ("series", "moment", "expected"),
+    [
+        # the week after Thanksgiving (Thu 2025-11-27): Wednesday's SOFR comes out on Friday
+        ("sofr", "2025-11-28 09:00", "2025-11-26"),
+        ("sofr", "2025-12-01 08:50", "2025-11-28"),
+        ("sofr", "2025-12-02 08:30", "2025-11-28"),  # Monday's print is due 08:00, late only after 08:45
+        ("sofr", "2025-12-02 08:50", "2025-12-01"),
+        ("tga", "2025-11-28 17:30", "2025-11-26"),
+        ("rrp", "2025-11-28 14:30", "2025-11-28"),
+        ("rrp", "2025-11-28 13:30", "2025-11-26"),
+        # Good Friday 2026-04-03: no SOFR (SIFMA closed), but EFFR and the Fed run
+        ("sofr", "2026-04-06 09:00", "2026-04-02"),
+        ("effr", "2026-04-06 10:00", "2026-04-03"),
+        ("srf", "2026-04-03 15:00", "2026-04-03"),
+        # Juneteenth, Friday 2026-06-19: Thursday's DTS is published on Monday afternoon
+        ("tga", "2026-06-22 15:00", "2026-06-17"),
+        ("tga", "2026-06-22 17:30", "2026-06-18"),
+        ("sofr", "2026-06-22 09:00", "2026-06-18"),
+        # Independence Day on a Saturday: SIFMA closes Friday 2026-07-03, the Fed does not
+        ("sofr", "2026-07-06 09:00", "2026-07-02"),
+        ("effr", "2026-07-06 10:00", "2026-07-03"),
+        # the 2025-01-09 national day of mourning closed the NYSE, not the bond market or the Fed
+        ("sofr", "2025-01-10 09:00", "2025-01-09"),
+        ("tga", "2025-01-10 17:30", "2025-01-09"),
+        # after the MLK Monday holiday, Friday's SOFR is still the newest on Tuesday before 08:45
+        ("sofr", "2026-01-20 07:00", "2026-01-15"),
+        ("sofr", "2026-01-20 09:00", "2026-01-16"),
+        # the weekly H.4.1: Wednesday's figure on Thursday afternoon, Friday when Thursday is a holiday
+        ("reserves", "2026-02-19 17:00", "2026-02-11"),
+        ("reserves", "2026-02-19 19:00", "2026-02-18"),
+        ("fed_assets", "2025-11-27 20:00", "2025-11-19"),
+        ("fed_assets", "2025-11-28 19:00", "2025-11-26"),
+        # the chain's series: BGCR and the DVP proxy with SOFR, custody with the H.4.1, H.8 nine days late
+        ("bgcr", "2025-11-28 09:00", "2025-11-26"),
+        ("dvp_volume", "2026-04-06 09:00", "2026-04-02"),
+        ("custody", "2025-11-28 19:00", "2025-11-26"),
+        ("bank_treasuries", "2025-11-07 17:00", "2025-10-22"),
+        ("bank_treasuries", "2025-11-07 23:00", "2025-10-29"),
+        ("public_debt", "2025-11-03 17:00", "2025-10-30"),
+        ("public_debt", "2025-11-03 18:30", "2025-10-31"),
+        ("net_bills", "2026-06-22 17:30", "2026-06-18"),
+    ],
+)
+def test_expected_latest_follows_the_release_calendar(series: str, moment: str, expected: str) -> None:
+    assert expected_latest(series, ny(moment)) == date.fromisoformat(expected)
+
+
+def test_late_after_a_monday_holiday_only_when_a_release_is_missed() -> None:
+    # the issue's false alarm: Friday 2026-01-16's SOFR read on Tuesday morning after MLK day
+    assert not is_late("sofr", date(2026, 1, 16), ny("2026-01-20 08:30"))
+    assert is_late("sofr", date(2026, 1, 16), ny("2026-01-21 09:00"))
+    assert expected_latest("net_liquidity", ny("2026-01-21 09:00")) is None
+
+
+@pytest.mark.parametrize(
+    ("day", "fed", "sifma"),
+    [
+        ("2021-12-24", True, False),  # Christmas on Saturday: the Fed stays open, SIFMA closes
+        ("2021-12-31", True, True),  # New Year's Day on Saturday: both open
+        ("2023-11-10", True, True),  # Veterans Day on Saturday: both open
+        ("2026-04-03", True, False),  # Good Friday
+        ("2026-10-12", False, False),  # Columbus Day
+        ("2025-01-09", True, True),  # day of mourning
+        ("2026-11-27", True, True),  # the Friday after Thanksgiving
+    ],
+)
+def test_business_days(day: str, fed: bool, sifma: bool) -> None:
+    assert is_business_day(date.fromisoformat(day), "fed") is fed
+    assert is_business_day(date.fromisoformat(day), "sifma") is sifma
+    assert add_business_days(date(2026, 4, 2), 1, "sifma") == date(2026, 4, 6)
+
+
+def test_sifma_calendar_matches_every_published_sofr_date() -> None:
+    path = SHARED_DATA / "fred_SOFR_fredgraph.csv"
+    if not path.exists():
+        pytest.skip("the real SOFR history (shared/data) is not on this machine")
+    rows = [line.split(",") for line in path.read_text().splitlines()[1:] if line >= "2019"]
+    wrong = [
+        d for d, v in rows if is_business_day(date.fromisoformat(d), "sifma") != (v.strip() not in ("", "."))
+    ]
+    assert wrong == []
+
+
+def test_every_published_series_has_a_release_rule() -> None:
+    from bot.core.series import CATALOG
+    from bot.sources.schedule import RELEASES
+
+    # every published series has a release rule; only the derived net liquidity follows its inputs
+    assert set(RELEASES) == set(CATALOG) - {"net_liquidity"}

@@ -76,6 +76,7 @@ ALLOWED = {
     "ADMIN_USER_IDS", "Plumbline", "HH", "MM", "bp", "B", "off", "quit", "English", "spread", "ladder",
     "alerts", "daily", "all", "weekdays", "weekends", "srf", "near", "corridor", "rrp", "tga", "liquidity",
     "sofr", "max", "chart", "en", "zh", "TW", "America", "New_York", "Europe", "London", "Asia", "Taipei",
+    "effr", "iorb", "range", "reserves", "assets",  # /revisions keywords
     # the thesis chain (issue #15): the glossary keeps these acronyms, and the new command keywords
     "QE", "BGCR", "TGCR", "DVP", "auctions", "debt", "buyers",
 }  # fmt: skip

@@ -186,6 +186,21 @@ def _srf_reply(alert: Alert, lang: str, footer: Text) -> Reply:
         )
         title = t("alert.srf_fix.title", lang, session=session, date=alert.date)
         return Reply(title, [Text(body), footer], level="warning")
+    if alert.kind == "revised":
+        old = _num(f, "old_amount")
+        key = "alert.srf_late.revised" if old is not None else "alert.srf_late.late"
+        body = t(
+            key,
+            lang,
+            session=session,
+            amount=amount,
+            old=usd_bn(old, 3, lang=lang),
+            total=total,
+            threshold=usd_bn(_num(f, "threshold"), 1, lang=lang),
+        )
+        title_key = "alert.srf_late.title" if old is not None else "alert.srf_late.title_late"
+        title = t(title_key, lang, amount=amount, date=alert.date)
+        return Reply(title, [Text(body), footer], level="breach", as_of=t("as_of", lang, date=alert.date))
     blocks: list[Text] = []
     if alert.kind == "start":
         title = t("alert.srf.title", lang, amount=amount, date=alert.date, session=_session_label(f, lang))

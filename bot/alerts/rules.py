@@ -21,7 +21,7 @@ SRF_TIERS: tuple[float, ...] = (10.0, 25.0, 50.0)
 class Alert:
     key: str  # unique per event: the outbox deduplicates on it
     rule: str
-    kind: str  # start | end | tier | correction | change
+    kind: str  # start | end | tier | correction | revised | change
     date: str
     facts: dict[str, float | str | int | None] = field(default_factory=dict)
 
@@ -207,6 +207,18 @@ def srf_positive(
                 }
                 key = f"{rule}:correction:{op.operation_id}:{op.amount:.6f}"
                 alerts.append(Alert(key, rule, "correction", op.date, facts))
+            elif flag and (old is None or not old.flag):
+                # Revised up across the threshold, or an operation that arrived after later ones.
+                late: dict[str, float | str | int | None] = {
+                    "amount": op.amount,
+                    "old_amount": old.value if old is not None else None,
+                    "session": op.session,
+                    "threshold": threshold,
+                    "day_total": total,
+                    "operation_id": op.operation_id,
+                }
+                key = f"{rule}:revised:{op.operation_id}:{op.amount:.6f}"
+                alerts.append(Alert(key, rule, "revised", op.date, late))
             if old != mark:
                 new_marks.append(mark)
                 known[op.operation_id] = mark

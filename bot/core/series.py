@@ -14,42 +14,117 @@ class SeriesInfo:
     short: str  # fits a phone-width table
     unit: str  # "%" or "$bn"
     source: str
-    # Calendar days after which the latest value is overdue (covers weekends and holidays).
+    # Calendar days after which the latest value is overdue, for a series without a release rule in
+    # bot/sources/schedule.py (RELEASES); the release calendar decides for every other one.
     stale_after_days: int
     # False where a value legitimately changes after first publication (an intraday sum, a derived
     # series), so a change there is an update and not a revision of a published figure.
     tracks_revisions: bool = True
+    # Plausible values in canonical units: anything outside rejects the whole fetch (bot/sources/validate.py).
+    low: float = -1.0
+    high: float = 25.0
+    # The first date the series exists; an earlier date in a payload is corrupt.
+    began: str = "2000-01-01"
 
 
 _DAILY = 4  # a Friday value is still fresh on Tuesday morning after a Monday holiday
 _WEEKLY = 9
+# Amounts in $bn: never negative (net issuance aside); the cap is far above any level (debt ~$38,000bn).
+_AMOUNT_CAP = 100_000.0
 
 CATALOG: dict[str, SeriesInfo] = {
     s.id: s
     for s in (
-        SeriesInfo("sofr", "SOFR", "SOFR", "%", "nyfed", _DAILY),
-        SeriesInfo("sofr_p1", "SOFR 1st percentile", "SOFR p1", "%", "nyfed", _DAILY),
-        SeriesInfo("sofr_p25", "SOFR 25th percentile", "SOFR p25", "%", "nyfed", _DAILY),
-        SeriesInfo("sofr_p75", "SOFR 75th percentile", "SOFR p75", "%", "nyfed", _DAILY),
-        SeriesInfo("sofr_p99", "SOFR 99th percentile", "SOFR p99", "%", "nyfed", _DAILY),
-        SeriesInfo("sofr_volume", "SOFR volume", "SOFR volume", "$bn", "nyfed", _DAILY),
-        SeriesInfo("effr", "EFFR", "EFFR", "%", "nyfed", _DAILY),
-        SeriesInfo("effr_volume", "EFFR volume", "EFFR volume", "$bn", "nyfed", _DAILY),
+        SeriesInfo("sofr", "SOFR", "SOFR", "%", "nyfed", _DAILY, began="2018-04-02"),
+        SeriesInfo("sofr_p1", "SOFR 1st percentile", "SOFR p1", "%", "nyfed", _DAILY, began="2018-04-02"),
+        SeriesInfo("sofr_p25", "SOFR 25th percentile", "SOFR p25", "%", "nyfed", _DAILY, began="2018-04-02"),
+        SeriesInfo("sofr_p75", "SOFR 75th percentile", "SOFR p75", "%", "nyfed", _DAILY, began="2018-04-02"),
+        SeriesInfo("sofr_p99", "SOFR 99th percentile", "SOFR p99", "%", "nyfed", _DAILY, began="2018-04-02"),
+        SeriesInfo(
+            "sofr_volume",
+            "SOFR volume",
+            "SOFR volume",
+            "$bn",
+            "nyfed",
+            _DAILY,
+            low=0.0,
+            high=_AMOUNT_CAP,
+            began="2018-04-02",
+        ),
+        SeriesInfo("effr", "EFFR", "EFFR", "%", "nyfed", _DAILY, began="2000-07-03"),
+        SeriesInfo(
+            "effr_volume",
+            "EFFR volume",
+            "EFFR volume",
+            "$bn",
+            "nyfed",
+            _DAILY,
+            low=0.0,
+            high=_AMOUNT_CAP,
+            began="2016-03-01",
+        ),
         SeriesInfo("fed_upper", "Target range upper bound", "Range top", "%", "fred", _WEEKLY),
         SeriesInfo("fed_lower", "Target range lower bound", "Range bottom", "%", "fred", _WEEKLY),
-        SeriesInfo("iorb", "IORB", "IORB", "%", "fred", _WEEKLY),
-        SeriesInfo("srf", "SRF take-up", "SRF take-up", "$bn", "nyfed", _DAILY, tracks_revisions=False),
-        SeriesInfo("srf_rate", "SRF minimum bid rate (ceiling)", "SRF rate", "%", "nyfed", _DAILY),
-        SeriesInfo("rrp", "ON RRP take-up", "ON RRP", "$bn", "nyfed", _DAILY),
+        SeriesInfo("iorb", "IORB", "IORB", "%", "fred", _WEEKLY, began="2021-07-29"),
+        SeriesInfo(
+            "srf",
+            "SRF take-up",
+            "SRF take-up",
+            "$bn",
+            "nyfed",
+            _DAILY,
+            tracks_revisions=False,
+            low=0.0,
+            high=_AMOUNT_CAP,
+            began="2021-07-29",
+        ),
+        SeriesInfo(
+            "srf_rate", "SRF minimum bid rate (ceiling)", "SRF rate", "%", "nyfed", _DAILY, began="2021-07-29"
+        ),
+        SeriesInfo("rrp", "ON RRP take-up", "ON RRP", "$bn", "nyfed", _DAILY, low=0.0, high=_AMOUNT_CAP),
         SeriesInfo("rrp_rate", "ON RRP award rate (floor)", "ON RRP rate", "%", "nyfed", _DAILY),
-        SeriesInfo("tga", "TGA closing balance", "TGA", "$bn", "fiscaldata", _DAILY),
-        SeriesInfo("reserves", "Reserve balances", "Reserves", "$bn", "fred", _WEEKLY),
-        SeriesInfo("fed_assets", "Fed total assets", "Fed assets", "$bn", "fred", _WEEKLY),
+        SeriesInfo(
+            "tga",
+            "TGA closing balance",
+            "TGA",
+            "$bn",
+            "fiscaldata",
+            _DAILY,
+            low=0.0,
+            high=_AMOUNT_CAP,
+            began="2005-10-03",
+        ),
+        SeriesInfo(
+            "reserves",
+            "Reserve balances",
+            "Reserves",
+            "$bn",
+            "fred",
+            _WEEKLY,
+            low=0.0,
+            high=_AMOUNT_CAP,
+            began="1984-01-01",
+        ),
+        SeriesInfo(
+            "fed_assets",
+            "Fed total assets",
+            "Fed assets",
+            "$bn",
+            "fred",
+            _WEEKLY,
+            low=0.0,
+            high=_AMOUNT_CAP,
+            began="2002-12-18",
+        ),
         # Repo: the tri-party general collateral rates (BGCR, TGCR) and where relative-value funds borrow.
         SeriesInfo("bgcr", "BGCR", "BGCR", "%", "nyfed", _DAILY),
-        SeriesInfo("bgcr_volume", "BGCR volume", "BGCR volume", "$bn", "nyfed", _DAILY),
+        SeriesInfo(
+            "bgcr_volume", "BGCR volume", "BGCR volume", "$bn", "nyfed", _DAILY, low=0.0, high=_AMOUNT_CAP
+        ),
         SeriesInfo("tgcr", "TGCR", "TGCR", "%", "nyfed", _DAILY),
-        SeriesInfo("tgcr_volume", "TGCR volume", "TGCR volume", "$bn", "nyfed", _DAILY),
+        SeriesInfo(
+            "tgcr_volume", "TGCR volume", "TGCR volume", "$bn", "nyfed", _DAILY, low=0.0, high=_AMOUNT_CAP
+        ),
         # SOFR = BGCR + filtered FICC DVP repo, so SOFR volume - BGCR volume approximates the DVP segment.
         SeriesInfo(
             "dvp_volume",
@@ -59,23 +134,75 @@ CATALOG: dict[str, SeriesInfo] = {
             "derived",
             _DAILY,
             tracks_revisions=False,
+            low=-_AMOUNT_CAP,
+            high=_AMOUNT_CAP,
         ),
         # Buyers of Treasuries, weekly Wednesday levels.
         # FRED WMTSECL1: marketable Treasuries held in custody for foreign official and international
         # accounts (H.4.1, millions; WMTSECL was discontinued in 2012).
-        SeriesInfo("custody", "Foreign official custody holdings", "Fgn custody", "$bn", "fred", _WEEKLY),
+        SeriesInfo(
+            "custody",
+            "Foreign official custody holdings",
+            "Fgn custody",
+            "$bn",
+            "fred",
+            _WEEKLY,
+            low=0.0,
+            high=_AMOUNT_CAP,
+        ),
         # FRED TASACBW027SBOG: H.8 "Treasury and agency securities, all commercial banks", weekly,
         # seasonally adjusted, billions (H.8 release table 2, line "Treasury and agency securities").
         SeriesInfo(
-            "bank_treasuries", "Banks' Treasury and agency securities", "Bank Tsy+Agy", "$bn", "fred", _WEEKLY
+            "bank_treasuries",
+            "Banks' Treasury and agency securities",
+            "Bank Tsy+Agy",
+            "$bn",
+            "fred",
+            _WEEKLY,
+            low=0.0,
+            high=_AMOUNT_CAP,
         ),
         # Issuance: Fiscal Data Debt to the Penny (dollars) and the DTS public debt transactions (millions).
-        SeriesInfo("public_debt", "Total public debt outstanding", "Public debt", "$bn", "treasury", _DAILY),
         SeriesInfo(
-            "debt_held_public", "Debt held by the public", "Held by public", "$bn", "treasury", _DAILY
+            "public_debt",
+            "Total public debt outstanding",
+            "Public debt",
+            "$bn",
+            "treasury",
+            _DAILY,
+            low=0.0,
+            high=_AMOUNT_CAP,
         ),
-        SeriesInfo("net_bills", "Net marketable bill issuance", "Net bills", "$bn", "treasury", _DAILY),
-        SeriesInfo("net_coupons", "Net marketable coupon issuance", "Net coupons", "$bn", "treasury", _DAILY),
+        SeriesInfo(
+            "debt_held_public",
+            "Debt held by the public",
+            "Held by public",
+            "$bn",
+            "treasury",
+            _DAILY,
+            low=0.0,
+            high=_AMOUNT_CAP,
+        ),
+        SeriesInfo(
+            "net_bills",
+            "Net marketable bill issuance",
+            "Net bills",
+            "$bn",
+            "treasury",
+            _DAILY,
+            low=-_AMOUNT_CAP,
+            high=_AMOUNT_CAP,
+        ),
+        SeriesInfo(
+            "net_coupons",
+            "Net marketable coupon issuance",
+            "Net coupons",
+            "$bn",
+            "treasury",
+            _DAILY,
+            low=-_AMOUNT_CAP,
+            high=_AMOUNT_CAP,
+        ),
         SeriesInfo(
             "net_liquidity",
             "Net liquidity",
@@ -84,6 +211,8 @@ CATALOG: dict[str, SeriesInfo] = {
             "derived",
             _DAILY,
             tracks_revisions=False,
+            low=-_AMOUNT_CAP,
+            high=_AMOUNT_CAP,
         ),
     )
 }

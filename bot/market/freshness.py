@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 
 import sqlite_utils
 
 from bot.core.clock import ny_today
-from bot.core.series import CATALOG
+from bot.core.series import CATALOG, NET_LIQUIDITY_INPUTS
 from bot.sources.registry import SOURCES
+from bot.sources.schedule import RELEASES, is_late
 from storage.fetchlog import FetchRecord, failure_streak, last_fetches, last_success
 from storage.observations import series_summary
 
@@ -57,12 +59,25 @@ class SourceStatus:
         return self.last is not None and self.last.outcome != "ok"
 
 
+def is_stale(series: str, stored: str, now: datetime, latest_inputs: Mapping[str, str]) -> bool:
+    """Late by the release calendar; net liquidity is stale when any of its inputs is, or one is missing."""
+    if series == "net_liquidity":
+        return any(
+            name not in latest_inputs or is_late(name, date.fromisoformat(latest_inputs[name]), now)
+            for name in NET_LIQUIDITY_INPUTS
+        )
+    if series not in RELEASES:  # no release rule yet: the catalog's calendar-day allowance
+        return (ny_today(now) - date.fromisoformat(stored)).days > CATALOG[series].stale_after_days
+    return is_late(series, date.fromisoformat(stored), now)
+
+
 def series_status(
     db: sqlite_utils.Database, now: datetime, names: tuple[str, ...] = STATUS_SERIES
 ) -> list[SeriesStatus]:
     """Latest date, value and age of each named series, with stale ones flagged."""
     today = ny_today(now)
-    latest = series_summary(db, names)
+    latest = series_summary(db, tuple(dict.fromkeys((*names, *NET_LIQUIDITY_INPUTS))))
+    inputs = {name: latest[name].date for name in NET_LIQUIDITY_INPUTS if name in latest}
     out: list[SeriesStatus] = []
     for name in names:
         info = CATALOG[name]
@@ -78,7 +93,7 @@ def series_status(
                 date=point.date if point else None,
                 value=point.value if point else None,
                 age_days=age,
-                stale=age is None or age > info.stale_after_days,
+                stale=point is None or is_stale(name, point.date, now, inputs),
             )
         )
     return out

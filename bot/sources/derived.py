@@ -4,29 +4,41 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Sequence
+from datetime import date
 
 from bot.core.models import Observation
 from storage.observations import Point
 
 SOURCE = "derived"
 
+# The oldest input value a date may use, in calendar days: a weekly H.4.1 figure stays current for a
+# week plus a late release; the daily TGA and ON RRP never skip more than a long holiday weekend.
+MAX_INPUT_AGE_DAYS: tuple[int, int, int] = (13, 7, 7)
 
-def _as_of(points: Sequence[Point], dates: Sequence[str], day: str) -> float | None:
+
+def _as_of(points: Sequence[Point], dates: Sequence[str], day: str, max_age: int) -> float | None:
     i = bisect_right(dates, day)
-    return points[i - 1].value if i else None
+    if not i:
+        return None
+    point = points[i - 1]
+    age = (date.fromisoformat(day) - date.fromisoformat(point.date)).days
+    return point.value if age <= max_age else None
 
 
 def net_liquidity(
     fed_assets: Sequence[Point], tga: Sequence[Point], rrp: Sequence[Point], since: str = ""
 ) -> list[Observation]:
-    """For each date any input has a value (on or after since), the latest of each input on or before it."""
+    """For each date any input has a value (on or after since), the latest of each input on or before it.
+
+    A date whose input is older than MAX_INPUT_AGE_DAYS (a feed that stopped) gets no value at all.
+    """
     keys = [[p.date for p in s] for s in (fed_assets, tga, rrp)]
     days = sorted({d for k in keys for d in k if d >= since})
     out: list[Observation] = []
     for day in days:
-        assets = _as_of(fed_assets, keys[0], day)
-        cash = _as_of(tga, keys[1], day)
-        repo = _as_of(rrp, keys[2], day)
+        assets = _as_of(fed_assets, keys[0], day, MAX_INPUT_AGE_DAYS[0])
+        cash = _as_of(tga, keys[1], day, MAX_INPUT_AGE_DAYS[1])
+        repo = _as_of(rrp, keys[2], day, MAX_INPUT_AGE_DAYS[2])
         if assets is None or cash is None or repo is None:
             continue
         out.append(Observation("net_liquidity", day, round(assets - cash - repo, 6), SOURCE))

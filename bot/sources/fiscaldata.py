@@ -23,6 +23,8 @@ OPENING_ROW = "Treasury General Account (TGA) Opening Balance"
 # Before: one row a day for the account ("Federal Reserve Account" to 2021-09-30), close in close_today_bal.
 SINGLE_ROW_ACCOUNTS = ("Federal Reserve Account", "Treasury General Account (TGA)")
 
+_ACCOUNT_ROWS = frozenset({CLOSING_ROW, OPENING_ROW, *SINGLE_ROW_ACCOUNTS})
+_BALANCE_FIELDS = ("open_today_bal", "close_today_bal")
 _NULLS = ("", "null")
 _AMOUNT = re.compile(r"-?\d+(?:\.\d+)?")
 _MAX_PAGES = 100
@@ -85,6 +87,9 @@ def parse_operating_cash_balance(payload: object) -> list[Observation]:
         account = row.get("account_type")
         if not isinstance(account, str):
             raise SourceError(SOURCE, f"{day}: account_type is {type(account).__name__}, expected a string")
+        if account in _ACCOUNT_ROWS and not any(f in row for f in _BALANCE_FIELDS):
+            # Renamed amount fields must fail the fetch, never read as "no balance, 0 rows, ok".
+            raise SourceError(SOURCE, f"changed schema: {day}: the {account} row has no balance fields")
         if account == CLOSING_ROW:
             close = _amount(row, "open_today_bal", day)
             if close is None:

@@ -19,8 +19,10 @@ from bot.core.models import Operation, SourceBatch, SourceError
 from bot.core.series import DVP_INPUTS, NET_LIQUIDITY_INPUTS, UNTRACKED_SERIES
 from bot.sources.derived import dvp_proxy, net_liquidity
 from bot.sources.registry import SOURCES, SourceSpec
+from bot.sources.validate import validate_batch
 from storage.auctions import upsert_auctions
 from storage.fetchlog import FetchRecord, record_fetch
+from storage.meta import get_meta, set_meta
 from storage.observations import Change, history, newest_dates, upsert_observations
 from storage.operations import upsert_operations
 
@@ -31,6 +33,8 @@ R = TypeVar("R")
 INITIAL_HISTORY_DAYS = 5 * 366
 # The as-of join looks back this far for the latest weekly input before the first recomputed date.
 _DERIVED_LOOKBACK_DAYS = 14
+# How often an incremental poll looks back deep_lookback_days instead of lookback_days.
+DEEP_LOOKBACK_EVERY = timedelta(days=7)
 
 
 @dataclass(slots=True)
@@ -111,7 +115,15 @@ class Poller:
         stored = [newest[s] for s in spec.series if s in newest]
         if len(stored) < len(spec.series):
             return max(today - timedelta(days=INITIAL_HISTORY_DAYS), spec.earliest), end
-        return date.fromisoformat(min(stored)) - timedelta(days=spec.lookback_days), end
+        # A future date stored before validation existed must not hold the window past today for good.
+        anchor = min(date.fromisoformat(min(stored)), today)
+        lookback = spec.deep_lookback_days if self._deep_due(spec) else spec.lookback_days
+        return anchor - timedelta(days=lookback), end
+
+    def _deep_due(self, spec: SourceSpec) -> bool:
+        last = get_meta(self.db, _deep_key(spec.name))
+        today = ny_today(self.clock())
+        return last is None or today - date.fromisoformat(last) >= DEEP_LOOKBACK_EVERY
 
     async def _poll_source(self, spec: SourceSpec, since: date | None) -> SourceOutcome:
         started = self.clock()
@@ -122,6 +134,8 @@ class Poller:
             batch = await spec.fetch(self.client, self.settings, start, end)
             if batch.source != spec.name:
                 raise SourceError(spec.name, f"fetch returned a batch for {batch.source!r}")
+            # All or nothing: a batch with one implausible value raises here, before any write.
+            batch = validate_batch(batch, start=start, end=end, today=ny_today(started))
             outcome.changes, outcome.operations = await self.write(self._store, batch)
             if batch.errors:
                 outcome.ok = False
@@ -145,6 +159,9 @@ class Poller:
             len(outcome.changes) + len(outcome.operations),
         )
         await self.write(record_fetch, record)
+        today = ny_today(started)
+        if outcome.ok and start <= today - timedelta(days=spec.deep_lookback_days):
+            await self.write(set_meta, _deep_key(spec.name), today.isoformat())
         if outcome.ok and (outcome.changes or outcome.operations):
             log.info(
                 "%s: %d values and %d operations changed (%s..%s)",
@@ -196,3 +213,7 @@ class Poller:
         sofr_volume, bgcr_volume = (history(db, name, since=first_changed) for name in DVP_INPUTS)
         derived = dvp_proxy(sofr_volume, bgcr_volume, since=first_changed)
         return upsert_observations(db, derived, fetched_at=iso_utc(self.clock()), untracked=UNTRACKED_SERIES)
+
+
+def _deep_key(source: str) -> str:
+    return f"deep_lookback.{source}"

@@ -27,6 +27,8 @@ class SourceSpec:
     # The first date the source has data; a full backfill starts no earlier.
     earliest: date
     fetch: FetchWindow
+    # Once a week an incremental poll re-reads this far back, for revisions published weeks later.
+    deep_lookback_days: int = 90
 
 
 async def _fetch_nyfed(client: httpx.AsyncClient, settings: Settings, start: date, end: date) -> SourceBatch:

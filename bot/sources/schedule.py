@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
+from functools import lru_cache
+from typing import Literal
+
+import holidays
 
 from bot.core.clock import NEW_YORK
 
@@ -102,3 +106,152 @@ def is_due(
     wait = backoff(failures, interval)
     # A small tolerance so a 60 s tick does not skip a 60 s interval through scheduling jitter.
     return now - last_attempt >= wait - timedelta(seconds=2)
+
+
+# -- the business-day calendars and when each series is released
+
+BusinessCalendar = Literal["fed", "sifma"]
+
+
+@lru_cache(maxsize=64)
+def _fed_holidays(year: int) -> frozenset[date]:
+    """Days the Federal Reserve Banks are closed (the `holidays` XFED calendar).
+
+    A holiday on a Saturday is not moved to the Friday, so the Fed, EFFR, operations and the Daily Treasury
+    Statement all run on such Fridays (2021-12-24, 2026-07-03).
+    """
+    return frozenset(holidays.financial_holidays("XFED", years=year))
+
+
+@lru_cache(maxsize=64)
+def _sifma_holidays(year: int) -> frozenset[date]:
+    """Days SIFMA recommends a full close of the bond market, so no SOFR is published for them.
+
+    The Fed's holidays plus, from the NYSE calendar, Good Friday and the Fridays before a Saturday
+    Independence Day or Christmas (2020-07-03, 2021-12-24, 2026-07-03); New Year's Eve, Veterans Day and
+    Juneteenth 2021 Fridays stay open as SIFMA kept them. No day is added by hand; the rule matches every
+    published SOFR date 2019-2026 (tests/test_schedule.py). The NYSE's one-off closures (2025-01-09) are
+    not taken: SIFMA only shortened that day and SOFR was published.
+    """
+    nyse = holidays.financial_holidays("XNYS", years=year)
+    extra = {day for day, name in nyse.items() if name == "Good Friday" or "(observed)" in name}
+    return _fed_holidays(year) | frozenset(extra)
+
+
+def is_business_day(day: date, calendar: BusinessCalendar = "fed") -> bool:
+    """A weekday that is not a holiday of the calendar."""
+    if day.weekday() >= 5:
+        return False
+    closed = _sifma_holidays(day.year) if calendar == "sifma" else _fed_holidays(day.year)
+    return day not in closed
+
+
+def add_business_days(day: date, count: int, calendar: BusinessCalendar = "fed") -> date:
+    """The business day `count` business days after (or, when negative, before) day."""
+    step = 1 if count >= 0 else -1
+    remaining = abs(count)
+    while remaining:
+        day += timedelta(days=step)
+        if is_business_day(day, calendar):
+            remaining -= 1
+    return day
+
+
+def previous_business_day(day: date, calendar: BusinessCalendar = "fed") -> date:
+    """Day itself when it is a business day, else the business day before it."""
+    while not is_business_day(day, calendar):
+        day -= timedelta(days=1)
+    return day
+
+
+@dataclass(frozen=True, slots=True)
+class Release:
+    """When the value for a date is published: `lag` business days later at `at` New York time.
+
+    A weekly release covers the week's Wednesday and is published the next Fed business day (H.4.1).
+    """
+
+    calendar: BusinessCalendar
+    lag: int
+    at: time
+    grace: timedelta
+    weekly: bool = False
+
+    def published(self, day: date) -> datetime:
+        """When the value dated `day` is due."""
+        release_day = add_business_days(day, self.lag, self.calendar) if self.lag else day
+        return datetime.combine(release_day, self.at, tzinfo=NEW_YORK)
+
+    def expected_latest(self, now: datetime) -> date:
+        """The newest date whose value should be out by now (release time plus the grace minutes)."""
+        day = now.astimezone(NEW_YORK).date()
+        if self.weekly:
+            day -= timedelta(days=(day.weekday() - 2) % 7)  # back to a Wednesday
+            while self.published(day) + self.grace > now:
+                day -= timedelta(days=7)
+            return day
+        day = previous_business_day(day, self.calendar)
+        while self.published(day) + self.grace > now:
+            day = add_business_days(day, -1, self.calendar)
+        return day
+
+
+_NYFED_GRACE = timedelta(minutes=45)
+_SOFR = Release("sifma", 1, time(8, 0), _NYFED_GRACE)
+_EFFR = Release("fed", 1, time(9, 0), _NYFED_GRACE)
+_SRF = Release("fed", 0, time(13, 45), _NYFED_GRACE)
+_RRP = Release("fed", 0, time(13, 15), _NYFED_GRACE)
+# FRED copies the Board's daily rates in the afternoon of the next business day, the H.4.1 on Thursday.
+_FRED_DAILY = Release("fed", 1, time(17, 0), timedelta(hours=3))
+_H41 = Release("fed", 1, time(16, 30), timedelta(hours=2), weekly=True)
+_DTS = Release("fed", 1, time(16, 0), timedelta(minutes=60))
+# Debt to the Penny for a day is out the next business day in the afternoon, a little after the DTS.
+_DEBT = Release("fed", 1, time(16, 0), timedelta(hours=2))
+# H.8 is published on Fridays at 16:15 for the week that ended on the Wednesday nine days before (seven
+# business days); FRED carries it a little later.
+_H8 = Release("fed", 7, time(16, 15), timedelta(hours=6), weekly=True)
+
+RELEASES: dict[str, Release] = {
+    "sofr": _SOFR,
+    "sofr_p1": _SOFR,
+    "sofr_p25": _SOFR,
+    "sofr_p75": _SOFR,
+    "sofr_p99": _SOFR,
+    "sofr_volume": _SOFR,
+    "effr": _EFFR,
+    "effr_volume": _EFFR,
+    "fed_upper": _FRED_DAILY,
+    "fed_lower": _FRED_DAILY,
+    "iorb": _FRED_DAILY,
+    "srf": _SRF,
+    "srf_rate": _SRF,
+    "rrp": _RRP,
+    "rrp_rate": _RRP,
+    "tga": _DTS,
+    "reserves": _H41,
+    "fed_assets": _H41,
+    # The tri-party rates and the DVP proxy come with SOFR, on the same SIFMA calendar.
+    "bgcr": _SOFR,
+    "bgcr_volume": _SOFR,
+    "tgcr": _SOFR,
+    "tgcr_volume": _SOFR,
+    "dvp_volume": _SOFR,
+    "custody": _H41,  # WMTSECL1 is an H.4.1 line
+    "bank_treasuries": _H8,
+    "public_debt": _DEBT,
+    "debt_held_public": _DEBT,
+    "net_bills": _DTS,
+    "net_coupons": _DTS,
+}
+
+
+def expected_latest(series: str, now: datetime) -> date | None:
+    """The newest date the release calendar says a series should have by now (None: derived series)."""
+    release = RELEASES.get(series)
+    return release.expected_latest(now) if release is not None else None
+
+
+def is_late(series: str, stored: date, now: datetime) -> bool:
+    """Whether the newest stored date is older than the calendar's expected release."""
+    expected = expected_latest(series, now)
+    return expected is not None and stored < expected
