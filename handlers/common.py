@@ -15,7 +15,7 @@ from bot.words.fmt import pct, usd_bn
 from bot.words.messages import t
 from bot.words.reply import Context, Reply, Text
 from storage.fetchlog import last_fetches
-from storage.observations import Point, first_published
+from storage.observations import Point, first_published, source_revised
 
 
 def age_days(ctx: Context, point: Point) -> int:
@@ -70,12 +70,17 @@ def revised_notes(
         if point is None or series in UNTRACKED_SERIES:
             continue
         first = first_published(db, series, [point.date]).get(point.date)
+        name = t(f"series.{series}", ctx.lang)
         if first is None:
+            if point.date in source_revised(db, series, [point.date]):
+                source = t(f"source.{CATALOG[series].source}", ctx.lang)
+                notes.append(
+                    Text(t("revised.by_source", ctx.lang, name=name, date=point.date, source=source))
+                )
             continue
         old, at = first
         old_text = pct(old, lang=ctx.lang) if CATALOG[series].unit == "%" else usd_bn(old, 3, lang=ctx.lang)
         when = parse_iso_utc(at).astimezone(NEW_YORK).date().isoformat()
-        name = t(f"series.{series}", ctx.lang)
         notes.append(Text(t("revised", ctx.lang, name=name, date=point.date, old=old_text, when=when)))
     return notes
 

@@ -264,3 +264,13 @@ def _auction_subscriptions(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE subscriptions_new RENAME TO subscriptions")
     db.execute("CREATE INDEX subscriptions_next_daily ON subscriptions (next_daily_at) WHERE kind = 'daily'")
     db.execute(_DAILY_TRIGGER)
+
+
+@MIGRATIONS(name="0009_source_revisions")
+def _source_revisions(db: sqlite_utils.Database) -> None:
+    # Values the source itself marks as revised (the NY Fed's revisionIndicator), so a reply can say so even
+    # when the bot never stored the first-published figure (a backfill after the revision).
+    db.execute(
+        "CREATE TABLE source_revisions (series TEXT NOT NULL, date TEXT NOT NULL, flagged_at TEXT NOT NULL, "
+        "PRIMARY KEY (series, date)) WITHOUT ROWID"
+    )

@@ -260,3 +260,25 @@ def last_stored_at(db: sqlite_utils.Database) -> str:
     """When any observation was last written, with how many there are: changes whenever new data lands."""
     row = db.execute("SELECT COALESCE(MAX(fetched_at), ''), COUNT(*) FROM observations").fetchone()
     return f"{row[0]}#{row[1]}"
+
+
+def flag_source_revisions(
+    db: sqlite_utils.Database, keys: Iterable[tuple[str, str]], flagged_at: str
+) -> None:
+    """Record (series, date) values the source marks as revised; the first sighting is kept."""
+    db.conn.executemany(
+        "INSERT OR IGNORE INTO source_revisions (series, date, flagged_at) VALUES (?, ?, ?)",
+        [(series, day, flagged_at) for series, day in keys],
+    )
+
+
+def source_revised(db: sqlite_utils.Database, series: str, dates: Sequence[str]) -> set[str]:
+    """Which of these dates of a series the source marked as revised."""
+    if not dates:
+        return set()
+    marks = ",".join("?" * len(dates))
+    rows = db.execute(
+        f"SELECT date FROM source_revisions WHERE series = ? AND date IN ({marks})",  # noqa: S608
+        (series, *dates),
+    ).fetchall()
+    return {str(r[0]) for r in rows}

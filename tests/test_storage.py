@@ -59,6 +59,7 @@ def test_migrations_create_tables_and_wal(tmp_path: Path) -> None:
         "0006_next_daily",
         "0007_auctions",
         "0008_auction_subscriptions",
+        "0009_source_revisions",
     ]
 
 

@@ -476,3 +476,13 @@ async def test_the_live_version_moves_with_new_data_and_with_a_new_alert(tmp_pat
     finally:
         await client.close()
         db.close()
+
+
+async def test_the_latest_alerts_are_in_the_readers_language(spike: TestClient) -> None:  # type: ignore[type-arg]
+    english = await (await spike.get("/api/episodes")).json()
+    chinese = await (await spike.get("/api/episodes?lang=zh-TW")).json()
+    (en_alert,) = english["alerts"]
+    (zh_alert,) = chinese["alerts"]
+    assert "SOFR" in en_alert["title"] and en_alert["level"] == zh_alert["level"]
+    assert zh_alert["title"] != en_alert["title"]
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in zh_alert["title"]), zh_alert["title"]

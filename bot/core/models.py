@@ -94,6 +94,8 @@ class SourceBatch:
     auctions: list[Auction] = field(default_factory=list)
     # Parts of the source that failed while the rest succeeded; what did arrive is still stored.
     errors: list[str] = field(default_factory=list)
+    # (series, date) keys the source itself marks as revised (the NY Fed's revisionIndicator).
+    revised: set[tuple[str, str]] = field(default_factory=set)
 
 
 class SourceError(Exception):

@@ -229,17 +229,25 @@ async def fetch_rates(
     *,
     policy: RetryPolicy | None = None,
     limit: asyncio.Semaphore | None = None,
+    flagged: set[tuple[str, str]] | None = None,
 ) -> list[Observation]:
-    """SOFR or EFFR observations for start..end, oldest date first, in windows of at most three years."""
+    """Observations of one reference rate for start..end, oldest date first, in windows of at most three
+    years. Dates the NY Fed marks as revised are added to `flagged` as (series, date)."""
     import asyncio
 
     from bot.sources.http import get_json
 
     url = rates_url(base_url, kind)
 
+    def parse(payload: object) -> list[Observation]:
+        observations = parse_rates(payload, kind)
+        if flagged is not None:
+            flagged.update((kind, day) for day in revised_dates(payload, kind))
+        return observations
+
     async def window(low: date, high: date) -> list[Observation]:
         payload = await get_json(client, SOURCE, url, search_params(low, high), policy)
-        return await asyncio.to_thread(parse_rates, payload, kind)  # years of rows: off the event loop
+        return await asyncio.to_thread(parse, payload)  # years of rows: off the event loop
 
     observations = await _each_window(date_windows(start, end, RATES_WINDOW_DAYS), window, limit)
     return sorted(observations, key=lambda o: o.date)
@@ -284,17 +292,21 @@ async def fetch(
     import asyncio
 
     limit = asyncio.Semaphore(CONCURRENCY)  # one budget for the whole source
+    flagged: set[tuple[str, str]] = set()
     gc = asyncio.gather(
-        *(fetch_rates(client, base_url, kind, start, end, policy=policy, limit=limit) for kind in GC_KINDS),
+        *(
+            fetch_rates(client, base_url, kind, start, end, policy=policy, limit=limit, flagged=flagged)
+            for kind in GC_KINDS
+        ),
         return_exceptions=True,
     )
     try:
         async with asyncio.TaskGroup() as group:
             sofr = group.create_task(
-                fetch_rates(client, base_url, "sofr", start, end, policy=policy, limit=limit)
+                fetch_rates(client, base_url, "sofr", start, end, policy=policy, limit=limit, flagged=flagged)
             )
             effr = group.create_task(
-                fetch_rates(client, base_url, "effr", start, end, policy=policy, limit=limit)
+                fetch_rates(client, base_url, "effr", start, end, policy=policy, limit=limit, flagged=flagged)
             )
             ops = group.create_task(
                 fetch_operations(client, base_url, start, end, policy=policy, limit=limit)
@@ -305,7 +317,7 @@ async def fetch(
         raise failed.exceptions[0] from None
     operations = ops.result()
     observations = [*sofr.result(), *effr.result(), *await asyncio.to_thread(daily_series, operations)]
-    batch = SourceBatch(source=SOURCE, observations=observations, operations=operations)
+    batch = SourceBatch(source=SOURCE, observations=observations, operations=operations, revised=flagged)
     for kind, result in zip(GC_KINDS, await gc, strict=True):
         if isinstance(result, SourceError):
             batch.errors.append(f"{kind.upper()}: {result.problem}")

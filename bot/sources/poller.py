@@ -23,7 +23,7 @@ from bot.sources.validate import validate_batch
 from storage.auctions import upsert_auctions
 from storage.fetchlog import FetchRecord, record_fetch
 from storage.meta import get_meta, set_meta
-from storage.observations import Change, history, newest_dates, upsert_observations
+from storage.observations import Change, flag_source_revisions, history, newest_dates, upsert_observations
 from storage.operations import upsert_operations
 
 log = logging.getLogger(__name__)
@@ -201,6 +201,8 @@ class Poller:
             )
             if batch.auctions:
                 upsert_auctions(db, batch.auctions, fetched_at=fetched_at)
+            if batch.revised:
+                flag_source_revisions(db, batch.revised, fetched_at)
         return changes, ops
 
     def _recompute_net_liquidity(self, db: sqlite_utils.Database, first_changed: str) -> list[Change]:

@@ -10,6 +10,7 @@ from typing import Any
 import sqlite_utils
 
 from bot.alerts.engine import sofr_days
+from bot.alerts.events import event_reply
 from bot.core.clock import is_iso_date
 from bot.core.series import CATALOG, is_srf
 from bot.market.episodes import open_episodes
@@ -213,7 +214,13 @@ def episodes_payload(db: sqlite_utils.Database, lang: str = "en", limit: int = 1
             stored = json.loads(event.payload)
             title, level = str(stored.get("title", "")), str(stored.get("level", "info"))
         except ValueError:
-            title, level = "", "info"
+            stored, title, level = {}, "", "info"
+        render = stored.get("render") if isinstance(stored, dict) else None
+        if isinstance(render, dict):
+            # The event's facts in the reader's language, as a chat in that language received it.
+            reply = event_reply(render, lang)
+            if reply is not None:
+                title, level = reply.title, reply.level
         alerts.append(
             {
                 "rule": event.rule.split("@", 1)[0],

@@ -86,6 +86,7 @@ EN: dict[str, str] = {
     "stale.derived": "\u26a0 Net liquidity is stale: an input is older than its release calendar allows ({names}).",
     "cadence.daily": "each business day",
     "revised": "\u270f\ufe0f {name} {date}: revised from {old} on {when}.",
+    "revised.by_source": "\u270f\ufe0f {name} {date}: a revised figure, as the {source} marks it.",
     "revisions.title": "Revisions \u2014 {series}",
     "revisions.all": "all series",
     "revisions.none": "No published value was revised in the last {days} days.",

@@ -81,6 +81,7 @@ ZH_TW: dict[str, str] = {
     "stale.derived": "\u26a0 淨流動性已過時：有輸入項比發布日程容許的更舊（{names}）。",
     "cadence.daily": "每個營業日",
     "revised": "\u270f\ufe0f {name} {date}：已由 {old} 修正（{when}修正）。",
+    "revised.by_source": "\u270f\ufe0f {name} {date}：{source}標示此為修正後數值。",
     "revisions.title": "修正紀錄 \u2014 {series}",
     "revisions.all": "所有數列",
     "revisions.none": "過去 {days} 天內沒有已發布的數值被修正。",
