@@ -6,6 +6,7 @@ import logging
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Literal
 
 import sqlite_utils
 
@@ -37,14 +38,29 @@ MAX_COMMAND_LENGTH = 512
 _INVISIBLE = {"Cc", "Cf", "Zl", "Zp"}
 
 
+ParamKind = Literal["text", "number", "time", "zone", "duration", "command", "subcommand"]
+
+
 @dataclass(frozen=True, slots=True)
 class Param:
-    """One argument, described once for help text and Discord's option list."""
+    """One argument, described once for help text and Discord's option list.
+
+    kind says what the value is (Discord types its option and offers suggestions from it); a "subcommand"
+    param's choices become subcommands (/subscribe alerts|daily), and a param with `only` belongs to the
+    subcommand of that name. `suggest`: the choices are offered as you type rather than as a fixed list.
+    A number is passed on with its `unit` ("5" + "B" -> "5B"), and 0 as `zero` when set ("off")."""
 
     name: str
     description: str
     choices: tuple[str, ...] = ()
     required: bool = False
+    kind: ParamKind = "text"
+    only: str = ""
+    suggest: bool = False
+    unit: str = ""
+    zero: str = ""
+    low: float | None = None
+    high: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,8 +159,8 @@ def help_command(args: list[str], ctx: Context, db: sqlite_utils.Database) -> Re
 
 
 _CHART_PARAMS = (
-    Param("series", t("param.chart.series"), CHART_KINDS, required=True),
-    Param("range", t("param.chart.range"), tuple(RANGES)),
+    Param("series", t("param.chart.series"), CHART_KINDS, required=True, suggest=True),
+    Param("range", t("param.chart.range"), tuple(RANGES), suggest=True),
 )
 
 
@@ -172,7 +188,7 @@ def _build() -> dict[str, Command]:
             help_command,
             t("cmd.help"),
             "/help [command]",
-            params=(Param("command", t("param.help.command")),),
+            params=(Param("command", t("param.help.command"), kind="command"),),
         ),
     }
     for name, handler, text in simple:
@@ -215,11 +231,15 @@ def _subscription_commands() -> list[Command]:
             SUBSCRIBE_USAGE,
             (
                 Param(
-                    "what", t("param.subscribe.what_auctions"), ("alerts", "auctions", "daily"), required=True
+                    "what",
+                    t("param.subscribe.what_auctions"),
+                    ("alerts", "auctions", "daily"),
+                    required=True,
+                    kind="subcommand",
                 ),
-                Param("time", t("param.subscribe.time")),
-                Param("zone", t("param.subscribe.zone")),
-                Param("days", t("param.subscribe.days"), ("weekdays", "weekends")),
+                Param("time", t("param.subscribe.time"), kind="time", only="daily"),
+                Param("zone", t("param.subscribe.zone"), kind="zone", only="daily"),
+                Param("days", t("param.subscribe.days"), ("weekdays", "weekends"), only="daily"),
             ),
             changes_subscriptions=True,
         ),
@@ -238,8 +258,28 @@ def _subscription_commands() -> list[Command]:
             t("cmd.threshold"),
             THRESHOLD_USAGE,
             (
-                Param("which", t("param.threshold.which"), ("srf", "near"), required=True),
-                Param("value", t("param.threshold.value"), required=True),
+                Param("which", t("param.threshold.which"), ("srf", "near"), required=True, kind="subcommand"),
+                Param(
+                    "amount",
+                    t("param.threshold.amount"),
+                    required=True,
+                    kind="number",
+                    only="srf",
+                    unit="B",
+                    low=0.0,
+                    high=1000.0,
+                ),
+                Param(
+                    "bp",
+                    t("param.threshold.bp"),
+                    required=True,
+                    kind="number",
+                    only="near",
+                    unit="bp",
+                    zero="off",
+                    low=0.0,
+                    high=100.0,
+                ),
             ),
             changes_subscriptions=True,
         ),
@@ -248,7 +288,7 @@ def _subscription_commands() -> list[Command]:
             mute_command,
             t("cmd.mute"),
             MUTE_USAGE,
-            (Param("duration", t("param.mute.duration"), required=True),),
+            (Param("duration", t("param.mute.duration"), required=True, kind="duration"),),
             changes_subscriptions=True,
         ),
     ]

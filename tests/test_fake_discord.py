@@ -173,3 +173,30 @@ async def test_gateway_close_resumes_and_replays_missed_events(dc: FakeDiscord, 
     assert dc.identify_count == 2
     sent = await dc.dispatch_interaction("status")
     assert (await asyncio.wait_for(client.interactions.get(), 5)).id == sent.id
+
+
+async def test_crossposting_follows_discords_rules(dc: FakeDiscord, client: Recorder) -> None:
+    """Only in an announcement channel, once per message, and 10 an hour per channel (then a 429)."""
+    await dc.make_announcement_channel(ALERTS)
+    await dc.wait_until(lambda: client.get_channel(ALERTS).is_news(), 5)  # type: ignore[union-attr]
+    channel = client.get_channel(ALERTS)
+    assert isinstance(channel, discord.TextChannel) and channel.is_news()
+    plain = await client.get_partial_messageable(GENERAL).send("not news")
+    with pytest.raises(discord.HTTPException) as wrong_type:
+        await plain.publish()
+    assert wrong_type.value.code == 50024
+    news = client.get_partial_messageable(ALERTS)
+    first = await news.send("SOFR above the ceiling")
+    await first.publish()
+    with pytest.raises(discord.HTTPException) as twice:
+        await first.publish()
+    assert twice.value.code == 40033
+    for n in range(9):
+        await (await news.send(f"alert {n}")).publish()
+    assert len(dc.crossposted(ALERTS)) == 10
+    client.http.max_ratelimit_timeout = 5.0  # an hour's wait raises instead of sleeping
+    eleventh = await news.send("alert 10")
+    with pytest.raises(discord.RateLimited) as limited:
+        await eleventh.publish()
+    assert limited.value.retry_after > 3500
+    assert len(dc.crossposted(ALERTS)) == 10 and dc.requests_to("/crosspost")[-1].status == 429

@@ -119,6 +119,7 @@ class FailureLog:
 class OutMessage:
     reply: Reply
     png: bytes | None = None
+    event_key: str = ""  # which event this is (e.g. "daily:..." for a summary), for senders that care
 
 
 class Sender(Protocol):
@@ -411,10 +412,10 @@ class DeliveryWorker:
         if render is not None:  # an alert or summary: in this chat's language, from the stored facts
             reply = event_reply(render, row.lang) or reply
         if chart is None:
-            return OutMessage(reply)
+            return OutMessage(reply, event_key=row.event_key)
         key = await self._chart_key(chart, row.lang)
         if key is None:
-            return OutMessage(reply, await self._render(chart, row.lang))
+            return OutMessage(reply, await self._render(chart, row.lang), event_key=row.event_key)
         drawing = self._charts.get(key)
         if drawing is None:
             # The first delivery starts the drawing; the ones that arrive meanwhile wait for the same one.
@@ -423,7 +424,7 @@ class DeliveryWorker:
                 self._charts.popitem(last=False)
         else:
             self._charts.move_to_end(key)
-        return OutMessage(reply, await asyncio.shield(drawing))
+        return OutMessage(reply, await asyncio.shield(drawing), event_key=row.event_key)
 
     async def _chart_key(self, chart: str, lang: str) -> tuple[str, str, str, str, int] | None:
         """What a chart is drawn from: its kind, range and language, the day (ranges count back from it

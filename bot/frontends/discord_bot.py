@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import hashlib
 import io
 import json
 import logging
+import re
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
+from collections.abc import Callable
 from typing import Any
 
 import discord
@@ -21,13 +24,16 @@ from discord.http import Route
 from bot.core.clock import Clock, utcnow
 from bot.core.config import Settings
 from bot.delivery.worker import OutMessage, SendResult, SendStatus, never_sent
-from bot.frontends.gate import Gate, Gated
+from bot.frontends.discord_tree import CatalogTranslator, build_tree, tree_payload
+from bot.frontends.gate import Gate, Gated, Refusal
 from bot.frontends.ratelimit import ChatRateLimiter
 from bot.render.charts import render_png_async
 from bot.render.text import to_markdown
-from bot.words.reply import Context, Reply
+from bot.words.messages import t
+from bot.words.reply import Context, Reply, Text
 from handlers.lang_command import chat_lang
-from handlers.table import COMMANDS, Command, run_command
+from handlers.table import COMMANDS, Command, parse_command, run_command
+from storage.crossposts import forget_unpublished, note_unpublished, unpublished
 from storage.lane import DbLane
 from storage.meta import get_meta, set_meta
 
@@ -43,45 +49,13 @@ _COLORS = {
 }
 _COMMANDS_HASH_KEY = "discord_commands_hash"
 _URL_CACHE = 32
-_STRING_OPTION = 3
-# Commands that change a channel's subscriptions are hidden from members without Manage Channels
-# (server admins can still grant them per role in Server Settings > Integrations).
-_ADMIN_PERMISSIONS = str(discord.Permissions(manage_channels=True).value)
+_BUTTON_PREFIX = "plumbline:"
 
 
 def point_at(settings: Settings) -> None:
     """Send discord.py's REST calls and gateway connection where the configuration says."""
     Route.BASE = settings.discord_api_base_url
     discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord_gateway_url)
-
-
-def command_payload() -> list[dict[str, Any]]:
-    """The slash command definitions, straight from the command table."""
-    payload: list[dict[str, Any]] = []
-    for command in COMMANDS.values():
-        if command.hidden:
-            continue
-        options = []
-        for param in command.params:
-            option: dict[str, Any] = {
-                "type": _STRING_OPTION,
-                "name": param.name,
-                "description": param.description[:100],
-                "required": param.required,
-            }
-            if param.choices:
-                option["choices"] = [{"name": c, "value": c} for c in param.choices[:25]]
-            options.append(option)
-        entry: dict[str, Any] = {
-            "type": 1,
-            "name": command.name,
-            "description": command.help[:100],
-            "options": options,
-        }
-        if command.changes_subscriptions:
-            entry["default_member_permissions"] = _ADMIN_PERMISSIONS
-        payload.append(entry)
-    return payload
 
 
 def payload_hash(payload: list[dict[str, Any]], application_id: int) -> str:
@@ -104,15 +78,46 @@ def to_embed(reply: Reply) -> discord.Embed:
     return embed
 
 
-def arguments(command: Command, options: list[dict[str, Any]]) -> list[str]:
-    """Slash options back to the positional arguments the shared handlers take."""
-    given = {str(o.get("name")): str(o.get("value", "")) for o in options if isinstance(o, dict)}
-    args: list[str] = []
-    for param in command.params:
-        value = given.get(param.name, "").strip()
-        if value:
-            args.extend(value.split())
-    return args
+class CommandButton(
+    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
+    template=r"plumbline:(?P<line>/.{1,90})",
+):
+    """A reply's button: its custom id carries the command line it runs, so it works after a restart."""
+
+    def __init__(self, label: str, line: str) -> None:
+        super().__init__(discord.ui.Button(label=label[:80], custom_id=f"{_BUTTON_PREFIX}{line}"))
+        self.line = line
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction,
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+        /,
+    ) -> CommandButton:
+        label = item.label if isinstance(item, discord.ui.Button) else None
+        return cls(label or "", match["line"])
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        client = interaction.client
+        if isinstance(client, PlumblineClient):
+            await client.frontend.on_button(interaction, self.line)
+
+
+def to_view(reply: Reply) -> discord.ui.View | None:
+    """The reply's buttons as a View (rows kept), or None when it has none."""
+    rows = [row for row in reply.buttons if row][:5]
+    if not rows:
+        return None
+    view = discord.ui.View(timeout=None)
+    for number, row in enumerate(rows):
+        for button in row[:5]:
+            if len(button.command) <= 90:
+                item = CommandButton(button.label, button.command)
+                item.item.row = number
+                view.add_item(item)
+    return view
 
 
 class PlumblineClient(discord.Client):
@@ -120,14 +125,17 @@ class PlumblineClient(discord.Client):
 
     def __init__(self, frontend: DiscordFrontend) -> None:
         # guild_ready_timeout: no member lists to wait for; be ready soon after the last GUILD_CREATE.
-        super().__init__(intents=discord.Intents(guilds=True), guild_ready_timeout=0.5)
+        # max_ratelimit_timeout: a limit of minutes (e.g. crossposts, 10 an hour) raises instead of sleeping.
+        super().__init__(
+            intents=discord.Intents(guilds=True), guild_ready_timeout=0.5, max_ratelimit_timeout=60.0
+        )
         self.frontend = frontend
+        self.tree = build_tree(self, frontend.invoke)
 
     async def setup_hook(self) -> None:
+        self.add_dynamic_items(CommandButton)
+        await self.tree.set_translator(CatalogTranslator())
         await self.frontend.sync_commands(self)
-
-    async def on_interaction(self, interaction: discord.Interaction) -> None:
-        await self.frontend.on_interaction(interaction)
 
 
 class DiscordFrontend(Gated):
@@ -181,27 +189,36 @@ class DiscordFrontend(Gated):
         if self._owns_lane:
             self.lane.close()
 
-    async def sync_commands(self, client: discord.Client) -> None:
-        """Register the slash commands only when the table changed since the last sync; never in on_ready."""
+    async def sync_commands(self, client: PlumblineClient) -> None:
+        """Register the slash commands only when the tree or the bot changed since the last sync; never in
+        on_ready. The hash covers exactly what tree.sync() sends, translations included."""
         if client.application_id is None:
             return
-        payload = command_payload()
+        payload = await tree_payload(client.tree)
         digest = payload_hash(payload, client.application_id)
         if get_meta(self.db, _COMMANDS_HASH_KEY) == digest:
             return
-        await client.http.bulk_upsert_global_commands(client.application_id, payload)
+        await client.tree.sync()
         set_meta(self.db, _COMMANDS_HASH_KEY, digest)
         log.info("discord: %d slash commands registered", len(payload))
 
-    async def on_interaction(self, interaction: discord.Interaction) -> None:
-        """A slash command: run it through the table and answer with an embed (and a chart file)."""
-        if interaction.type is not discord.InteractionType.application_command or not interaction.data:
-            return
-        data: dict[str, Any] = dict(interaction.data)
-        command = COMMANDS.get(str(data.get("name", "")))
-        if command is None:
-            log.info("discord: ignoring unknown command %r", data.get("name"))
-            return
+    def _context(self, interaction: discord.Interaction, lang: str) -> Context:
+        in_guild = interaction.guild_id is not None
+        return Context(
+            platform="discord",
+            chat_id=str(interaction.channel_id or 0),
+            user_id=str(interaction.user.id),
+            now=self.clock(),
+            is_group=in_guild,
+            is_chat_admin=(not in_guild) or interaction.permissions.manage_channels,
+            is_operator=self.gate.is_operator(interaction.user.id),
+            lang=lang,
+            tight_bp=self.settings.tight_bp,
+            chat_title=getattr(interaction.channel, "name", "") or "",
+        )
+
+    def _admit(self, interaction: discord.Interaction) -> tuple[str, Refusal | None]:
+        """The chat's language, and the gate's refusal (None: the command may run)."""
         channel_id = interaction.channel_id or 0
         lang = chat_lang(
             self.db,
@@ -213,24 +230,16 @@ class DiscordFrontend(Gated):
         refusal = self.gate.check(
             "discord", str(channel_id), interaction.channel_id, interaction.guild_id, lang=lang
         )
+        return lang, refusal
+
+    async def invoke(self, interaction: discord.Interaction, command: Command, args: list[str]) -> None:
+        """A slash command from the tree: through the gate, then the table; answered with an embed."""
+        lang, refusal = self._admit(interaction)
         if refusal is not None:
             if not refusal.silent:
                 await interaction.response.send_message(refusal.text, ephemeral=True)
             return
-        in_guild = interaction.guild_id is not None
-        ctx = Context(
-            platform="discord",
-            chat_id=str(channel_id),
-            user_id=str(interaction.user.id),
-            now=self.clock(),
-            is_group=in_guild,
-            is_chat_admin=(not in_guild) or interaction.permissions.manage_channels,
-            is_operator=self.gate.is_operator(interaction.user.id),
-            lang=lang,
-            tight_bp=self.settings.tight_bp,
-            chat_title=getattr(interaction.channel, "name", "") or "",
-        )
-        args = arguments(command, list(data.get("options") or []))
+        ctx = self._context(interaction, lang)
         if command.slow:
             await interaction.response.defer(thinking=True)
             reply = await self.lane.run(lambda db: run_command(command, args, ctx, db))
@@ -239,8 +248,38 @@ class DiscordFrontend(Gated):
             return
         reply = await self.lane.run(lambda db: run_command(command, args, ctx, db))
         await interaction.response.send_message(
-            embed=self._embed(reply, None), ephemeral=reply.level == "error"
+            embed=self._embed(reply, None), ephemeral=reply.level == "error", **_view_kwargs(reply)
         )
+
+    async def on_button(self, interaction: discord.Interaction, line: str) -> None:
+        """A button: its command runs through the gate and the table. A settings button edits its own
+        message into the new settings; a refusal is shown to the clicker alone; others answer anew."""
+        lang, refusal = self._admit(interaction)
+        if refusal is not None:
+            if not refusal.silent:
+                await interaction.response.send_message(refusal.text, ephemeral=True)
+            return
+        ctx = self._context(interaction, lang)
+        parsed = parse_command(line)
+        command = COMMANDS.get(parsed.name) if parsed is not None else None
+        if parsed is None or command is None:
+            return
+        reply = await self.lane.run(lambda db: run_command(command, parsed.args, ctx, db))
+        if reply.level == "error":
+            await interaction.response.send_message(embed=self._embed(reply, None), ephemeral=True)
+            return
+        if command.changes_subscriptions:
+            settings = await self.lane.run(lambda db: run_command(COMMANDS["settings"], [], ctx, db))
+            embed = self._embed(settings, None)
+            embed.description = f"**{reply.title}**\n\n{embed.description or ''}".strip()[:4000]
+            await interaction.response.edit_message(embed=embed, view=to_view(settings))
+            return
+        if command.slow:
+            await interaction.response.defer(thinking=True)
+            png = await render_png_async(reply.chart) if reply.chart is not None else None
+            await interaction.followup.send(embed=self._embed(reply, png), **_file_kwargs(png))
+            return
+        await interaction.response.send_message(embed=self._embed(reply, None), **_view_kwargs(reply))
 
     @staticmethod
     def _embed(reply: Reply, png: bytes | None) -> discord.Embed:
@@ -253,6 +292,11 @@ class DiscordFrontend(Gated):
 def _locale(locale: discord.Locale | None) -> str | None:
     """A Discord locale ("zh-TW", "en-US") as a plain tag."""
     return None if locale is None else str(getattr(locale, "value", locale))
+
+
+def _view_kwargs(reply: Reply) -> dict[str, Any]:
+    view = to_view(reply)
+    return {"view": view} if view is not None else {}
 
 
 def _file_kwargs(png: bytes | None) -> dict[str, Any]:
@@ -276,16 +320,32 @@ class DiscordChannelSender:
     A chart is uploaded once per fan-out: the first post attaches the PNG, and later posts of the same
     picture point their embed at the attachment's CDN URL. Discord signs those URLs for about a day,
     so one is reused for an hour at most.
+
+    In an announcement channel (type 5) each post is also published (crossposted) to the servers that
+    follow it, at most `publish_limit` an hour per channel as Discord allows. Posts beyond that stay in
+    the channel unpublished; their titles are kept and listed in that channel's next daily summary,
+    which is published itself when the hour's budget allows.
     """
 
     platform = "discord"
 
-    def __init__(self, frontend: DiscordFrontend, *, reuse_for: float = 3600.0) -> None:
+    def __init__(
+        self,
+        frontend: DiscordFrontend,
+        *,
+        reuse_for: float = 3600.0,
+        publish_limit: int = 10,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.frontend = frontend
         self.reuse_for = reuse_for
+        self.publish_limit = publish_limit
         self.uploads = 0
+        self.published = 0
+        self._monotonic = monotonic
         self._urls: OrderedDict[str, tuple[str, float]] = OrderedDict()
         self._uploading: dict[str, asyncio.Lock] = {}
+        self._publishes: dict[int, deque[float]] = {}
 
     def _cached(self, digest: str) -> str | None:
         found = self._urls.get(digest)
@@ -293,29 +353,81 @@ class DiscordChannelSender:
             return None
         return found[0]
 
+    def _is_announcement(self, channel_id: int) -> bool:
+        channel = self.frontend.client.get_channel(channel_id)
+        return isinstance(channel, discord.TextChannel) and channel.is_news()
+
     async def send(self, address: str, message: OutMessage) -> SendResult:
-        channel = self.frontend.client.get_partial_messageable(int(address))
+        channel_id = int(address)
+        channel = self.frontend.client.get_partial_messageable(channel_id)
+        announcement = self._is_announcement(channel_id)
+        reply = message.reply
+        if announcement and message.event_key.startswith("daily:"):
+            reply = await self._with_unpublished(address, reply)
         try:
             if message.png is None:
-                await channel.send(embed=DiscordFrontend._embed(message.reply, None))
+                sent = await channel.send(embed=DiscordFrontend._embed(reply, None))
             else:
-                await self._send_chart(channel, message.reply, message.png)
+                sent = await self._send_chart(channel, reply, message.png)
         except discord.HTTPException as exc:
             return _result_for(exc)
         except TimeoutError:
             return SendResult(SendStatus.UNCERTAIN, error="timed out waiting for Discord")
         except OSError as exc:
             return SendResult(SendStatus.RETRY, error=f"network: {type(exc).__name__}")
+        if announcement:
+            if reply is not message.reply:
+                await self.frontend.lane.run(lambda db: forget_unpublished(db, address))
+            await self._publish(address, sent, message.reply.title)
         return SendResult(SendStatus.SENT)
 
-    async def _send_chart(self, channel: discord.PartialMessageable, reply: Reply, png: bytes) -> None:
-        digest = hashlib.sha256(png).hexdigest()
-        if await self._reuse(channel, reply, digest):
+    async def _with_unpublished(self, address: str, reply: Reply) -> Reply:
+        titles = await self.frontend.lane.run(lambda db: unpublished(db, address))
+        if not titles:
+            return reply
+        lang = await self.frontend.lane.run(lambda db: chat_lang(db, "discord", address, None, None))
+        note = Text(t("discord.unpublished", lang, titles="; ".join(titles)))
+        return dataclasses.replace(reply, blocks=[*reply.blocks, note])
+
+    async def _publish(self, address: str, sent: discord.Message, title: str) -> None:
+        """Crosspost within the hourly budget; past it (or when Discord says so) keep the title instead.
+        The post itself is delivered either way, so nothing here fails the delivery."""
+        now = self._monotonic()
+        recent = self._publishes.setdefault(sent.channel.id, deque())
+        while recent and now - recent[0] >= 3600.0:
+            recent.popleft()
+        if len(recent) >= self.publish_limit:
+            await self._note(address, title)
             return
+        try:
+            await sent.publish()
+        except discord.RateLimited:
+            await self._note(address, title)
+            return
+        except discord.HTTPException as exc:
+            if exc.status == 429:
+                await self._note(address, title)
+            else:
+                log.warning("discord: could not publish in channel %s: %s", address, exc)
+            return
+        recent.append(now)
+        self.published += 1
+
+    async def _note(self, address: str, title: str) -> None:
+        await self.frontend.lane.run(lambda db: note_unpublished(db, address, title))
+
+    async def _send_chart(
+        self, channel: discord.PartialMessageable, reply: Reply, png: bytes
+    ) -> discord.Message:
+        digest = hashlib.sha256(png).hexdigest()
+        reused = await self._reuse(channel, reply, digest)
+        if reused is not None:
+            return reused
         lock = self._uploading.setdefault(digest, asyncio.Lock())
         async with lock:  # one upload at a time per picture; the others wait, then reuse its URL
-            if await self._reuse(channel, reply, digest):
-                return
+            reused = await self._reuse(channel, reply, digest)
+            if reused is not None:
+                return reused
             sent = await channel.send(embed=DiscordFrontend._embed(reply, png), **_file_kwargs(png))
             self.uploads += 1
             if sent.attachments:
@@ -323,15 +435,17 @@ class DiscordChannelSender:
                 while len(self._urls) > _URL_CACHE:
                     self._urls.popitem(last=False)
                 self._uploading.pop(digest, None)
+            return sent
 
-    async def _reuse(self, channel: discord.PartialMessageable, reply: Reply, digest: str) -> bool:
+    async def _reuse(
+        self, channel: discord.PartialMessageable, reply: Reply, digest: str
+    ) -> discord.Message | None:
         url = self._cached(digest)
         if url is None:
-            return False
+            return None
         embed = to_embed(reply)
         embed.set_image(url=url)
-        await channel.send(embed=embed)
-        return True
+        return await channel.send(embed=embed)
 
 
 class DiscordWebhookSender:

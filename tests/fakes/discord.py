@@ -106,6 +106,14 @@ def _zstd_stream() -> Callable[[bytes], bytes] | None:
     return lambda raw: bytes(stream.compress(raw) + stream.flush(zstandard.COMPRESSOBJ_FLUSH_BLOCK))
 
 
+class _Limited(Exception):
+    """A route's own limit is used up (crossposts: 10 an hour per channel); answered as a 429."""
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(retry_after)
+        self.retry_after = retry_after
+
+
 class ApiError(Exception):
     """An error answer of the REST API, raised by route handlers and rendered by the dispatcher."""
 
@@ -214,6 +222,7 @@ class _Interaction:
     callback_type: int | None = None
     original: StoredMessage | None = None
     replies: list[InteractionReply] = field(default_factory=list)
+    message: StoredMessage | None = None  # the message a component (button) interaction came from
 
 
 @dataclass
@@ -241,6 +250,7 @@ class _Guild:
     bot_permissions: int
     joined_at: str
     present: bool = True
+    news: set[int] = field(default_factory=set)  # announcement channels (type 5)
 
 
 @dataclass
@@ -366,6 +376,8 @@ class FakeDiscord:
         self._commands: dict[int | None, list[JSONDict]] = {}
         self._command_ids: dict[tuple[int | None, str], int] = {}
         self._interactions: dict[int, _Interaction] = {}
+        self._crossposts: dict[int, list[float]] = {}
+        self.crosspost_limit = 10  # per channel per hour, as Discord documents for announcement channels
         self._faults: list[_Fault] = []
         self._buckets: dict[str, _Bucket] = {}
         self._connections: set[_Connection] = set()
@@ -507,6 +519,19 @@ class FakeDiscord:
             bot_permissions=bot_permissions,
             joined_at=_iso(time.time()),
         )
+
+    async def make_announcement_channel(self, channel_id: int) -> None:
+        """Turn a guild text channel into an announcement (news, type 5) channel other servers can follow;
+        a connected client is told with CHANNEL_UPDATE, as Discord does."""
+        guild = self._channel_guild(channel_id)
+        if guild is None:
+            raise ValueError(f"channel {channel_id} is in no guild")
+        guild.news.add(channel_id)
+        await self._dispatch_live("CHANNEL_UPDATE", self._channel(guild, channel_id, with_guild=True))
+
+    def crossposted(self, channel_id: int) -> list[StoredMessage]:
+        """The channel's messages that were published to following servers."""
+        return [m for m in self.channel_messages(channel_id) if int(m.data.get("flags", 0)) & 1]
 
     def add_member(self, guild_id: int, user_id: int, permissions: int = 0, *, username: str = "") -> None:
         """A member whose role carries `permissions` (on top of @everyone's)."""
@@ -681,11 +706,22 @@ class FakeDiscord:
         username: str = "trader",
         dm: bool = False,
         locale: str = "en-US",
+        subcommand: str | None = None,
+        focused: str | None = None,
+        interaction_type: int = 2,
+        component: tuple[StoredMessage, str] | None = None,
     ) -> SentInteraction:
         """Send a slash command (type 2) as INTERACTION_CREATE; a guild's first channel unless told otherwise.
 
+        `subcommand` nests the options under it (/subscribe daily ...); `focused` names the option being
+        typed, which makes it an autocomplete interaction (type 4) whose values are partial strings.
+        `component` (message, custom_id) makes it a button press (type 3) on that message.
         Sent to the latest session; if no client is connected it waits in the session for a RESUME.
         """
+        if focused is not None:
+            interaction_type = 4
+        if component is not None:
+            interaction_type = 3
         session = self._latest_session
         if session is None:
             raise RuntimeError("FakeDiscord: no live gateway session; await dc.wait_ready() first")
@@ -695,7 +731,7 @@ class FakeDiscord:
         payload: JSONDict = {
             "id": str(interaction_id),
             "application_id": str(self._application_id),
-            "type": 2,
+            "type": interaction_type,
             "token": token,
             "version": 1,
             "locale": locale,
@@ -746,7 +782,13 @@ class FakeDiscord:
                 }
             )
             record = _Interaction(SentInteraction(interaction_id, token, payload), channel_id, guild.id, user)
-        payload["data"] = self._command_data(name, options or {}, record.guild_id)
+        if component is not None:
+            message, custom_id = component
+            payload["message"] = message.data
+            payload["data"] = {"custom_id": custom_id, "component_type": 2}
+            record.message = message
+        else:
+            payload["data"] = self._command_data(name, options or {}, record.guild_id, subcommand, focused)
         self._interactions[interaction_id] = record
         await self._dispatch(session, "INTERACTION_CREATE", payload)
         return record.sent
@@ -827,7 +869,7 @@ class FakeDiscord:
     def _channel(self, guild: _Guild, channel_id: int, *, with_guild: bool) -> JSONDict:
         data: JSONDict = {
             "id": str(channel_id),
-            "type": 0,
+            "type": 5 if channel_id in guild.news else 0,
             "name": guild.channels[channel_id],
             "position": list(guild.channels).index(channel_id),
             "permission_overwrites": [],
@@ -983,12 +1025,23 @@ class FakeDiscord:
             "event_webhooks_status": 1,
         }
 
-    def _command_data(self, name: str, options: dict[str, Any], guild_id: int | None) -> JSONDict:
+    def _command_data(
+        self,
+        name: str,
+        options: dict[str, Any],
+        guild_id: int | None,
+        subcommand: str | None = None,
+        focused: str | None = None,
+    ) -> JSONDict:
         registered = next(
             (c for c in self._commands.get(guild_id, []) + self._commands.get(None, []) if c["name"] == name),
             None,
         )
-        known = {o["name"]: o for o in (registered or {}).get("options", [])}
+        declared = (registered or {}).get("options", [])
+        if subcommand is not None:
+            sub = next((o for o in declared if o["name"] == subcommand and o.get("type") == 1), None)
+            declared = (sub or {}).get("options", [])
+        known = {o["name"]: o for o in declared}
         built = []
         for key, value in options.items():
             if key in known:
@@ -996,10 +1049,17 @@ class FakeDiscord:
             else:
                 kind = 5 if isinstance(value, bool) else 4 if isinstance(value, int) else 10
                 kind = 3 if isinstance(value, str) else kind
+            if key == focused:  # what the user has typed so far: always a string, as Discord sends it
+                built.append({"name": key, "type": kind, "value": str(value), "focused": True})
+                continue
+            if kind == 10 and isinstance(value, int | float) and not isinstance(value, bool):
+                value = float(value) if not float(value).is_integer() else int(value)
             built.append({"name": key, "type": kind, "value": value})
         command_id = registered["id"] if registered else str(self._command_id(guild_id, name))
         data: JSONDict = {"id": command_id, "name": name, "type": 1}
-        if built:
+        if subcommand is not None:
+            data["options"] = [{"name": subcommand, "type": 1, "options": built}]
+        elif built:
             data["options"] = built
         if guild_id is not None and registered is not None and registered.get("guild_id"):
             data["guild_id"] = str(guild_id)
@@ -1211,6 +1271,12 @@ class FakeDiscord:
             ("POST", "/channels/{channel_id}/typing", self._post_typing, True),
             (
                 "POST",
+                "/channels/{channel_id}/messages/{message_id}/crosspost",
+                self._post_crosspost,
+                True,
+            ),
+            (
+                "POST",
                 "/interactions/{interaction_id}/{interaction_token}/callback",
                 self._post_callback,
                 False,
@@ -1287,6 +1353,8 @@ class FakeDiscord:
             return self._rate_limited(record, route, bucket, retry_after, global_limit=False)
         try:
             status, body = await route.handler(record, params)
+        except _Limited as limited:
+            return self._rate_limited(record, route, bucket, limited.retry_after, global_limit=False)
         except ApiError as error:
             return self._finish(record, error.status, error.body, self._ratelimit_headers(route, bucket))
         bucket.count += 1
@@ -1536,6 +1604,28 @@ class FakeDiscord:
         )
         return (200, stored.data)
 
+    async def _post_crosspost(self, record: Request, params: dict[str, str]) -> Reply:
+        """Publish a message of an announcement channel to the servers following it: 10 an hour per
+        channel (Discord's limit), the message must be in that channel, and only once."""
+        guild = self._writable_channel(params["channel_id"])
+        cid = int(params["channel_id"])
+        if cid not in guild.news:
+            raise ApiError(400, "Cannot execute action on this channel type", 50024)
+        message = next(
+            (m for m in self.messages if str(m.id) == params["message_id"] and m.channel_id == cid), None
+        )
+        if message is None:
+            raise ApiError(404, "Unknown Message", 10008)
+        if int(message.data.get("flags", 0)) & 1:
+            raise ApiError(400, "This message has already been crossposted.", 40033)
+        now = time.monotonic()
+        recent = [at for at in self._crossposts.get(cid, []) if now - at < 3600]
+        if len(recent) >= self.crosspost_limit:
+            raise _Limited(3600 - (now - recent[0]))
+        self._crossposts[cid] = [*recent, now]
+        message.data["flags"] = int(message.data.get("flags", 0)) | 1
+        return (200, message.data)
+
     async def _post_callback(self, record: Request, params: dict[str, str]) -> Reply:
         interaction = self._live_interaction(params["interaction_id"], params["interaction_token"])
         if interaction.callback_type is not None:
@@ -1543,6 +1633,48 @@ class FakeDiscord:
         body = record.json if isinstance(record.json, dict) else {}
         kind = body.get("type")
         data = body.get("data") or {}
+        interaction_type = int(interaction.sent.payload["type"])
+        if interaction_type == 4:  # autocomplete: only a result (8) is accepted, and no message is made
+            if kind != 8:
+                raise ApiError(400, "Interaction has already been acknowledged.", 40060)
+            choices = data.get("choices")
+            if not isinstance(choices, list) or len(choices) > 25:
+                raise _field_error(
+                    ("data", "choices"), "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length."
+                )
+            for number, choice in enumerate(choices):
+                if not 1 <= len(str(choice.get("name", ""))) <= 100:
+                    message = "Must be between 1 and 100 in length."
+                    raise _field_error(("data", "choices", number, "name"), "BASE_TYPE_BAD_LENGTH", message)
+            interaction.callback_type = 8
+            interaction.replies.append(
+                InteractionReply("callback", record.method, record.path, body, record.files, record.at, None)
+            )
+            self._notify()
+            return self._callback_answer(record, interaction, 8, None)
+        if kind in (6, 7) and interaction_type == 3 and interaction.message is not None:
+            # a button press answered by editing the message the button is on (7), or deferring it (6)
+            interaction.callback_type = int(kind)
+            message = interaction.message
+            if kind == 7:
+                edit = _validate_message(data, record.files, edit=True)
+                if "embeds" in edit:
+                    message.data["embeds"] = _normalise_embeds(
+                        edit["embeds"] or [], message.data["attachments"]
+                    )
+                if "content" in edit:
+                    message.data["content"] = edit["content"] or ""
+                if "components" in edit:
+                    message.data["components"] = edit["components"] or []
+                message.payload = {**message.payload, **edit}
+                message.data["edited_timestamp"] = _iso(time.time())
+            interaction.replies.append(
+                InteractionReply(
+                    "callback", record.method, record.path, body, record.files, record.at, message
+                )
+            )
+            self._notify()
+            return self._callback_answer(record, interaction, int(kind), message)
         if kind == 4:
             payload = _validate_message(data, record.files)
             message_type = 20
@@ -1550,8 +1682,9 @@ class FakeDiscord:
             payload = {"content": "", "flags": 128 | (int(data.get("flags", 0)) & 64)}
             message_type = 20
         else:
+            allowed = "{4, 5, 6, 7}" if interaction_type == 3 else "{4, 5}"
             raise _field_error(
-                ("type",), "BASE_TYPE_CHOICES", f"Value must be one of {{4, 5}} here, not {kind}."
+                ("type",), "BASE_TYPE_CHOICES", f"Value must be one of {allowed} here, not {kind}."
             )
         interaction.callback_type = int(kind)
         original = self._store(
@@ -1573,7 +1706,7 @@ class FakeDiscord:
         callback = {
             "interaction": {
                 "id": str(interaction.sent.id),
-                "type": 2,
+                "type": int(interaction.sent.payload["type"]),
                 "response_message_id": str(original.id),
                 "response_message_loading": kind == 5,
                 "response_message_ephemeral": bool(original.flags & 64),
@@ -1581,6 +1714,23 @@ class FakeDiscord:
             "resource": {"type": kind, "message": original.data},
         }
         return (200, callback)
+
+    @staticmethod
+    def _callback_answer(
+        record: Request, interaction: _Interaction, kind: int, message: StoredMessage | None
+    ) -> Reply:
+        """204, or with ?with_response=true the interaction callback response Discord returns."""
+        if record.query.get("with_response") not in ("1", "true", "True"):
+            return (204, None)
+        answer: JSONDict = {"id": str(interaction.sent.id), "type": int(interaction.sent.payload["type"])}
+        resource: JSONDict = {"type": kind}
+        if message is not None:
+            answer["response_message_id"] = str(message.id)
+            answer["response_message_loading"] = False
+            answer["response_message_ephemeral"] = bool(message.flags & 64)
+            if kind == 7:
+                resource["message"] = message.data
+        return (200, {"interaction": answer, "resource": resource})
 
     def _live_interaction(self, interaction_id: str, token: str) -> _Interaction:
         record = self._interactions.get(int(interaction_id)) if interaction_id.isdigit() else None
@@ -1780,10 +1930,10 @@ class FakeDiscord:
             data["webhook_id"] = str(self._application_id)
             metadata: JSONDict = {
                 "id": str(interaction.sent.id),
-                "type": 2,
+                "type": int(interaction.sent.payload["type"]),
                 "user": interaction.user,
                 "authorizing_integration_owners": interaction.sent.payload["authorizing_integration_owners"],
-                "name": interaction.sent.payload["data"]["name"],
+                "name": interaction.sent.payload["data"].get("name", ""),
                 "command_type": 1,
             }
             if source == "followup" and interaction.original is not None:
@@ -1791,8 +1941,8 @@ class FakeDiscord:
             data["interaction_metadata"] = metadata
             data["interaction"] = {
                 "id": str(interaction.sent.id),
-                "type": 2,
-                "name": interaction.sent.payload["data"]["name"],
+                "type": int(interaction.sent.payload["type"]),
+                "name": interaction.sent.payload["data"].get("name", ""),
                 "user": interaction.user,
             }
         stored = StoredMessage(message_id, channel_id, source, payload, dict(files), data, time.monotonic())
