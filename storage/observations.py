@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import json
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -276,9 +277,8 @@ def source_revised(db: sqlite_utils.Database, series: str, dates: Sequence[str])
     """Which of these dates of a series the source marked as revised."""
     if not dates:
         return set()
-    marks = ",".join("?" * len(dates))
     rows = db.execute(
-        f"SELECT date FROM source_revisions WHERE series = ? AND date IN ({marks})",  # noqa: S608
-        (series, *dates),
+        "SELECT date FROM source_revisions WHERE series = ? AND date IN (SELECT value FROM json_each(?))",
+        (series, json.dumps(list(dates))),
     ).fetchall()
     return {str(r[0]) for r in rows}

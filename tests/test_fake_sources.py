@@ -135,7 +135,8 @@ async def test_nyfed_rates_shape_order_and_window(fake: FakeSources, client: htt
     assert effr[0].keys() == real_effr.keys()
     assert (effr[0]["targetRateFrom"], effr[0]["targetRateTo"]) == (3.5, 3.75)
     latest = (await get_json(client, fake.nyfed_base_url + "/api/rates/all/latest.json"))["refRates"]
-    assert {r["type"] for r in latest} == {"SOFR", "EFFR"}
+    # like the real all/latest body, every reference rate the fake serves, the tri-party ones included
+    assert {r["type"] for r in latest} == {"SOFR", "EFFR", "BGCR", "TGCR"}
     assert await get_json(client, url, startDate="2030-01-01", endDate="2030-01-05") == {"refRates": []}
 
 
