@@ -176,7 +176,8 @@ class AlertEngine:
                     continue
                 for alert in alerts:
                     result.alerts.append(alert)
-                    result.queued += self._publish(alert, [t for t in targets if audience(t)], now)
+                    chat_ids = [t.chat_id for t in targets if audience(t)]
+                    result.queued += self._publish(alert, chat_ids, now)
             self._auctions(result, now, silent)
         if result.alerts:
             log.info(
@@ -195,18 +196,7 @@ class AlertEngine:
         chats = auction_targets(self.db, now)
         for alert in alerts:
             result.alerts.append(alert)
-            payload = reply_to_json(alert_reply(alert), render=alert_render(alert))
-            add_event(
-                self.db,
-                key=alert.key,
-                rule=alert.rule,
-                kind=alert.kind,
-                data_date=alert.date,
-                audience=alert.rule,
-                payload=payload,
-                now=now,
-            )
-            result.queued += enqueue(self.db, chats, alert.key, now)
+            result.queued += self._publish(alert, chats, now)
 
     def _breach_run(self, since: str, marks: dict[str, Mark]) -> RuleResult:
         return sofr_breach(sofr_days(self.db, since), marks)
@@ -234,7 +224,8 @@ class AlertEngine:
         in_use |= {f"sofr_near@{n:g}" for n in nears}
         forget_rules(self.db, ("srf_positive", "sofr_near"), keep=in_use)
 
-    def _publish(self, alert: Alert, targets: list[AlertTarget], now: str) -> int:
+    def _publish(self, alert: Alert, chat_ids: list[int], now: str) -> int:
+        """Record the event once and queue it for each chat; the chart is the one that explains it."""
         chart = "spread 1m" if alert.rule == "sofr_breach" else ("srf 3m" if "srf" in alert.rule else None)
         payload = reply_to_json(
             alert_reply(alert), chart=chart if alert.kind == "start" else None, render=alert_render(alert)
@@ -249,7 +240,7 @@ class AlertEngine:
             payload=payload,
             now=now,
         )
-        return enqueue(self.db, [t.chat_id for t in targets], alert.key, now)
+        return enqueue(self.db, chat_ids, alert.key, now)
 
 
 def _everyone(target: AlertTarget) -> bool:
