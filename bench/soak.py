@@ -104,16 +104,17 @@ async def run(minutes: float, subscribers: int, rate: float) -> None:
                 finally:
                     proc.terminate()
                     await proc.wait()
-            error_lines = [
-                line
-                for line in errors_path.read_text().splitlines()
-                if " ERROR " in line or "Traceback" in line
-            ]
+            logged = errors_path.read_text()
+            error_lines = [line for line in logged.splitlines() if " ERROR " in line or "Traceback" in line]
+            first = logged.find("Traceback")
+            first_traceback = logged[first : logged.find("\n20", first)] if first >= 0 else ""
     growth = (end_rss - start_rss) / start_rss * 100
     print(report)
     print(f"errors logged: {len(error_lines)}")
     for line in error_lines[:5]:
         print("  " + line[:160])
+    if first_traceback:
+        print("first traceback:\n" + first_traceback)
     print(
         f"resident memory: {start_rss:.1f} MB at start, {end_rss:.1f} MB at end ({growth:+.1f}%; goal < +10%)"
     )

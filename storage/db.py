@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import sqlite_utils
@@ -13,6 +15,30 @@ from storage.migrations import MIGRATIONS
 
 class StorageError(Exception):
     """The database cannot be opened or written; the message is safe to show an operator."""
+
+
+class Database(sqlite_utils.Database):
+    """sqlite-utils' Database whose transactions take the write lock when they begin (BEGIN IMMEDIATE).
+
+    Several connections write to one WAL file (the poller, delivery, the command lane). A deferred
+    transaction that reads first and then writes cannot upgrade once another connection has committed in
+    between, and SQLite then fails at once with "database is locked" instead of waiting its busy timeout.
+    Taking the lock at BEGIN makes every writer wait its turn instead."""
+
+    @contextlib.contextmanager
+    def atomic(self) -> Iterator[sqlite_utils.Database]:
+        if self.conn.in_transaction:
+            with super().atomic() as db:  # a nested block: sqlite-utils' savepoint
+                yield db
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self
+        except BaseException:
+            self.conn.rollback()
+            raise
+        else:
+            self.conn.commit()
 
 
 def open_db(path: Path | str, *, migrate: bool = True, check: bool = False) -> sqlite_utils.Database:
@@ -31,7 +57,7 @@ def open_db(path: Path | str, *, migrate: bool = True, check: bool = False) -> s
         conn = sqlite3.connect(str(path), timeout=30.0, check_same_thread=False)
         # No sqlite-utils plugins: the bot uses none, a stray installed one must not change its connection,
         # and scanning every installed package's entry points was a tenth of a cold `plumbline ask`.
-        db = sqlite_utils.Database(conn, execute_plugins=False)
+        db = Database(conn, execute_plugins=False)
         if not memory:
             db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")

@@ -18,6 +18,7 @@ from bot.app import App
 from bot.core.config import Settings, load_settings
 from bot.delivery.worker import DeliveryWorker
 from bot.frontends.discord_bot import DiscordChannelSender, DiscordFrontend
+from bot.frontends.ratelimit import ChatRateLimiter
 from bot.words.payload import reply_to_json
 from bot.words.reply import Reply, Text
 from handlers.table import COMMANDS
@@ -430,3 +431,25 @@ async def test_a_chart_fan_out_uploads_the_picture_once(dc: FakeDiscord, tmp_pat
     assert len(uploaded) == 1 and sender.uploads == 1
     url = uploaded[0].data["attachments"][0]["url"]
     assert {m.data["embeds"][0]["image"]["url"] for m in posted} == {url}
+
+
+async def test_a_flooding_channel_gets_every_interaction_answered_privately(
+    dc: FakeDiscord, tmp_path: Path
+) -> None:
+    db = seeded("month_end_2025", tmp_path / "d.db")
+    frontend = await start_frontend(dc, db, tmp_path / "d.db", SCENARIOS["month_end_2025"].now)
+    frontend.limiter = ChatRateLimiter(burst=2, per_minute=1)
+    try:
+        replies = []
+        for _ in range(5):
+            sent = await dc.dispatch_interaction("corridor", user_id=MEMBER, guild_id=GUILD, channel_id=MACRO)
+            replies.append(await dc.wait_for_response(sent.id, "callback"))
+    finally:
+        await frontend.stop()
+    # Two commands run; the three over the limit are refused, each privately, so none shows
+    # "interaction failed" and nobody else in the channel sees a "slow down".
+    assert [r.type for r in replies] == [4] * 5
+    assert [bool(r.data.get("embeds")) for r in replies] == [True, True, False, False, False]
+    refusals = replies[2:]
+    assert all(r.data.get("flags", 0) & 64 for r in refusals)  # EPHEMERAL
+    assert all("too many commands from this chat" in str(r.data.get("content")) for r in refusals)

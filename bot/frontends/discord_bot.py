@@ -236,8 +236,8 @@ class DiscordFrontend(Gated):
         """A slash command from the tree: through the gate, then the table; answered with an embed."""
         lang, refusal = self._admit(interaction)
         if refusal is not None:
-            if not refusal.silent:
-                await interaction.response.send_message(refusal.text, ephemeral=True)
+            # Always answered, privately: an interaction left unanswered shows "interaction failed".
+            await interaction.response.send_message(refusal.text, ephemeral=True)
             return
         ctx = self._context(interaction, lang)
         if command.slow:
@@ -256,8 +256,8 @@ class DiscordFrontend(Gated):
         message into the new settings; a refusal is shown to the clicker alone; others answer anew."""
         lang, refusal = self._admit(interaction)
         if refusal is not None:
-            if not refusal.silent:
-                await interaction.response.send_message(refusal.text, ephemeral=True)
+            # Always answered, privately: an interaction left unanswered shows "interaction failed".
+            await interaction.response.send_message(refusal.text, ephemeral=True)
             return
         ctx = self._context(interaction, lang)
         parsed = parse_command(line)

@@ -14,7 +14,7 @@ class Refusal:
     """Why a command was not run, in words safe to show the chat."""
 
     text: str
-    # A flood already told to slow down: say nothing more until the chat is under the limit.
+    # A flood already told to slow down: say nothing more in the chat until it is under the limit.
     silent: bool = False
 
 
@@ -36,9 +36,10 @@ class Gate:
             return Refusal(t("error.not_allowed", lang))
         wait = self.limiter.check(f"{platform}:{chat_key}")
         if wait > 0:
-            if not self.limiter.warn_once(f"{platform}:{chat_key}"):
-                return Refusal("", silent=True)  # one "slow down" per flood, then silence
-            return Refusal(t("error.rate_limited", lang, seconds=max(1, round(wait))))
+            text = t("error.rate_limited", lang, seconds=max(1, round(wait)))
+            # One "slow down" per flood in the chat, then silence; a private answer (Discord's
+            # ephemeral reply) may still say it, since nobody else sees it.
+            return Refusal(text, silent=not self.limiter.warn_once(f"{platform}:{chat_key}"))
         return None
 
     def is_operator(self, user_id: int) -> bool:
