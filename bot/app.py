@@ -23,8 +23,9 @@ from bot.alerts.summary import enqueue_summaries
 from bot.core.clock import Clock, iso_utc, parse_iso_utc, utcnow
 from bot.core.config import Settings
 from bot.core.logs import log_to_file
+from bot.core.memory import trim_heap
 from bot.delivery.worker import TELEGRAM_LIMITS, DeliveryWorker, Limits, Sender, telegram_limits
-from bot.render import charts
+from bot.render.chart_process import CHARTS
 from bot.sources.http import RetryPolicy, make_client, retry_policy
 from bot.sources.poller import Poller, PollerClosedError, PollResult
 from bot.sources.schedule import is_due
@@ -92,7 +93,7 @@ def _reason(exc: BaseException) -> str:
 def release_memory() -> None:
     """Collect cycles and return freed heap pages to the OS: a long-running bot stays at its working size."""
     gc.collect()
-    charts.release_memory()
+    trim_heap()
 
 
 def webhook_channel(db: sqlite_utils.Database, now: datetime, lang: str = "en") -> None:
@@ -252,6 +253,10 @@ class App:
         self.scheduler.start()
         await self._start_frontends()
         await self._start_web()
+        # What is loaded by now (modules, the catalog, the clients) lives as long as the bot: freezing it
+        # keeps every later collection, automatic or release_memory's, from walking ~100k objects on the
+        # loop (17-22 ms each time, measured).
+        gc.freeze()
         log.info(
             "Plumbline started: database %s, %s",
             self.settings.database_path,
@@ -519,6 +524,7 @@ class App:
         if self.client is not None:
             await self.client.aclose()
             self.client = None
+        await asyncio.to_thread(CHARTS.close)
         if self.lane is not None:
             self.lane.close()
             self.lane = None

@@ -23,7 +23,7 @@ from bot.delivery.worker import (
     SendStatus,
     telegram_limits,
 )
-from bot.render.charts import render_png_async
+from bot.render.chart_process import render_png_async
 from bot.words.payload import reply_to_json
 from bot.words.reply import Reply, Text
 from handlers.chart_command import chart_for

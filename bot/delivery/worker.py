@@ -24,7 +24,7 @@ import sqlite_utils
 
 from bot.alerts.events import event_reply
 from bot.core.clock import Clock, iso_utc, ny_today, utcnow
-from bot.render.charts import render_png_async
+from bot.render.chart_process import render_png_async
 from bot.words.payload import render_of, reply_from_json
 from bot.words.reply import Reply
 from handlers.chart_command import chart_for, parse_chart_args

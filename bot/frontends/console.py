@@ -194,8 +194,7 @@ async def run_console(
             lang = console_lang(settings, db)
             write(to_console(reply, lang))
             if reply.chart is not None:
-                # matplotlib loads only when a chart is drawn: `plumbline ask "/corridor"` never pays for it.
-                from bot.render.charts import render_png_async
+                from bot.render.chart_process import render_png_async  # `ask "/corridor"` never loads it
 
                 png = await render_png_async(reply.chart)
                 name = Path(f"plumbline-chart-{clock().strftime('%Y%m%d-%H%M%S')}.png")

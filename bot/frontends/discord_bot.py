@@ -27,7 +27,7 @@ from bot.delivery.worker import OutMessage, SendResult, SendStatus, never_sent
 from bot.frontends.discord_tree import CatalogTranslator, build_tree, tree_payload
 from bot.frontends.gate import Gate, Gated, Refusal
 from bot.frontends.ratelimit import ChatRateLimiter
-from bot.render.charts import render_png_async
+from bot.render.chart_process import render_png_async
 from bot.render.text import to_markdown
 from bot.words.messages import t
 from bot.words.reply import Context, Reply, Text

@@ -39,7 +39,7 @@ from bot.core.lang import pick_lang
 from bot.delivery.telegram_sender import opt_in_timedelta, send_reply
 from bot.frontends.gate import Gate, Gated
 from bot.frontends.ratelimit import ChatRateLimiter
-from bot.render.charts import render_png_async
+from bot.render.chart_process import render_png_async
 from bot.render.telegram import keyboard
 from bot.render.text import to_telegram_html
 from bot.words.messages import t

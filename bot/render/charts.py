@@ -3,16 +3,12 @@ worker thread. Every word drawn comes in the ChartData, already in the chat's la
 
 from __future__ import annotations
 
-import asyncio
-import ctypes
-import ctypes.util
 import functools
 import importlib.util
 import io
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -34,6 +30,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import Formatter, MaxNLocator
 
+from bot.core.memory import trim_heap
 from bot.words.reply import ChartBand, ChartData, ChartPanel, ChartSeries
 
 # pyplot's global state is not thread-safe; Figure objects are, but font caches warm up under a lock.
@@ -74,30 +71,13 @@ def _days(dates: Sequence[str]) -> npt.NDArray[np.float64]:
     return (np.array(dates, dtype="datetime64[D]") - _EPOCH).astype(np.float64)
 
 
-# One rendering thread: matplotlib is happier single-threaded, and every extra thread would keep its own
-# malloc arena full of freed figure memory (resident memory grew ~25% in the soak test with the default pool).
-_EXECUTOR = ThreadPoolExecutor(max_workers=1, thread_name_prefix="charts")
-_LIBC_NAME = ctypes.util.find_library("c")
-_LIBC = ctypes.CDLL(_LIBC_NAME) if _LIBC_NAME else None
-
-
-def release_memory() -> None:
-    """Hand freed figure memory back to the OS (glibc only; elsewhere a no-op)."""
-    trim = getattr(_LIBC, "malloc_trim", None)
-    if trim is not None:
-        trim(0)
-
-
-def _render_and_trim(data: ChartData) -> bytes:
+def render_and_trim(data: ChartData) -> bytes:
+    """Render, then give the figure's freed memory back: what the drawing process runs for each chart
+    (`bot.render.chart_process`; the bot's own process never imports this module)."""
     try:
         return render_png(data)
     finally:
-        release_memory()
-
-
-async def render_png_async(data: ChartData) -> bytes:
-    """Render on the dedicated chart thread, off the event loop."""
-    return await asyncio.get_running_loop().run_in_executor(_EXECUTOR, _render_and_trim, data)
+        trim_heap()
 
 
 # Noto Sans CJK TC: the pip package the project depends on, else Debian's fonts-noto-cjk (Dockerfile).
