@@ -12,6 +12,7 @@ import httpx
 
 from bot.core.clock import is_iso_date
 from bot.core.models import Observation, SourceBatch, SourceError
+from bot.core.offload import off_loop
 from bot.sources.http import get_json
 
 SOURCE = "fiscaldata"
@@ -164,5 +165,5 @@ async def fetch(client: httpx.AsyncClient, base_url: str, start: date, page_size
         for task in tasks:
             rows.extend(task.result())
     # Parsed as one body so that a day whose rows straddle a page break is still whole.
-    observations = await asyncio.to_thread(parse_operating_cash_balance, {"data": rows})  # off the loop
+    observations = await off_loop(parse_operating_cash_balance, {"data": rows})  # off the loop
     return SourceBatch(SOURCE, [obs for obs in observations if obs.date >= since])

@@ -13,6 +13,7 @@ import httpx
 
 from bot.core.clock import is_iso_date
 from bot.core.models import Observation, SourceBatch, SourceError
+from bot.core.offload import off_loop
 from bot.sources.http import get_json, get_text
 
 SOURCE = "fred"
@@ -155,15 +156,13 @@ async def fetch_series(
     since = start.isoformat()
     if not api_key:
         text = await _naming(fred_id, get_text(client, SOURCE, csv_url, {"id": fred_id, "cosd": since}))
-        rows = await asyncio.to_thread(parse_csv, text, fred_id)  # decades of rows: off the event loop
+        rows = await off_loop(parse_csv, text, fred_id)  # decades of rows: off the event loop
     else:
         params = {"series_id": fred_id, "api_key": api_key, "file_type": "json", "observation_start": since}
         url = f"{api_url.rstrip('/')}/series/observations"
         rows = parse_json(await _naming(fred_id, get_json(client, SOURCE, url, params)), fred_id)
     # A mirror may ignore cosd / observation_start, so the window is enforced here as well.
-    return await asyncio.to_thread(
-        to_observations, fred_id, [(day, value) for day, value in rows if day >= since]
-    )
+    return await off_loop(to_observations, fred_id, [(day, value) for day, value in rows if day >= since])
 
 
 async def fetch(

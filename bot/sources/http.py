@@ -6,16 +6,18 @@ import asyncio
 import json
 import logging
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
 from bot.core.config import Settings
 from bot.core.models import SourceError
+from bot.core.offload import off_loop
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 USER_AGENT = "Plumbline/1.0 (+money-market alert bot)"
 _MAX_RETRY_AFTER = 60.0
@@ -132,8 +134,23 @@ async def get_json(
     """GET and decode JSON; an HTML page or a truncated body is a SourceError, not a crash."""
     text = await get_text(client, source, url, params, policy)
     if len(text) > _DECODE_ON_LOOP_MAX:
-        return await asyncio.to_thread(decode_json, source, text)
+        return await off_loop(decode_json, source, text)
     return decode_json(source, text)
+
+
+async def get_parsed(
+    client: httpx.AsyncClient,
+    source: str,
+    url: str,
+    params: Mapping[str, str] | None,
+    parse: Callable[[object], _T],
+    policy: RetryPolicy | None = None,
+) -> _T:
+    """GET, decode and parse in one job off the loop: the decoded body (years of rows, a million small
+    objects) is dropped inside the job instead of waiting on the loop for its parse, where every
+    garbage collection in between would walk it with the GIL held."""
+    text = await get_text(client, source, url, params, policy)
+    return await off_loop(lambda: parse(decode_json(source, text)))
 
 
 def decode_json(source: str, text: str) -> object:

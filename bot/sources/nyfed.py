@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Literal, TypeVar
 
 from bot.core.clock import is_iso_date
 from bot.core.models import Observation, Operation, SourceBatch, SourceError
+from bot.core.offload import off_loop
 from bot.core.series import is_srf
 
 if TYPE_CHECKING:
@@ -233,9 +234,8 @@ async def fetch_rates(
 ) -> list[Observation]:
     """Observations of one reference rate for start..end, oldest date first, in windows of at most three
     years. Dates the NY Fed marks as revised are added to `flagged` as (series, date)."""
-    import asyncio
 
-    from bot.sources.http import get_json
+    from bot.sources.http import get_parsed
 
     url = rates_url(base_url, kind)
 
@@ -246,8 +246,7 @@ async def fetch_rates(
         return observations
 
     async def window(low: date, high: date) -> list[Observation]:
-        payload = await get_json(client, SOURCE, url, search_params(low, high), policy)
-        return await asyncio.to_thread(parse, payload)  # years of rows: off the event loop
+        return await get_parsed(client, SOURCE, url, search_params(low, high), parse, policy)
 
     observations = await _each_window(date_windows(start, end, RATES_WINDOW_DAYS), window, limit)
     return sorted(observations, key=lambda o: o.date)
@@ -263,15 +262,13 @@ async def fetch_operations(
     limit: asyncio.Semaphore | None = None,
 ) -> list[Operation]:
     """Completed operations for start..end, oldest date first, one request per year-long window."""
-    import asyncio
 
-    from bot.sources.http import get_json
+    from bot.sources.http import get_parsed
 
     url = operations_url(base_url)
 
     async def window(low: date, high: date) -> list[Operation]:
-        payload = await get_json(client, SOURCE, url, search_params(low, high), policy)
-        return await asyncio.to_thread(parse_operations, payload)
+        return await get_parsed(client, SOURCE, url, search_params(low, high), parse_operations, policy)
 
     operations = await _each_window(date_windows(start, end, OPERATIONS_WINDOW_DAYS), window, limit)
     return sorted(operations, key=lambda op: op.operation_date)
@@ -316,7 +313,7 @@ async def fetch(
         await asyncio.gather(gc, return_exceptions=True)
         raise failed.exceptions[0] from None
     operations = ops.result()
-    observations = [*sofr.result(), *effr.result(), *await asyncio.to_thread(daily_series, operations)]
+    observations = [*sofr.result(), *effr.result(), *await off_loop(daily_series, operations)]
     batch = SourceBatch(source=SOURCE, observations=observations, operations=operations, revised=flagged)
     for kind, result in zip(GC_KINDS, await gc, strict=True):
         if isinstance(result, SourceError):

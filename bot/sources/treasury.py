@@ -16,6 +16,7 @@ import httpx
 
 from bot.core.clock import is_iso_date
 from bot.core.models import Auction, Observation, SourceBatch, SourceError
+from bot.core.offload import off_loop
 from bot.sources.http import get_json
 
 SOURCE = "treasury"
@@ -273,9 +274,15 @@ async def fetch(client: httpx.AsyncClient, base_url: str, start: date, end: date
         "upcoming_auctions": _all_rows(client, base_url, UPCOMING_PATH, {"sort": "-record_date"}),
     }
     bodies = await asyncio.gather(*parts.values(), return_exceptions=True)
+    # Years of debt and auction rows: parsed off the event loop.
+    return await off_loop(_parse_parts, dict(zip(parts, bodies, strict=True)))
+
+
+def _parse_parts(bodies: dict[str, object]) -> SourceBatch:
+    """One batch from the four endpoints' bodies (or their failures); raises when every one failed."""
     batch = SourceBatch(SOURCE)
     failures: list[SourceError] = []
-    for name, body in zip(parts, bodies, strict=True):
+    for name, body in bodies.items():
         if isinstance(body, BaseException):
             if not isinstance(body, SourceError):
                 raise body
@@ -293,7 +300,7 @@ async def fetch(client: httpx.AsyncClient, base_url: str, start: date, end: date
                 batch.auctions.extend(parse_upcoming(body))
         except SourceError as exc:
             failures.append(exc)
-    if failures and len(failures) == len(parts):
+    if failures and len(failures) == len(bodies):
         problem = "; ".join(f.problem for f in failures)
         raise SourceError(SOURCE, problem, transient=all(f.transient for f in failures))
     batch.errors.extend(f.problem for f in failures)
