@@ -10,11 +10,10 @@ from pathlib import Path
 
 import sqlite_utils
 
+from storage.errors import StorageError
 from storage.migrations import MIGRATIONS
 
-
-class StorageError(Exception):
-    """The database cannot be opened or written; the message is safe to show an operator."""
+__all__ = ["StorageError"]  # re-exported: storage.db is where callers have always found it
 
 
 class Database(sqlite_utils.Database):

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from types import TracebackType
 
-from storage.db import StorageError
+from storage.errors import StorageError
 
 
 class InstanceLockedError(Exception):
