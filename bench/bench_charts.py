@@ -21,6 +21,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from bot.core.config import load_settings
+from bot.render.chart_process import ChartProcess
 from bot.render.charts import DPI, HEIGHT_IN, WIDTH_IN, render_png
 from bot.sources.http import make_client
 from bot.sources.poller import Poller
@@ -130,7 +131,33 @@ def main() -> None:
             f"(goal < {CORRIDOR_1Y_GOAL_MS:.0f} ms)"
         )
         print(f"/chart srf max / srf 1y (CPU): {srf_ratio:.2f} (goal: about 1, under 1.1)")
+        drawing_process_round_trip(chart_for(db, ["corridor", "1y"], "en", NOW), args.repeat)
         db.close()
+
+
+def drawing_process_round_trip(data: ChartData | None, repeat: int) -> None:
+    """What the bot waits for: the same chart through the drawing process (pickle, pipe, draw, PNG back)
+    beside the in-process render, interleaved; the difference is the process's round trip."""
+    assert data is not None
+    charts = ChartProcess()
+    try:
+        charts.draw(data)  # start it and warm its fonts
+        piped: list[float] = []
+        local: list[float] = []
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            charts.draw(data)
+            piped.append((time.perf_counter() - t0) * 1000)
+            t0 = time.perf_counter()
+            render_png(data)
+            local.append((time.perf_counter() - t0) * 1000)
+    finally:
+        charts.close()
+    p, q = statistics.median(piped), statistics.median(local)
+    print(
+        f"/chart corridor 1y through the drawing process: {p:.1f} ms wall vs {q:.1f} ms in process "
+        f"(round trip {p - q:+.1f} ms; goal < {CORRIDOR_1Y_GOAL_MS:.0f} ms)"
+    )
 
 
 if __name__ == "__main__":
