@@ -175,7 +175,7 @@ def latest_alert_events(db: sqlite_utils.Database, limit: int = 20) -> list[Even
     """The newest alert events (daily summaries left out), newest first."""
     rows = db.execute(
         "SELECT rule, kind, data_date, created_at, payload FROM events "
-        "WHERE rule IN ('sofr_breach', 'range_change') OR rule LIKE 'srf_positive@%' "
+        "WHERE rule IN ('sofr_breach', 'range_change', 'auction_weak') OR rule LIKE 'srf_positive@%' "
         "OR rule LIKE 'sofr_near@%' ORDER BY created_at DESC, data_date DESC LIMIT ?",
         (limit,),
     ).fetchall()

@@ -10,6 +10,7 @@ import pytest
 import sqlite_utils
 
 from bot.alerts.engine import AlertEngine
+from bot.web.data import episodes_payload
 from bot.core.clock import iso_utc
 from bot.core.models import Auction
 from bot.market.auctions import MIN_HISTORY, weakness
@@ -204,6 +205,12 @@ def test_weak_auction_alert_once_to_opted_in_chats_only(tmp_path: Path) -> None:
     assert "Bid-to-cover 2.29 vs a 2.50 average of the last year (10 auctions, 2 sd = 0.07)." in text
     assert "Dealers took 19.0% vs a 12.9% average of the last year (10 auctions, 2 sd = 1.8 pp)." in text
     assert engine.evaluate().queued == 0  # judged once
+    # The public page lists it with the other alerts, in the reader's language.
+    (en,) = [a for a in episodes_payload(db)["alerts"] if a["rule"] == "auction_weak"]
+    (zh,) = [a for a in episodes_payload(db, "zh-TW")["alerts"] if a["rule"] == "auction_weak"]
+    assert (en["date"], en["level"]) == ("2025-11-12", zh["level"])
+    assert en["title"].startswith("\u26a0\ufe0f Weak auction: 10-Year Note")
+    assert zh["title"] != en["title"] and any("\u4e00" <= ch <= "\u9fff" for ch in zh["title"])
     db.close()
 
 
