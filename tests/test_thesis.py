@@ -10,12 +10,12 @@ import pytest
 import sqlite_utils
 
 from bot.alerts.engine import AlertEngine
-from bot.web.data import episodes_payload
 from bot.core.clock import iso_utc
 from bot.core.models import Auction
 from bot.market.auctions import MIN_HISTORY, weakness
 from bot.market.calendar import day_tags, fed_holidays, is_business_day
 from bot.market.thesis import read_thesis, volume_share_above
+from bot.web.data import episodes_payload
 from bot.words.payload import reply_from_json
 from bot.words.reply import Context, Reply, Text
 from handlers.table import dispatch
