@@ -116,6 +116,16 @@ def load(driver: webdriver.Chrome, url: str) -> None:
     wait_for(lambda: driver.execute_script("return window.plumbline && window.plumbline.ready"), "first draw")
 
 
+def x_ticks(browser: webdriver.Chrome, chart: str) -> list[str]:
+    """The date labels under a chart's x axis, as drawn."""
+    labels: list[str] = browser.execute_script(
+        "return Array.from(document.querySelectorAll('#chart-' + arguments[0] + ' .xtick text'))"
+        ".map(function (n) { return n.textContent; });",
+        chart,
+    )
+    return labels
+
+
 def test_every_chart_draws_its_data_and_range_and_language_switch(
     dashboard: ServedDashboard, browser: webdriver.Chrome, tmp_path: Path
 ) -> None:
@@ -153,6 +163,7 @@ def test_every_chart_draws_its_data_and_range_and_language_switch(
         "hover labels",
     )
     assert "%" in hover
+    assert any(month in tick for tick in x_ticks(browser, "corridor") for month in ("Aug", "Sep", "Oct"))
     screenshots = screenshot_dir(tmp_path)
     browser.save_screenshot(str(screenshots / "dashboard.png"))
 
@@ -184,6 +195,9 @@ def test_every_chart_draws_its_data_and_range_and_language_switch(
     # Amounts the way Taiwan's press writes them: the 2025-10-31 record as 503.5億美元.
     srf = text_of(browser, '#status-series .cell[data-series="srf"]')
     assert "503.5億美元" in srf and t("short.srf", "zh-TW") in srf
+    # Dates on the axis the way they are written in Taiwan: 10月, 2025年10月, never "Oct".
+    ticks = x_ticks(browser, "corridor")
+    assert ticks and all("月" in tick or "年" in tick for tick in ticks), ticks
     browser.find_element(By.CSS_SELECTOR, 'button.range[data-range="3m"]').click()
     wait_for(lambda: "range=3m" in browser.current_url, "the zh-TW 3m view")
     time.sleep(0.5)

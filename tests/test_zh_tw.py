@@ -81,12 +81,13 @@ ALLOWED = {
     "QE", "BGCR", "TGCR", "DVP", "auctions", "debt", "buyers",
 }  # fmt: skip
 _COMMAND = re.compile(r"/[a-z_]+")
+_DATE_FORMAT = re.compile(r"%[-_0^#]?[A-Za-z]")  # d3/strftime directives (%Y, %b, %-d): code, not words
 _LATIN = re.compile(r"[A-Za-z][A-Za-z_]*")
 
 
 def english_words(text: str) -> list[str]:
     """Latin-letter words outside the allowed list (commands like /corridor are allowed as typed)."""
-    text = _COMMAND.sub(" ", text)
+    text = _DATE_FORMAT.sub(" ", _COMMAND.sub(" ", text))
     found = []
     for word in _LATIN.findall(text):
         bare = re.sub(r"^\d+|\d+$", "", word)

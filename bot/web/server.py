@@ -236,7 +236,13 @@ def render_page(lang: str, range_key: str, plotly_name: str, refresh_seconds: fl
     words = page_words(lang)
     w = {key: html.escape(value) for key, value in words.items()}
     boot = json.dumps(
-        {"lang": lang, "range": range_key, "refresh": refresh_seconds, "words": words},
+        {
+            "lang": lang,
+            "range": range_key,
+            "refresh": refresh_seconds,
+            "words": words,
+            "months": t("chart.months", lang).split(),
+        },
         ensure_ascii=False,
     ).replace("<", "\\u003c")
     other = "en" if lang == "zh-TW" else "zh-TW"

@@ -357,6 +357,12 @@ EN: dict[str, str] = {
     "web.range.5y": "5Y",
     "web.range.max": "Max",
     "web.permalink": "Permalink",
+    # Date formats of the page's chart axes and hover labels (d3 time format; %b is the month's name
+    # from chart.months).
+    "web.date.year": "%Y",
+    "web.date.month": "%b %Y",
+    "web.date.day_month": "%b %-d",
+    "web.date.day_month_year": "%b %-d, %Y",
     "web.csv": "CSV",
     "web.updated": "Updated {time}",
     "web.live": "Live",

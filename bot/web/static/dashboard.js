@@ -50,6 +50,18 @@
     return base;
   }
   var CONFIG = { responsive: true, displaylogo: false, displayModeBar: false };
+  // Axis ticks and hover dates in the page's language: a plotly locale made of the catalog's month names
+  // and date formats (English is plotly's own).
+  if (boot.lang !== "en" && window.Plotly && window.Plotly.register) {
+    window.Plotly.register({
+      moduleType: "locale", name: boot.lang, dictionary: {},
+      format: {
+        months: boot.months, shortMonths: boot.months, year: W["web.date.year"], month: W["web.date.month"],
+        dayMonth: W["web.date.day_month"], dayMonthYear: W["web.date.day_month_year"]
+      }
+    });
+    CONFIG.locale = boot.lang;
+  }
   var DAY_MS = 86400000;
   var PCT = { hovertemplate: "%{y:.2f}%" };
   var BN = { hovertemplate: "$%{y:,.1f}B" };
