@@ -5,15 +5,21 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from bot.core.clock import NEW_YORK
+from bot.sources import closed_days
 from bot.sources.schedule import (
     MAX_BACKOFF,
+    _fed_holidays,
+    _sifma_holidays,
     add_business_days,
     backoff,
     expected_latest,
+    fed_from_library,
     interval_for,
     is_business_day,
     is_due,
     is_late,
+    sifma_extra_from_library,
+    stored_days,
 )
 from tests.seed import SHARED_DATA
 
@@ -157,3 +163,24 @@ def test_every_published_series_has_a_release_rule() -> None:
 
     # every published series has a release rule; only the derived net liquidity follows its inputs
     assert set(RELEASES) == set(CATALOG) - {"net_liquidity"}
+
+
+@pytest.mark.parametrize("year", range(closed_days.FIRST, closed_days.LAST + 1))
+def test_the_stored_closed_days_are_the_holidays_librarys(year: int) -> None:
+    """The table the calendar reads (so start-up never imports `holidays`) is the library's own answer;
+    when a `holidays` release changes a rule this fails: rerun scripts/closed_days.py."""
+    assert stored_days(year, closed_days.FED[year]) == fed_from_library(year)
+    assert stored_days(year, closed_days.SIFMA_EXTRA[year]) == sifma_extra_from_library(year)
+
+
+@pytest.mark.parametrize("year", [closed_days.FIRST - 1, closed_days.LAST + 1])
+def test_years_outside_the_table_ask_the_library(year: int) -> None:
+    assert _fed_holidays(year) == fed_from_library(year)
+    assert _sifma_holidays(year) == fed_from_library(year) | sifma_extra_from_library(year)
+
+
+def test_a_holiday_past_the_table_still_closes_the_fed() -> None:
+    assert not is_business_day(date(2041, 7, 4))  # a Thursday, Independence Day
+    assert not is_business_day(date(2041, 4, 19), "sifma") and is_business_day(
+        date(2041, 4, 19)
+    )  # Good Friday

@@ -1,8 +1,8 @@
 """A command imports only what it uses: `ask`, `status` and `replay` start without the heavy libraries.
 
 Each case runs the real `bot.cli.main` in a fresh interpreter against a seeded database and lists which of
-the heavy top-level packages ended up in `sys.modules`. matplotlib loads only when a chart is drawn;
-python-telegram-bot, discord.py, APScheduler and httpx only when the bot talks to them.
+the heavy top-level packages ended up in `sys.modules`. matplotlib and numpy load only in the drawing
+process; python-telegram-bot, discord.py, APScheduler and httpx only when the bot talks to them.
 """
 
 from __future__ import annotations
@@ -18,13 +18,13 @@ import pytest
 from tests.seed import seeded
 
 ROOT = Path(__file__).resolve().parents[1]
-HEAVY = ("matplotlib", "telegram", "discord", "apscheduler", "httpx")
+HEAVY = ("matplotlib", "numpy", "telegram", "discord", "apscheduler", "httpx")
 
 _PROBE = """
 import json, sys
 from bot.cli import main
 code = main(sys.argv[1:])
-heavy = sorted(name for name in {heavy!r} if name in sys.modules)
+heavy = sorted(name for name in {heavy!r} if sys.modules.get(name) is not None)
 print("LOADED=" + json.dumps(heavy), file=sys.stderr)
 sys.exit(code)
 """
@@ -65,9 +65,9 @@ def test_light_commands_load_no_heavy_library(
     assert loaded == []
 
 
-def test_a_chart_loads_matplotlib_and_still_no_chat_or_http_library(tmp_path: Path) -> None:
+def test_a_chart_is_drawn_in_the_drawing_process_and_the_command_loads_none_of_it(tmp_path: Path) -> None:
     seeded("month_end_2025", tmp_path / "c.db").close()
     done, loaded = _loaded(tmp_path, "ask", "/chart corridor 3m", "--chart", "out.png")
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "out.png").read_bytes().startswith(b"\x89PNG")
-    assert loaded == ["matplotlib"]
+    assert loaded == []

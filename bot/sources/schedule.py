@@ -7,9 +7,8 @@ from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Literal
 
-import holidays
-
 from bot.core.clock import NEW_YORK
+from bot.sources import closed_days
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +119,9 @@ def _fed_holidays(year: int) -> frozenset[date]:
     A holiday on a Saturday is not moved to the Friday, so the Fed, EFFR, operations and the Daily Treasury
     Statement all run on such Fridays (2021-12-24, 2026-07-03).
     """
-    return frozenset(holidays.financial_holidays("XFED", years=year))
+    if closed_days.FIRST <= year <= closed_days.LAST:  # the library's answers, stored: no import
+        return stored_days(year, closed_days.FED[year])
+    return fed_from_library(year)
 
 
 @lru_cache(maxsize=64)
@@ -133,9 +134,35 @@ def _sifma_holidays(year: int) -> frozenset[date]:
     published SOFR date 2019-2026 (tests/test_schedule.py). The NYSE's one-off closures (2025-01-09) are
     not taken: SIFMA only shortened that day and SOFR was published.
     """
+    if closed_days.FIRST <= year <= closed_days.LAST:
+        return _fed_holidays(year) | stored_days(year, closed_days.SIFMA_EXTRA[year])
+    return _fed_holidays(year) | sifma_extra_from_library(year)
+
+
+# The `holidays` library is imported only for years outside the stored table (bot/sources/closed_days.py,
+# written from these two functions by scripts/closed_days.py): importing it loads every country it knows,
+# about 110 ms of every one-shot command's start-up.
+
+
+def fed_from_library(year: int) -> frozenset[date]:
+    """The XFED calendar's closed days of a year, from the `holidays` library."""
+    import holidays
+
+    return frozenset(holidays.financial_holidays("XFED", years=year))
+
+
+def sifma_extra_from_library(year: int) -> frozenset[date]:
+    """NYSE's Good Friday and observed Fridays of a year that the Fed keeps open, from `holidays`."""
+    import holidays
+
     nyse = holidays.financial_holidays("XNYS", years=year)
     extra = {day for day, name in nyse.items() if name == "Good Friday" or "(observed)" in name}
-    return _fed_holidays(year) | frozenset(extra)
+    return frozenset(extra) - fed_from_library(year)
+
+
+def stored_days(year: int, stored: str) -> frozenset[date]:
+    """A year's days from the table's "MM-DD MM-DD ..." string."""
+    return frozenset(date.fromisoformat(f"{year}-{month_day}") for month_day in stored.split())
 
 
 def is_business_day(day: date, calendar: BusinessCalendar = "fed") -> bool:
