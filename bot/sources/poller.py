@@ -98,13 +98,22 @@ class Poller:
         specs = [self.sources[n] for n in (names if names is not None else self.sources)]
         outcomes = await asyncio.gather(*(self._poll_source(spec, since) for spec in specs))
         result = PollResult(outcomes={o.source: o for o in outcomes})
-        touched = [c for c in result.changes if c.series in NET_LIQUIDITY_INPUTS]
-        if touched:
-            result.derived = await self.write(self._recompute_net_liquidity, min(c.date for c in touched))
-        repo = [c for c in result.changes if c.series in DVP_INPUTS]
-        if repo:
-            result.derived += await self.write(self._recompute_dvp, min(c.date for c in repo))
+        if any(o.changes for o in outcomes):
+            # A backfill brings 100k changes: looking through them is the writer thread's job, not the loop's.
+            result.derived = await self.write(self._derive, [o.changes for o in outcomes])
         return result
+
+    def _derive(self, db: sqlite_utils.Database, changes: list[list[Change]]) -> list[Change]:
+        """Net liquidity and the DVP proxy, recomputed from the earliest date their inputs changed."""
+        derived: list[Change] = []
+        for inputs, recompute in (
+            (NET_LIQUIDITY_INPUTS, self._recompute_net_liquidity),
+            (DVP_INPUTS, self._recompute_dvp),
+        ):
+            touched = [c.date for group in changes for c in group if c.series in inputs]
+            if touched:
+                derived += recompute(db, min(touched))
+        return derived
 
     def window(self, spec: SourceSpec, since: date | None) -> tuple[date, date]:
         """The date range to fetch: since, or a short lookback from the stored data, or initial history."""
