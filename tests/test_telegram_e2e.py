@@ -13,6 +13,7 @@ import pytest
 from bot.core.config import load_settings
 from bot.frontends.ratelimit import ChatRateLimiter
 from bot.frontends.telegram_bot import TelegramFrontend, menu_commands
+from bot.render.chart_process import CHARTS, ChartError
 from bot.words.reply import Button, Mono, Reply
 from handlers.table import COMMANDS
 from storage.chats import get_chat, subscriptions_of
@@ -77,6 +78,25 @@ async def test_chart_is_sent_as_a_png_photo(tg: FakeTelegram, tmp_path: Path) ->
     assert photo.startswith(PNG) and 5_000 < len(photo) < 200_000
     assert "SOFR in the fed funds corridor" in str(call.params["caption"])
     assert tg.calls_of("sendChatAction")
+
+
+async def test_a_chart_that_cannot_be_drawn_is_answered_as_text(
+    tg: FakeTelegram, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def dead(data: object) -> bytes:
+        raise ChartError("the drawing process exited before answering")
+
+    monkeypatch.setattr(CHARTS, "draw", dead)
+    frontend = await start_frontend(tg, tmp_path)
+    try:
+        tg.push_message(42, "/chart corridor 3m")
+        (call,) = await tg.wait_for("sendMessage", timeout=30)
+    finally:
+        await frontend.stop()
+    assert tg.calls_of("sendPhoto") == []
+    text = str(call.params["text"])
+    assert "SOFR in the fed funds corridor" in text
+    assert "2025-10-31.\n\nThe chart could not be drawn just now; ask again in a minute.\n\n<i>As of" in text
 
 
 async def test_group_command_addressed_to_the_bot_is_answered(tg: FakeTelegram, tmp_path: Path) -> None:

@@ -194,9 +194,12 @@ async def run_console(
             lang = console_lang(settings, db)
             write(to_console(reply, lang))
             if reply.chart is not None:
-                from bot.render.chart_process import render_png_async  # `ask "/corridor"` never loads it
+                from bot.render.chart_process import with_chart  # `ask "/corridor"` never loads it
 
-                png = await render_png_async(reply.chart)
+                _, png = await with_chart(reply)
+                if png is None:
+                    write(t("chart.unavailable", lang))
+                    continue
                 name = Path(f"plumbline-chart-{clock().strftime('%Y%m%d-%H%M%S')}.png")
                 await asyncio.to_thread(name.write_bytes, png)
                 write(t("console.chart_saved", lang, name=str(name)))

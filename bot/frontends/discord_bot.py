@@ -27,7 +27,7 @@ from bot.delivery.worker import OutMessage, SendResult, SendStatus, never_sent
 from bot.frontends.discord_tree import CatalogTranslator, build_tree, tree_payload
 from bot.frontends.gate import Gate, Gated, Refusal
 from bot.frontends.ratelimit import ChatRateLimiter
-from bot.render.chart_process import render_png_async
+from bot.render.chart_process import with_chart
 from bot.render.text import to_markdown
 from bot.words.messages import t
 from bot.words.reply import Context, Reply, Text
@@ -242,8 +242,7 @@ class DiscordFrontend(Gated):
         ctx = self._context(interaction, lang)
         if command.slow:
             await interaction.response.defer(thinking=True)
-            reply = await self.lane.run(lambda db: run_command(command, args, ctx, db))
-            png = await render_png_async(reply.chart) if reply.chart is not None else None
+            reply, png = await with_chart(await self.lane.run(lambda db: run_command(command, args, ctx, db)))
             await interaction.followup.send(embed=self._embed(reply, png), **_file_kwargs(png))
             return
         reply = await self.lane.run(lambda db: run_command(command, args, ctx, db))
@@ -276,7 +275,7 @@ class DiscordFrontend(Gated):
             return
         if command.slow:
             await interaction.response.defer(thinking=True)
-            png = await render_png_async(reply.chart) if reply.chart is not None else None
+            reply, png = await with_chart(reply)
             await interaction.followup.send(embed=self._embed(reply, png), **_file_kwargs(png))
             return
         await interaction.response.send_message(embed=self._embed(reply, None), **_view_kwargs(reply))

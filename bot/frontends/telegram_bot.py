@@ -39,7 +39,7 @@ from bot.core.lang import pick_lang
 from bot.delivery.telegram_sender import opt_in_timedelta, send_reply
 from bot.frontends.gate import Gate, Gated
 from bot.frontends.ratelimit import ChatRateLimiter
-from bot.render.chart_process import render_png_async
+from bot.render.chart_process import with_chart
 from bot.render.telegram import keyboard
 from bot.render.text import to_telegram_html
 from bot.words.messages import t
@@ -281,10 +281,9 @@ class TelegramFrontend(Gated):
     async def send_reply(self, chat_id: int, reply: Reply, reply_to: int | None = None) -> None:
         """Send a reply through the one Telegram send path (a long text arrives in parts, cut at line
         breaks), or as a photo with an HTML caption when it carries a chart."""
-        png = None
         if reply.chart is not None:
             await self.app.bot.send_chat_action(chat_id, ChatAction.UPLOAD_PHOTO)
-            png = await render_png_async(reply.chart)
+        reply, png = await with_chart(reply)
         await send_reply(self.app.bot, chat_id, reply, png, reply_to=reply_to)
 
     @staticmethod

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import dataclasses
 import logging
 import os
 import pickle
@@ -30,7 +31,8 @@ from pathlib import Path
 from typing import IO
 
 from bot.render.chart_worker import ANSWER, ERROR, HEADER
-from bot.words.reply import ChartData
+from bot.words.messages import t
+from bot.words.reply import ChartData, Reply, Text
 
 log = logging.getLogger(__name__)
 
@@ -206,3 +208,16 @@ atexit.register(CHARTS.close)
 async def render_png_async(data: ChartData) -> bytes:
     """Draw a chart in the drawing process, off the event loop and out of the bot's memory."""
     return await CHARTS.render(data)
+
+
+async def with_chart(reply: Reply) -> tuple[Reply, bytes | None]:
+    """The reply and its chart as PNG. When the chart cannot be drawn the reply still goes out, as text,
+    with a line saying the chart will be back (the chat never sees an error for it)."""
+    if reply.chart is None:
+        return reply, None
+    try:
+        return reply, await render_png_async(reply.chart)
+    except ChartError as exc:
+        log.warning("charts: could not draw %r (%s); answering with the text", reply.chart.title, exc)
+        note = Text(t("chart.unavailable", reply.chart.lang))
+        return dataclasses.replace(reply, chart=None, blocks=[*reply.blocks, note]), None

@@ -446,6 +446,7 @@ EN: dict[str, str] = {
     "console.online": "sources reachable again: the data is live",
     "console.welcome": "Plumbline console. Type /help for commands, quit to exit.",
     "console.chart_saved": "Chart saved to {name}",
+    "chart.unavailable": "The chart could not be drawn just now; ask again in a minute.",
     "console.try": "Try: {commands}",
     # Numbers and dates
     "na": "n/a",

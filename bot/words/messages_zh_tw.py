@@ -438,6 +438,7 @@ ZH_TW: dict[str, str] = {
     "console.online": "資料來源已恢復連線：資料為即時",
     "console.welcome": "Plumbline 主控台。輸入 /help 查看指令，輸入 quit 離開。",
     "console.chart_saved": "圖表已存到 {name}",
+    "chart.unavailable": "圖表暫時無法繪製，請稍候一分鐘再試。",
     "console.try": "試試：{commands}",
     # Numbers and dates
     "na": "無資料",
