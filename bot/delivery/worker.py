@@ -68,8 +68,13 @@ class SendResult:
     error: str = ""
 
 
-# httpx errors raised before a single byte of the request reached the platform: always safe to resend.
+class NotSent(Exception):
+    """A transport's proof that a request never reached the platform; its __cause__ says what failed."""
+
+
+# Errors raised before a whole request reached the platform: always safe to resend.
 _NEVER_SENT: tuple[type[BaseException], ...] = (
+    NotSent,
     httpx.ConnectError,
     httpx.ConnectTimeout,
     httpx.PoolTimeout,
