@@ -333,9 +333,10 @@ class DeliveryWorker:
     async def _deliver(self, row: Delivery, sender: Sender, gate: RateGate, chat_key: str) -> None:
         try:
             message = await self._message(row)
-            await self.lane.run(lambda db: mark_sending(db, row.id))
+            await self.lane.write(lambda db: mark_sending(db, row.id))
             try:
-                result = await asyncio.wait_for(sender.send(row.address, message), SEND_TIMEOUT)
+                async with asyncio.timeout(SEND_TIMEOUT):
+                    result = await sender.send(row.address, message)
             except TimeoutError:
                 result = SendResult(SendStatus.UNCERTAIN, error=f"no answer within {SEND_TIMEOUT:.0f} s")
             except asyncio.CancelledError:
@@ -351,7 +352,7 @@ class DeliveryWorker:
                     log.exception("delivery: %s sender crashed", row.platform)
                     result = SendResult(SendStatus.UNCERTAIN, error=f"sender error ({type(exc).__name__})")
             loop = asyncio.get_running_loop()
-            await self.lane.run(lambda db: self._record(db, row, result, gate, loop))
+            await self.lane.write(lambda db: self._record(db, row, result, gate, loop))
         except asyncio.CancelledError:
             raise
         except Exception:
