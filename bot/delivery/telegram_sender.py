@@ -26,7 +26,7 @@ from telegram.request import BaseRequest
 
 from bot.core.config import Settings
 from bot.delivery.aiohttp_request import AiohttpRequest
-from bot.delivery.worker import NotSent, OutMessage, SendResult, SendStatus, never_sent
+from bot.delivery.worker import NotSent, OutMessage, SendResult, SendStatus, delivery_concurrency, never_sent
 from bot.render.telegram import keyboard
 from bot.render.text import TELEGRAM_CAPTION_LIMIT, split_telegram_html, to_telegram_html
 from bot.words.reply import Reply
@@ -137,15 +137,17 @@ class TelegramSender:
         settings: Settings,
         *,
         read_timeout: float = 20.0,
-        pool_size: int = 32,
+        pool_size: int | None = None,
         request: BaseRequest | None = None,
     ) -> None:
-        """request replaces the HTTP layer (by default an AiohttpRequest with the timeouts given)."""
+        """request replaces the HTTP layer (by default an AiohttpRequest with the timeouts given, and a
+        connection for each send the worker keeps in flight)."""
         assert settings.telegram_bot_token
         opt_in_timedelta()
         if request is None:
             request = AiohttpRequest(
-                connection_pool_size=pool_size,
+                connection_pool_size=pool_size
+                or max(32, delivery_concurrency(settings.telegram_paid_broadcast)),
                 connect_timeout=10.0,
                 read_timeout=read_timeout,
                 write_timeout=30.0,
