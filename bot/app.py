@@ -24,7 +24,14 @@ from bot.core.clock import Clock, iso_utc, parse_iso_utc, utcnow
 from bot.core.config import Settings
 from bot.core.logs import log_to_file
 from bot.core.memory import trim_heap
-from bot.delivery.worker import TELEGRAM_LIMITS, DeliveryWorker, Limits, Sender, telegram_limits
+from bot.delivery.worker import (
+    TELEGRAM_LIMITS,
+    DeliveryWorker,
+    Limits,
+    Sender,
+    delivery_concurrency,
+    telegram_limits,
+)
 from bot.render.chart_process import CHARTS
 from bot.sources.http import RetryPolicy, make_client, retry_policy
 from bot.sources.poller import Poller, PollerClosedError, PollResult
@@ -212,8 +219,15 @@ class App:
         self.engine = AlertEngine(self.writer_db, clock=self.clock)
         self.driver.hooks.append(self._after_poll)
         self.delivery_db = open_db(self.settings.database_path, migrate=False)
-        limits = {**LIMITS, "telegram": telegram_limits(self.settings.telegram_paid_broadcast)}
-        self.worker = DeliveryWorker(self.delivery_db, await self._senders(), limits=limits, clock=self.clock)
+        paid = self.settings.telegram_paid_broadcast
+        limits = {**LIMITS, "telegram": telegram_limits(paid)}
+        self.worker = DeliveryWorker(
+            self.delivery_db,
+            await self._senders(),
+            limits=limits,
+            clock=self.clock,
+            concurrency=delivery_concurrency(paid),
+        )
         for early in self._early_senders:
             self.worker.attach(early)
         self.worker.recover()

@@ -274,3 +274,10 @@ def _source_revisions(db: sqlite_utils.Database) -> None:
         "CREATE TABLE source_revisions (series TEXT NOT NULL, date TEXT NOT NULL, flagged_at TEXT NOT NULL, "
         "PRIMARY KEY (series, date)) WITHOUT ROWID"
     )
+
+
+@MIGRATIONS(name="0010_outbox_pending")
+def _outbox_pending(db: sqlite_utils.Database) -> None:
+    # The pending rows in queue order: `due` reads the next batch from it instead of sorting every pending
+    # row (29 ms a batch with 100,000 queued, which stalled the delivery worker's writes behind it).
+    db.execute("CREATE INDEX outbox_pending ON outbox (id) WHERE status = 'pending'")

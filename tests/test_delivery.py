@@ -291,6 +291,7 @@ async def test_connection_refused_is_resent_when_telegram_is_back(tg: FakeTelegr
     )
     down = TelegramSender(settings)
     await DeliveryWorker(db, {"telegram": down}).drain()
+    await down.stop()
     assert outbox_counts(db) == {"pending": 2}
     errors = {r[0] for r in db.execute("SELECT last_error FROM outbox").fetchall()}
     assert all(e.startswith("not sent") for e in errors), errors

@@ -32,7 +32,9 @@ from telegram.error import (
 )
 from telegram.ext import AIORateLimiter, Application, CommandHandler, ContextTypes
 
+from bot.delivery.aiohttp_request import AiohttpRequest
 from tests.fakes.telegram import PNG_SIGNATURE, EntityParseError, FakeTelegram, parse_html
+from tests.fakes.telegram_lean import LeanTelegram
 
 
 def tiny_png(width: int = 4, height: int = 3) -> bytes:
@@ -486,3 +488,39 @@ async def test_raw_http_shapes(tg: FakeTelegram) -> None:
         tg.push_raw({"message": {"garbage": True}})
         response = await client.post(f"/bot{tg.token}/getUpdates", data={"offset": "0"})
         assert response.json()["result"][0]["message"] == {"garbage": True}
+
+
+def _shape(value: object) -> object:
+    """The keys of an answer, nested, without the values: what PTB parses."""
+    if isinstance(value, dict):
+        return {key: _shape(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_shape(item) for item in value[:1]]
+    return type(value).__name__
+
+
+async def test_the_lean_fake_answers_sends_as_the_full_one_does() -> None:
+    """bench_broadcast's LeanTelegram keeps only counts, but its answers must be the full fake's."""
+    markup = InlineKeyboardMarkup([[InlineKeyboardButton("Chart", callback_data="chart sofr 1m")]])
+    answers: list[list[object]] = []
+    for fake in (FakeTelegram(), LeanTelegram()):
+        async with fake:
+            request = AiohttpRequest()
+            async with Bot(fake.token, base_url=fake.base_url, request=request) as bot:
+                text = await bot.send_message(
+                    42, "<b>SOFR</b> above the ceiling", parse_mode=ParseMode.HTML, reply_markup=markup,
+                    allow_paid_broadcast=True,
+                )  # fmt: skip
+                upload = await bot.send_photo(43, tiny_png(), caption="<i>1m</i>", parse_mode=ParseMode.HTML)
+                reused = await bot.send_photo(44, upload.photo[-1].file_id, caption="again")
+                with pytest.raises(BadRequest, match=r"(?i)wrong file identifier"):
+                    await bot.send_photo(45, "AgACAgEAAxkDAAIunknown")
+            answers.append(
+                [text.text, text.entities, text.reply_markup, upload.caption_entities, reused.caption]
+            )
+            answers[-1] += [_shape(m.to_dict()) for m in (text, upload, reused)]
+            if isinstance(fake, LeanTelegram):
+                assert fake.per_chat == {42: 1, 43: 1, 44: 1} and fake.duplicated() == 0
+                assert fake.paid_sends == 1 and fake.uploads == 1 and len(fake.times) == 3
+    full, lean = answers
+    assert lean == full

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -74,3 +75,36 @@ def test_a_shared_connection_allows_one_thread(tmp_path: Path) -> None:
         DbLane(db, workers=2)
     with pytest.raises(ValueError, match="either one connection"):
         DbLane()
+
+
+async def test_writes_queued_together_commit_together_and_fail_alone(tmp_path: Path) -> None:
+    """Group commit: 200 writes issued at once take a few transactions, each is stored when its await
+    returns, and the one that raises undoes only its own statements."""
+    path = tmp_path / "e.db"
+    db = open_db(path)
+    db.execute("CREATE TABLE t (n INTEGER PRIMARY KEY)")
+    lane = DbLane(db)
+    commits: list[str] = []
+    db.conn.commit()
+    db.conn.set_trace_callback(lambda sql: commits.append(sql) if sql.strip().upper() == "COMMIT" else None)
+
+    def insert(n: int) -> Callable[[sqlite_utils.Database], int]:
+        def work(d: sqlite_utils.Database) -> int:
+            d.execute("INSERT INTO t (n) VALUES (?)", (n,))
+            if n == 13:
+                d.execute("INSERT INTO t (n) VALUES (?)", (0,))  # n=0 is written by the first: conflict
+            return n
+
+        return work
+
+    results = await asyncio.gather(*(lane.write(insert(n)) for n in range(200)), return_exceptions=True)
+    db.conn.set_trace_callback(None)
+    failed = [r for r in results if isinstance(r, BaseException)]
+    assert len(failed) == 1 and "UNIQUE" in str(failed[0])
+    assert [r for r in results if not isinstance(r, BaseException)] == [n for n in range(200) if n != 13]
+    other = open_db(path, migrate=False)  # another connection sees every write that returned
+    stored = [r[0] for r in other.execute("SELECT n FROM t ORDER BY n")]
+    assert stored == [n for n in range(200) if n != 13]
+    assert 1 <= len(commits) < 20
+    other.close()
+    lane.close()

@@ -7,6 +7,7 @@ import pytest
 import sqlite_utils
 
 from bot.core.models import Observation, Operation
+from storage.chats import ensure_chat
 from storage.db import StorageError, integrity_ok, open_db
 from storage.fetchlog import FetchRecord, failure_streak, last_fetches, last_success, record_fetch
 from storage.meta import get_meta, set_meta
@@ -22,6 +23,7 @@ from storage.observations import (
     value_on,
 )
 from storage.operations import latest_operation_date, operations_between, upsert_operations
+from storage.outbox import add_event, due, enqueue
 
 T0 = "2026-02-18T14:00:00Z"
 T1 = "2026-02-19T14:00:00Z"
@@ -60,6 +62,7 @@ def test_migrations_create_tables_and_wal(tmp_path: Path) -> None:
         "0007_auctions",
         "0008_auction_subscriptions",
         "0009_source_revisions",
+        "0010_outbox_pending",
     ]
 
 
@@ -288,3 +291,32 @@ def test_parameterised_values_survive_hostile_text(db: sqlite_utils.Database) ->
     upsert_observations(db, [obs(hostile, "2026-01-01", 1.0)], fetched_at=T0)
     assert value_on(db, hostile, "2026-01-01") == 1.0
     assert "observations" in db.table_names()
+
+
+STAMP = "2025-10-31T12:05:00Z"
+
+
+def test_the_next_batch_of_the_outbox_is_read_in_queue_order_without_sorting(
+    db: sqlite_utils.Database,
+) -> None:
+    """A broadcast to 100,000 chats reads its batches while it sends: each read must not sort the queue."""
+    chats = [
+        ensure_chat(db, "telegram", str(1000 + n), title="", is_group=False, now=STAMP).id for n in range(300)
+    ]
+    add_event(
+        db, key="e", rule="sofr_breach", kind="start", data_date="2025-10-31", audience="all",
+        payload="{}", now=STAMP,
+    )  # fmt: skip
+    enqueue(db, chats, "e", STAMP)
+    db.execute("UPDATE outbox SET status = 'sent' WHERE id <= 100")
+    db.execute("UPDATE outbox SET next_attempt_at = '2099-01-01T00:00:00Z' WHERE id % 7 = 0")  # retries later
+    statements: list[str] = []
+    db.conn.set_trace_callback(statements.append)
+    try:
+        batch = due(db, "2025-11-01T00:00:00Z", limit=50)
+    finally:
+        db.conn.set_trace_callback(None)
+    expected = [i for i in range(101, 301) if i % 7][:50]
+    assert [row.id for row in batch] == expected
+    plan = [row[-1] for row in db.execute("EXPLAIN QUERY PLAN " + statements[0]).fetchall()]
+    assert not any("TEMP B-TREE" in step for step in plan), plan

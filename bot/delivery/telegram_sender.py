@@ -9,6 +9,7 @@ import os
 from collections import OrderedDict
 from datetime import timedelta
 
+import aiohttp
 import httpx
 from telegram import Bot, Message
 from telegram.constants import ParseMode
@@ -21,10 +22,11 @@ from telegram.error import (
     RetryAfter,
     TimedOut,
 )
-from telegram.request import HTTPXRequest
+from telegram.request import BaseRequest
 
 from bot.core.config import Settings
-from bot.delivery.worker import OutMessage, SendResult, SendStatus, never_sent
+from bot.delivery.aiohttp_request import AiohttpRequest
+from bot.delivery.worker import NotSent, OutMessage, SendResult, SendStatus, delivery_concurrency, never_sent
 from bot.render.telegram import keyboard
 from bot.render.text import TELEGRAM_CAPTION_LIMIT, split_telegram_html, to_telegram_html
 from bot.words.reply import Reply
@@ -107,12 +109,21 @@ def _short(message: str) -> str:
     return message.split(". Parsing the server response", 1)[0][:120]
 
 
+def _cause_name(exc: BaseException) -> str:
+    """What failed under a library error: 'ClientConnectorError', not the NotSent marker around it."""
+    cause = exc.__cause__
+    if isinstance(cause, NotSent) and cause.__cause__ is not None:
+        cause = cause.__cause__
+    return type(cause).__name__
+
+
 def _seconds(value: timedelta | float | int) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
 class TelegramSender:
-    """A plain Bot (no PTB rate limiter): the delivery worker does its own pacing and retries.
+    """A plain Bot (no PTB rate limiter) on AiohttpRequest: the delivery worker does its own pacing and
+    retries.
 
     A chart is uploaded once per fan-out: the first send carries the PNG, and every later send of the
     same picture reuses the file_id Telegram gave it. Sends of a picture not yet uploaded wait for the
@@ -121,15 +132,26 @@ class TelegramSender:
 
     platform = "telegram"
 
-    def __init__(self, settings: Settings, *, read_timeout: float = 20.0, pool_size: int = 32) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        read_timeout: float = 20.0,
+        pool_size: int | None = None,
+        request: BaseRequest | None = None,
+    ) -> None:
+        """request replaces the HTTP layer (by default an AiohttpRequest with the timeouts given, and a
+        connection for each send the worker keeps in flight)."""
         assert settings.telegram_bot_token
         opt_in_timedelta()
-        request = HTTPXRequest(
-            connection_pool_size=pool_size,
-            connect_timeout=10.0,
-            read_timeout=read_timeout,
-            write_timeout=30.0,
-        )
+        if request is None:
+            request = AiohttpRequest(
+                connection_pool_size=pool_size
+                or max(32, delivery_concurrency(settings.telegram_paid_broadcast)),
+                connect_timeout=10.0,
+                read_timeout=read_timeout,
+                write_timeout=30.0,
+            )
         self._request = request
         self.bot = Bot(settings.telegram_bot_token, base_url=settings.telegram_api_base_url, request=request)
         quiet_ptb_html_errors()
@@ -206,10 +228,10 @@ class TelegramSender:
             return SendResult(SendStatus.RETRY, retry_after=300.0, error="Telegram rejected the bot token")
         except NetworkError as exc:
             if never_sent(exc):
-                return SendResult(SendStatus.RETRY, error=f"not sent: {type(exc.__cause__).__name__}")
-            if isinstance(exc.__cause__, httpx.HTTPError | OSError) or exc.message.startswith(
-                ("httpx.", "Unknown error in HTTP implementation")
-            ):
+                return SendResult(SendStatus.RETRY, error=f"not sent: {_cause_name(exc)}")
+            if isinstance(
+                exc.__cause__, httpx.HTTPError | aiohttp.ClientError | OSError
+            ) or exc.message.startswith(("httpx.", "aiohttp.", "Unknown error in HTTP implementation")):
                 # Cut off after the request went out (read error, reset mid-answer): it may have arrived.
                 return SendResult(
                     SendStatus.UNCERTAIN, error=f"connection lost mid-send: {_short(exc.message)}"
