@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import sqlite_utils
 
+from bot.core.collector import collector_paused
 from bot.core.models import Observation, Operation
 from storage.db import StorageError, integrity_ok, open_db
 from storage.fetchlog import FetchRecord, failure_streak, last_fetches, last_success, record_fetch
@@ -288,3 +290,23 @@ def test_parameterised_values_survive_hostile_text(db: sqlite_utils.Database) ->
     upsert_observations(db, [obs(hostile, "2026-01-01", 1.0)], fetched_at=T0)
     assert value_on(db, hostile, "2026-01-01") == 1.0
     assert "observations" in db.table_names()
+
+
+def test_collector_pauses_overlap_and_restore_the_collector() -> None:
+    """The poller's backfill and the upsert on a worker thread both pause the collector; it comes back
+    when the last pause ends, in whatever order they end, and one that was off stays off."""
+    assert gc.isenabled()
+    backfill, upsert = collector_paused(), collector_paused()
+    backfill.__enter__()
+    upsert.__enter__()
+    backfill.__exit__(None, None, None)
+    assert not gc.isenabled()  # the upsert's pause still holds
+    upsert.__exit__(None, None, None)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with collector_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -14,6 +15,7 @@ import httpx
 import sqlite_utils
 
 from bot.core.clock import Clock, iso_utc, ny_today, utcnow
+from bot.core.collector import collector_paused
 from bot.core.config import Settings
 from bot.core.models import Operation, SourceBatch, SourceError
 from bot.core.series import DVP_INPUTS, NET_LIQUIDITY_INPUTS, UNTRACKED_SERIES
@@ -95,14 +97,17 @@ class Poller:
     async def poll(self, names: Iterable[str] | None = None, *, since: date | None = None) -> PollResult:
         """One cycle over the named sources (all by default); a failing source never stops the others."""
         specs = [self.sources[n] for n in (names if names is not None else self.sources)]
-        outcomes = await asyncio.gather(*(self._poll_source(spec, since) for spec in specs))
-        result = PollResult(outcomes={o.source: o for o in outcomes})
-        touched = [c for c in result.changes if c.series in NET_LIQUIDITY_INPUTS]
-        if touched:
-            result.derived = await self.write(self._recompute_net_liquidity, min(c.date for c in touched))
-        repo = [c for c in result.changes if c.series in DVP_INPUTS]
-        if repo:
-            result.derived += await self.write(self._recompute_dvp, min(c.date for c in repo))
+        # A backfill (an explicit since) is bulk work: decades of rows, see collector_paused.
+        with collector_paused() if since is not None else contextlib.nullcontext():
+            outcomes = await asyncio.gather(*(self._poll_source(spec, since) for spec in specs))
+            result = PollResult(outcomes={o.source: o for o in outcomes})
+            touched = [c for c in result.changes if c.series in NET_LIQUIDITY_INPUTS]
+            if touched:
+                first = min(c.date for c in touched)
+                result.derived = await self.write(self._recompute_net_liquidity, first)
+            repo = [c for c in result.changes if c.series in DVP_INPUTS]
+            if repo:
+                result.derived += await self.write(self._recompute_dvp, min(c.date for c in repo))
         return result
 
     def window(self, spec: SourceSpec, since: date | None) -> tuple[date, date]:
@@ -134,8 +139,11 @@ class Poller:
             batch = await spec.fetch(self.client, self.settings, start, end)
             if batch.source != spec.name:
                 raise SourceError(spec.name, f"fetch returned a batch for {batch.source!r}")
-            # All or nothing: a batch with one implausible value raises here, before any write.
-            batch = validate_batch(batch, start=start, end=end, today=ny_today(started))
+            # All or nothing: a batch with one implausible value raises here, before any write. A backfill
+            # checks a hundred thousand values: on a worker thread, not the event loop.
+            batch = await asyncio.to_thread(
+                validate_batch, batch, start=start, end=end, today=ny_today(started)
+            )
             outcome.changes, outcome.operations = await self.write(self._store, batch)
             if batch.errors:
                 outcome.ok = False
