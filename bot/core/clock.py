@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime
-from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -35,19 +34,24 @@ def ny_today(now: datetime) -> date:
     return now.astimezone(NEW_YORK).date()
 
 
+# Dates already found valid: a backfill checks each of 9,000 dates a dozen times (every series of a day,
+# every row of a statement). Bounded, and only ever holding real dates.
+_VALID_DATES: set[str] = set()
+_VALID_DATES_MAX = 50_000
+
+
 def is_iso_date(value: object) -> bool:
     """True for a real calendar date written exactly as YYYY-MM-DD (what every source and command accepts)."""
-    # Exactly ten characters, so the cache below holds short keys only.
-    return isinstance(value, str) and len(value) == 10 and _is_iso_date(value)
-
-
-# A backfill checks each of 9,000 dates a dozen times (every series of a day, every row of a statement).
-@lru_cache(maxsize=16384)
-def _is_iso_date(value: str) -> bool:
+    if not isinstance(value, str):
+        return False
+    if value in _VALID_DATES:
+        return True
     if not _ISO_DATE.fullmatch(value):
         return False
     try:
         date.fromisoformat(value)
     except ValueError:
         return False
+    if len(_VALID_DATES) < _VALID_DATES_MAX:
+        _VALID_DATES.add(value)
     return True

@@ -29,6 +29,10 @@ def net_liquidity(
     """
     inputs = (fed_assets, tga, rrp)
     keys = [[p.date for p in s] for s in inputs]
+    if not all(keys):
+        return []
+    # No date before every input has begun can have a value (ON RRP's began in 2013, the rest earlier).
+    since = max(since, *(k[0] for k in keys))
     # Each date read once (25 years are 9,000 of them), not once per input and per day.
     ordinals = [[_ordinal(d) for d in k] for k in keys]
     days = sorted({d for k in keys for d in k if d >= since})

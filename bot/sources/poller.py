@@ -101,11 +101,12 @@ class Poller:
         with collector_paused() if since is not None else contextlib.nullcontext():
             outcomes = await asyncio.gather(*(self._poll_source(spec, since) for spec in specs))
             result = PollResult(outcomes={o.source: o for o in outcomes})
-            touched = [c for c in result.changes if c.series in NET_LIQUIDITY_INPUTS]
+            changes = result.changes
+            touched = [c for c in changes if c.series in NET_LIQUIDITY_INPUTS]
             if touched:
                 first = min(c.date for c in touched)
                 result.derived = await self.write(self._recompute_net_liquidity, first)
-            repo = [c for c in result.changes if c.series in DVP_INPUTS]
+            repo = [c for c in changes if c.series in DVP_INPUTS]
             if repo:
                 result.derived += await self.write(self._recompute_dvp, min(c.date for c in repo))
         return result
