@@ -6,6 +6,7 @@ import asyncio
 import copy
 import itertools
 import json
+import threading
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ import pytest
 
 from bot.core.models import Observation, Operation, SourceError
 from bot.sources import nyfed
-from bot.sources.http import RetryPolicy
+from bot.sources.http import RetryPolicy, get_parsed
 
 FIXTURES = Path(__file__).parent / "fixtures" / "nyfed"
 BASE = "https://markets.example.test"
@@ -738,6 +739,29 @@ async def test_a_backfill_fetches_windows_in_parallel_within_the_limit() -> None
     assert len(handler.windows) == 9 + 3 * 3 + 27
     assert sorted(w for w in handler.windows if w[0] == RP_PATH)[0] == (RP_PATH, "2000-01-01", "2000-12-30")
     assert handler.most == nyfed.CONCURRENCY == 8
+
+
+async def test_the_budget_is_held_for_a_request_not_for_parsing_its_body() -> None:
+    """With one request allowed at a time, the next window still goes out while a body is parsed."""
+    parsing, release = threading.Event(), threading.Event()
+
+    def slow(payload: object) -> object:
+        parsing.set()
+        release.wait(5)
+        return payload
+
+    gate = asyncio.Semaphore(1)
+    url = BASE + RP_PATH
+    async with client_for(lambda _: httpx.Response(200, json={"repo": {"operations": []}})) as client:
+        first = asyncio.create_task(get_parsed(client, "nyfed", url, None, slow, ONE_TRY, gate))
+        await asyncio.to_thread(parsing.wait, 5)
+        try:
+            second = await asyncio.wait_for(
+                get_parsed(client, "nyfed", url, None, nyfed.parse_operations, ONE_TRY, gate), 2
+            )
+        finally:
+            release.set()
+        assert second == [] and await first == {"repo": {"operations": []}}
 
 
 async def test_windows_fetched_out_of_order_come_back_oldest_first() -> None:

@@ -12,7 +12,7 @@ import httpx
 
 from bot.core.clock import is_iso_date
 from bot.core.models import Observation, SourceBatch, SourceError
-from bot.sources.http import get_json
+from bot.sources.http import get_parsed
 
 SOURCE = "fiscaldata"
 ENDPOINT = "/v1/accounting/dts/operating_cash_balance"
@@ -120,6 +120,10 @@ def parse_operating_cash_balance(payload: object) -> list[Observation]:
     return [Observation("tga", day, round(closes[day] / 1000, 6), SOURCE) for day in sorted(closes)]
 
 
+def _as_is(payload: object) -> object:
+    return payload
+
+
 def total_pages(payload: object) -> int:
     """The page count from meta["total-pages"]; 1 when the body does not say."""
     meta = payload.get("meta") if isinstance(payload, dict) else None
@@ -136,7 +140,7 @@ async def fetch(client: httpx.AsyncClient, base_url: str, start: date, page_size
     url = f"{base_url.rstrip('/')}{ENDPOINT}"
     since = start.isoformat()
 
-    async def page_rows(number: int) -> tuple[list[object], object]:
+    async def page_rows(number: int, gate: asyncio.Semaphore | None = None) -> tuple[list[object], object]:
         params = {
             "fields": ",".join(FIELDS),
             "filter": f"record_date:gte:{since}",
@@ -144,7 +148,8 @@ async def fetch(client: httpx.AsyncClient, base_url: str, start: date, page_size
             "page[size]": str(page_size),
             "page[number]": str(number),
         }
-        payload = await get_json(client, SOURCE, url, params)
+        # The gate is held for the request alone; the body is decoded on a worker thread after it.
+        payload = await get_parsed(client, SOURCE, url, params, _as_is, gate=gate)
         return _data_rows(payload), payload
 
     rows, first = await page_rows(1)
@@ -156,8 +161,7 @@ async def fetch(client: httpx.AsyncClient, base_url: str, start: date, page_size
         gate = asyncio.Semaphore(CONCURRENCY)
 
         async def later(number: int) -> list[object]:
-            async with gate:
-                return (await page_rows(number))[0]
+            return (await page_rows(number, gate))[0]
 
         try:
             async with asyncio.TaskGroup() as group:

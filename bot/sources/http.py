@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import random
@@ -146,10 +147,15 @@ async def get_parsed(
     params: Mapping[str, str] | None,
     parse: Callable[[object], T],
     policy: RetryPolicy | None = None,
+    gate: asyncio.Semaphore | None = None,
 ) -> T:
     """GET JSON and hand it to parse, decoding and parsing in one trip to a worker thread: a backfill
-    window is hundreds of KB, and one hop instead of two wakes the event loop once, not twice."""
-    text = await get_text(client, source, url, params, policy)
+    window is hundreds of KB, and one hop instead of two wakes the event loop once, not twice.
+
+    `gate`, a source's budget of requests in flight, is held for the request alone (its retries
+    included): the next request goes out while this body is still being decoded and parsed."""
+    async with gate or contextlib.nullcontext():
+        text = await get_text(client, source, url, params, policy)
     return await asyncio.to_thread(lambda: parse(decode_json(source, text)))
 
 

@@ -16,7 +16,7 @@ import httpx
 
 from bot.core.clock import is_iso_date
 from bot.core.models import Auction, Observation, SourceBatch, SourceError
-from bot.sources.http import get_json
+from bot.sources.http import get_parsed
 
 SOURCE = "treasury"
 
@@ -273,6 +273,10 @@ def parse_upcoming(payload: object) -> list[Auction]:
     return sorted(found, key=lambda a: (a.auction_date, a.security_type, a.security_term))
 
 
+def _as_is(payload: object) -> object:
+    return payload
+
+
 def _total_pages(payload: object) -> int:
     meta = payload.get("meta") if isinstance(payload, dict) else None
     pages = meta.get("total-pages", 1) if isinstance(meta, dict) else 1
@@ -291,8 +295,8 @@ async def _all_rows(
 
     async def page(number: int) -> tuple[list[Mapping[str, object]], object]:
         query = {**params, "page[size]": str(_PAGE_SIZE), "page[number]": str(number)}
-        async with gate:
-            payload = await get_json(client, SOURCE, url, query)
+        # The gate is held for the request alone; the body is decoded on a worker thread after it.
+        payload = await get_parsed(client, SOURCE, url, query, _as_is, gate=gate)
         return _rows(payload, name), payload
 
     chunk, first = await page(1)
