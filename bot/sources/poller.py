@@ -101,14 +101,17 @@ class Poller:
         with collector_paused() if since is not None else contextlib.nullcontext():
             outcomes = await asyncio.gather(*(self._poll_source(spec, since) for spec in specs))
             result = PollResult(outcomes={o.source: o for o in outcomes})
-            changes = result.changes
-            touched = [c for c in changes if c.series in NET_LIQUIDITY_INPUTS]
-            if touched:
-                first = min(c.date for c in touched)
-                result.derived = await self.write(self._recompute_net_liquidity, first)
-            repo = [c for c in changes if c.series in DVP_INPUTS]
-            if repo:
-                result.derived += await self.write(self._recompute_dvp, min(c.date for c in repo))
+            touched: list[str] = []
+            repo: list[str] = []
+            for change in result.changes:  # a backfill's 99,000: one pass
+                if change.series in NET_LIQUIDITY_INPUTS:
+                    touched.append(change.date)
+                elif change.series in DVP_INPUTS:
+                    repo.append(change.date)
+            if touched or repo:
+                # Both derived series in one trip to the writer and one transaction.
+                first_touched, first_repo = min(touched, default=None), min(repo, default=None)
+                result.derived = await self.write(self._recompute_derived, first_touched, first_repo)
         return result
 
     def window(self, spec: SourceSpec, since: date | None) -> tuple[date, date]:
@@ -213,6 +216,17 @@ class Poller:
             if batch.revised:
                 flag_source_revisions(db, batch.revised, fetched_at)
         return changes, ops
+
+    def _recompute_derived(
+        self, db: sqlite_utils.Database, net_liquidity_from: str | None, dvp_from: str | None
+    ) -> list[Change]:
+        derived: list[Change] = []
+        with db.atomic():
+            if net_liquidity_from is not None:
+                derived += self._recompute_net_liquidity(db, net_liquidity_from)
+            if dvp_from is not None:
+                derived += self._recompute_dvp(db, dvp_from)
+        return derived
 
     def _recompute_net_liquidity(self, db: sqlite_utils.Database, first_changed: str) -> list[Change]:
         lookback = (date.fromisoformat(first_changed) - timedelta(days=_DERIVED_LOOKBACK_DAYS)).isoformat()
