@@ -2,31 +2,17 @@
 
 from __future__ import annotations
 
-import gc
 import json
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
 import sqlite_utils
 
+from bot.core.collector import collector_paused
 from bot.core.models import Observation
 
 _EPSILON = 1e-9
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Bulk loads build tens of thousands of short-lived acyclic tuples; collector passes over them
-    roughly double the cost of a backfill, so the cyclic collector waits until the batch is written."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 _UPSERT = (
@@ -73,7 +59,8 @@ def upsert_observations(
     untracked: frozenset[str] = frozenset(),
 ) -> list[Change]:
     """Store observations; unchanged values are not rewritten and changed ones are kept as revisions."""
-    with _gc_paused():
+    # Collector passes over a backfill's tens of thousands of rows cost more than the inserts.
+    with collector_paused():
         by_series: dict[str, dict[str, Observation]] = {}
         for obs in observations:
             rows = by_series.get(obs.series)
@@ -88,6 +75,9 @@ def upsert_observations(
                     (series, min(rows), max(rows)),
                 ).fetchall()
             )
+            if not stored:  # a range stored for the first time (a backfill): every value is new
+                changes.extend(Change(series, day, None, obs.value, obs.source) for day, obs in rows.items())
+                continue
             for day, obs in rows.items():
                 old = stored.get(day)
                 if old is None or abs(old - obs.value) > _EPSILON:

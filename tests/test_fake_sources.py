@@ -263,6 +263,30 @@ async def test_fiscal_older_eras(client: httpx.AsyncClient) -> None:
         assert first["2021-10-01"]["record_fiscal_year"] == "2022"
 
 
+async def test_fiscal_fields_project_every_table_and_an_unknown_field_is_refused(
+    fake: FakeSources, client: httpx.AsyncClient
+) -> None:
+    """`fields` as the real API takes it: only those columns, in that order, the same rows and pages as
+    without; a column the table does not have is a 400, never silently left out."""
+    base = fake.fiscaldata_base_url
+    dated = {"filter": "record_date:gte:2026-06-22", "sort": "-record_date", "page[size]": "5"}
+    for path, fields in (
+        (OCB, "record_date,account_type,open_today_bal,close_today_bal"),
+        ("/v2/accounting/od/debt_to_penny", "record_date,tot_pub_debt_out_amt,debt_held_public_amt"),
+        ("/v1/accounting/dts/public_debt_transactions", "record_date,security_market,transaction_today_amt"),
+    ):
+        whole = await get_json(client, base + path, **dated)
+        projected = await get_json(client, base + path, **dated, fields=fields)
+        names = fields.split(",")
+        assert whole["data"], path
+        assert [list(row) for row in projected["data"]] == [names] * len(whole["data"])
+        assert projected["data"] == [{f: row[f] for f in names} for row in whole["data"]]
+        assert projected["meta"]["total-pages"] == whole["meta"]["total-pages"]
+    debt = base + "/v2/accounting/od/debt_to_penny"
+    refused = await client.get(debt, params={"fields": "record_date,nope"})
+    assert refused.status_code == 400 and "fields" in refused.json()["message"]
+
+
 # ---------------------------------------------------------------------------------------------------------
 # Faults
 

@@ -322,7 +322,13 @@ async def test_fetch_follows_pages() -> None:
         "/services/api/fiscal_service/v1/accounting/dts/operating_cash_balance"
     ] * 2
     assert [dict(url.params) for url in seen] == [
-        {"filter": "record_date:gte:2022-04-14", "sort": "-record_date", "page[size]": "7", "page[number]": n}
+        {
+            "fields": "record_date,account_type,open_today_bal,close_today_bal",
+            "filter": "record_date:gte:2022-04-14",
+            "sort": "-record_date",
+            "page[size]": "7",
+            "page[number]": n,
+        }
         for n in ("1", "2")
     ]
     assert batch.source == "fiscaldata"

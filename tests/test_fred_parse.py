@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import date
 from pathlib import Path
@@ -413,6 +414,25 @@ async def test_fetch_all_series(api_key: str | None) -> None:
         for fred_id, (series, multiplier) in fred.FRED_SERIES.items()
         for day, value in (("2026-06-10", 3.65), ("2026-06-24", 3.9))
     }
+
+
+async def test_fetch_asks_for_every_series_at_once() -> None:
+    """A fetch is one request a series, far inside the JSON API's 120 a minute: none waits for another."""
+    in_flight: list[int] = [0, 0]
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        in_flight[0] += 1
+        in_flight[1] = max(in_flight)
+        await asyncio.sleep(0.01)
+        in_flight[0] -= 1
+        return httpx.Response(200, json=_json_body(request.url.params["series_id"]))
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+        batch = await fred.fetch(
+            client, csv_url=CSV_URL, api_url=API_URL, api_key="k3y", start=date(2026, 6, 1)
+        )
+    assert batch.errors == []
+    assert in_flight[1] == fred.CONCURRENCY == len(fred.FRED_SERIES) == 7
 
 
 async def test_fetch_keeps_the_good_series_and_reports_the_failed_one() -> None:

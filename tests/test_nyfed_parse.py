@@ -6,6 +6,7 @@ import asyncio
 import copy
 import itertools
 import json
+import threading
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ import pytest
 
 from bot.core.models import Observation, Operation, SourceError
 from bot.sources import nyfed
-from bot.sources.http import RetryPolicy
+from bot.sources.http import RetryPolicy, get_parsed
 
 FIXTURES = Path(__file__).parent / "fixtures" / "nyfed"
 BASE = "https://markets.example.test"
@@ -436,6 +437,9 @@ def _sofr(**changes: Any) -> dict[str, Any]:
         (_sofr(percentRate=True), ["SOFR 2024-06-06", "percentRate", "not a number"]),
         (_sofr(percentRate="nan"), ["SOFR 2024-06-06", "percentRate", "not a finite number"]),
         (_sofr(percentRate=[5.33]), ["SOFR 2024-06-06", "percentRate", "a list"]),
+        (_sofr(percentRate=10**400), ["SOFR 2024-06-06", "percentRate", "not a number"]),
+        (_sofr(percentRate=float("inf")), ["SOFR 2024-06-06", "percentRate", "not a finite number"]),
+        (_sofr(volumeInBillions=float("nan")), ["SOFR 2024-06-06", "volumeInBillions", "not a finite"]),
         (_sofr(volumeInBillions="2,008"), ["SOFR 2024-06-06", "volumeInBillions", "'2,008'"]),
         (_sofr(percentPercentile1={}), ["SOFR 2024-06-06", "percentPercentile1"]),
         (_sofr(effectiveDate="2024-6-6"), ["effectiveDate", "'2024-6-6'", "YYYY-MM-DD"]),
@@ -721,11 +725,54 @@ async def test_a_backfill_fetches_windows_in_parallel_within_the_limit() -> None
     async with client_for(handler) as client:
         batch = await nyfed.fetch(client, BASE, date(2000, 1, 1), date(2026, 6, 30))
     assert batch.observations == [] and batch.operations == []
-    # 9 three-year windows each of SOFR, EFFR, BGCR and TGCR and 27 one-year operation windows, never more
-    # than 4 at once: the general-collateral rates share the source's one budget.
-    assert len(handler.windows) == 9 * 4 + 27
+    # Three-year windows from the day each rate began (EFFR 2000-07-03: 9; SOFR, BGCR and TGCR 2018-04-02:
+    # 3 each) and 27 one-year operation windows, never more than 8 at once: the general-collateral rates
+    # share the source's one budget.
+    firsts = {path: min(w[1] for w in handler.windows if w[0] == path) for path, _, _ in handler.windows}
+    assert firsts == {
+        EFFR_PATH: "2000-07-03",
+        SOFR_PATH: "2018-04-02",
+        BGCR_PATH: "2018-04-02",
+        TGCR_PATH: "2018-04-02",
+        RP_PATH: "2000-01-01",
+    }
+    assert len(handler.windows) == 9 + 3 * 3 + 27
     assert sorted(w for w in handler.windows if w[0] == RP_PATH)[0] == (RP_PATH, "2000-01-01", "2000-12-30")
-    assert handler.most == nyfed.CONCURRENCY == 4
+    assert handler.most == nyfed.CONCURRENCY == 8
+
+
+async def test_the_budget_is_held_for_a_request_not_for_parsing_its_body() -> None:
+    """With one request allowed at a time, the next window goes out while a body is still parsed (parsing
+    runs on the one CPU thread, so its parse waits its turn, but its request does not)."""
+    parsing, release = threading.Event(), threading.Event()
+    requests: list[str] = []
+
+    def slow(payload: object) -> object:
+        parsing.set()
+        release.wait(5)
+        return payload
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        requests.append(str(request.url))
+        return httpx.Response(200, json={"repo": {"operations": []}})
+
+    gate = asyncio.Semaphore(1)
+    url = BASE + RP_PATH
+    async with client_for(answer) as client:
+        first = asyncio.create_task(get_parsed(client, "nyfed", url, None, slow, ONE_TRY, gate))
+        await asyncio.to_thread(parsing.wait, 5)
+        second = asyncio.create_task(
+            get_parsed(client, "nyfed", url, None, nyfed.parse_operations, ONE_TRY, gate)
+        )
+        try:
+            for _ in range(200):  # up to 2 s for the second request to reach the server
+                if len(requests) == 2:
+                    break
+                await asyncio.sleep(0.01)
+            assert len(requests) == 2 and not first.done()  # sent while the first body was being parsed
+        finally:
+            release.set()
+        assert await second == [] and await first == {"repo": {"operations": []}}
 
 
 async def test_windows_fetched_out_of_order_come_back_oldest_first() -> None:

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import gc
 import logging
 import socket
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import httpx
 import pytest
 import sqlite_utils
 
 from bot.core.config import Settings, load_settings
+from bot.core.models import SourceBatch
 from bot.core.series import CATALOG
 from bot.sources.http import RetryPolicy, make_client
 from bot.sources.poller import Poller, PollResult
@@ -222,4 +226,42 @@ def test_closed_port(tmp_path: Path) -> None:
     for outcome in result.failed:
         assert outcome.error is not None and "connection refused" in outcome.error
     assert db.execute("SELECT COUNT(*) FROM observations").fetchone()[0] == 0
+    db.close()
+
+
+async def test_one_bad_window_of_a_backfill_stores_nothing_of_its_source(
+    fake: FakeSources, tmp_path: Path
+) -> None:
+    """The NY Fed's windows arrive in parallel, but the source is still all or nothing: one implausible
+    value in one window keeps every other window's rows and operations out too."""
+    fake.history.publish("sofr", "2019-06-03", 99.0)
+    settings = settings_for(fake, tmp_path)
+    db = open_db(settings.database_path)
+    result = await poll_once(settings, db, since=date(2000, 1, 1))
+    nyfed = result.outcomes["nyfed"]
+    assert not nyfed.ok
+    assert nyfed.error == "SOFR on 2019-06-03 is 99%, outside the plausible -1% to 25%"
+    sources = {row[0] for row in db.execute("SELECT DISTINCT source FROM observations")}
+    assert "nyfed" not in sources and {"fred", "fiscaldata", "treasury"} <= sources
+    assert db.execute("SELECT COUNT(*) FROM operations").fetchone()[0] == 0
+    db.close()
+
+
+async def test_a_backfill_pauses_the_collector_and_restores_it(fake: FakeSources, tmp_path: Path) -> None:
+    during: list[bool] = []
+    spec = SOURCES["fiscaldata"]
+
+    async def fetch(client: httpx.AsyncClient, settings: Settings, start: date, end: date) -> SourceBatch:
+        during.append(gc.isenabled())
+        return await spec.fetch(client, settings, start, end)
+
+    settings = settings_for(fake, tmp_path)
+    db = open_db(settings.database_path)
+    sources = {"fiscaldata": dataclasses.replace(spec, fetch=fetch)}
+    async with make_client(settings.http_timeout_seconds, FAST_RETRIES) as client:
+        poller = Poller(settings, client, db, clock=lambda: NOW, sources=sources)
+        assert not (await poller.poll(since=SINCE)).failed
+        assert not (await poller.poll()).failed
+    assert during == [False, True]  # paused for the backfill only
+    assert gc.isenabled()
     db.close()

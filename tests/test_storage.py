@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import sqlite_utils
 
+from bot.core.collector import collector_paused
 from bot.core.models import Observation, Operation
 from storage.chats import ensure_chat
 from storage.db import StorageError, integrity_ok, open_db
@@ -320,3 +322,23 @@ def test_the_next_batch_of_the_outbox_is_read_in_queue_order_without_sorting(
     assert [row.id for row in batch] == expected
     plan = [row[-1] for row in db.execute("EXPLAIN QUERY PLAN " + statements[0]).fetchall()]
     assert not any("TEMP B-TREE" in step for step in plan), plan
+
+
+def test_collector_pauses_overlap_and_restore_the_collector() -> None:
+    """The poller's backfill and the upsert on a worker thread both pause the collector; it comes back
+    when the last pause ends, in whatever order they end, and one that was off stays off."""
+    assert gc.isenabled()
+    backfill, upsert = collector_paused(), collector_paused()
+    backfill.__enter__()
+    upsert.__enter__()
+    backfill.__exit__(None, None, None)
+    assert not gc.isenabled()  # the upsert's pause still holds
+    upsert.__exit__(None, None, None)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with collector_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 from datetime import date
@@ -179,3 +180,79 @@ async def test_one_endpoint_down_leaves_the_others_stored() -> None:
     assert batch.errors == ["auctions_query: API error: Invalid query parameters"]
     assert {o.series for o in batch.observations} >= {"public_debt", "net_bills"}
     assert [a.security_term for a in batch.auctions] == ["13-Week", "2-Year"]
+
+
+class Paged:
+    """debt_to_penny in `pages` pages of one row each (later pages answer first); the other three
+    endpoints empty. Records the requests and how many were in flight at once."""
+
+    def __init__(self, pages: int, failing_page: int | None = None) -> None:
+        self.pages = pages
+        self.failing_page = failing_page
+        self.now = self.most = self.debt_now = self.debt_most = 0
+        self.seen: list[httpx.URL] = []
+
+    async def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.seen.append(request.url)
+        path = request.url.path.removeprefix("/services/api/fiscal_service")
+        self.now += 1
+        self.most = max(self.most, self.now)
+        if path == treasury.DEBT_PATH:
+            self.debt_now += 1
+            self.debt_most = max(self.debt_most, self.debt_now)
+        try:
+            if path != treasury.DEBT_PATH:
+                return httpx.Response(200, json={"data": [], "meta": {"total-pages": 0}})
+            number = int(request.url.params["page[number]"])
+            await asyncio.sleep(0.002 * (self.pages - number))
+            if number == self.failing_page:
+                return httpx.Response(404, json={"error": "Not Found", "message": "no such page"})
+            day = f"2026-03-{number + 1:02d}"
+            row = {"record_date": day, "tot_pub_debt_out_amt": "38000000000000.00"}
+            row["debt_held_public_amt"] = "null"
+            return httpx.Response(200, json={"data": [row], "meta": {"total-pages": self.pages}})
+        finally:
+            self.now -= 1
+            self.debt_now -= path == treasury.DEBT_PATH
+
+
+async def test_pages_after_the_first_are_fetched_in_parallel_within_the_limit() -> None:
+    handler = Paged(pages=9)
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+        batch = await treasury.fetch(client, BASE_URL, date(2026, 3, 1), date(2026, 3, 31))
+    assert batch.errors == []
+    # Every page's row, whatever order the pages answered in.
+    assert [o.date for o in batch.observations] == [f"2026-03-{n + 1:02d}" for n in range(1, 10)]
+    debt = [url for url in handler.seen if url.path.endswith(treasury.DEBT_PATH)]
+    assert sorted(int(url.params["page[number]"]) for url in debt) == list(range(1, 10))
+    # Pages 2-9 four at a time, never more than four requests of the source at once.
+    assert handler.debt_most == handler.most == treasury.CONCURRENCY == 4
+    # Only the columns the parser reads are asked for.
+    assert {url.params["fields"] for url in debt} == {"record_date,tot_pub_debt_out_amt,debt_held_public_amt"}
+
+
+async def test_a_failing_page_fails_its_endpoint_alone() -> None:
+    handler = Paged(pages=5, failing_page=3)
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+        batch = await treasury.fetch(client, BASE_URL, date(2026, 3, 1), date(2026, 3, 31))
+    assert batch.errors == ["debt_to_penny: HTTP 404 (no such page)"]
+    assert [o for o in batch.observations if o.series == "public_debt"] == []
+
+
+async def test_the_daily_tables_ask_only_for_the_columns_they_read() -> None:
+    seen: list[httpx.URL] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url)
+        return httpx.Response(200, json={"data": [], "meta": {"total-pages": 0}})
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handle)) as client:
+        await treasury.fetch(client, BASE_URL, date(2026, 3, 1), date(2026, 3, 31))
+    fields = {url.path.rsplit("/", 1)[-1]: url.params.get("fields") for url in seen}
+    assert fields == {
+        "debt_to_penny": "record_date,tot_pub_debt_out_amt,debt_held_public_amt",
+        "public_debt_transactions": "record_date,transaction_type,security_market,security_type,"
+        "transaction_today_amt",
+        "auctions_query": None,
+        "upcoming_auctions": None,
+    }

@@ -117,13 +117,30 @@ CATALOG: dict[str, SeriesInfo] = {
             began="2002-12-18",
         ),
         # Repo: the tri-party general collateral rates (BGCR, TGCR) and where relative-value funds borrow.
-        SeriesInfo("bgcr", "BGCR", "BGCR", "%", "nyfed", _DAILY),
+        # The NY Fed began publishing both with SOFR, for 2018-04-02.
+        SeriesInfo("bgcr", "BGCR", "BGCR", "%", "nyfed", _DAILY, began="2018-04-02"),
         SeriesInfo(
-            "bgcr_volume", "BGCR volume", "BGCR volume", "$bn", "nyfed", _DAILY, low=0.0, high=_AMOUNT_CAP
+            "bgcr_volume",
+            "BGCR volume",
+            "BGCR volume",
+            "$bn",
+            "nyfed",
+            _DAILY,
+            low=0.0,
+            high=_AMOUNT_CAP,
+            began="2018-04-02",
         ),
-        SeriesInfo("tgcr", "TGCR", "TGCR", "%", "nyfed", _DAILY),
+        SeriesInfo("tgcr", "TGCR", "TGCR", "%", "nyfed", _DAILY, began="2018-04-02"),
         SeriesInfo(
-            "tgcr_volume", "TGCR volume", "TGCR volume", "$bn", "nyfed", _DAILY, low=0.0, high=_AMOUNT_CAP
+            "tgcr_volume",
+            "TGCR volume",
+            "TGCR volume",
+            "$bn",
+            "nyfed",
+            _DAILY,
+            low=0.0,
+            high=_AMOUNT_CAP,
+            began="2018-04-02",
         ),
         # SOFR = BGCR + filtered FICC DVP repo, so SOFR volume - BGCR volume approximates the DVP segment.
         SeriesInfo(

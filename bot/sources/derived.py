@@ -16,13 +16,8 @@ SOURCE = "derived"
 MAX_INPUT_AGE_DAYS: tuple[int, int, int] = (13, 7, 7)
 
 
-def _as_of(points: Sequence[Point], dates: Sequence[str], day: str, max_age: int) -> float | None:
-    i = bisect_right(dates, day)
-    if not i:
-        return None
-    point = points[i - 1]
-    age = (date.fromisoformat(day) - date.fromisoformat(point.date)).days
-    return point.value if age <= max_age else None
+def _ordinal(day: str) -> int:
+    return date.fromisoformat(day).toordinal()
 
 
 def net_liquidity(
@@ -32,16 +27,27 @@ def net_liquidity(
 
     A date whose input is older than MAX_INPUT_AGE_DAYS (a feed that stopped) gets no value at all.
     """
-    keys = [[p.date for p in s] for s in (fed_assets, tga, rrp)]
+    inputs = (fed_assets, tga, rrp)
+    keys = [[p.date for p in s] for s in inputs]
+    if not all(keys):
+        return []
+    # No date before every input has begun can have a value (ON RRP's began in 2013, the rest earlier).
+    since = max(since, *(k[0] for k in keys))
+    # Each date read once (25 years are 9,000 of them), not once per input and per day.
+    ordinals = [[_ordinal(d) for d in k] for k in keys]
     days = sorted({d for k in keys for d in k if d >= since})
     out: list[Observation] = []
     for day in days:
-        assets = _as_of(fed_assets, keys[0], day, MAX_INPUT_AGE_DAYS[0])
-        cash = _as_of(tga, keys[1], day, MAX_INPUT_AGE_DAYS[1])
-        repo = _as_of(rrp, keys[2], day, MAX_INPUT_AGE_DAYS[2])
-        if assets is None or cash is None or repo is None:
-            continue
-        out.append(Observation("net_liquidity", day, round(assets - cash - repo, 6), SOURCE))
+        today = _ordinal(day)
+        values: list[float] = []
+        for points, dates, when, max_age in zip(inputs, keys, ordinals, MAX_INPUT_AGE_DAYS, strict=True):
+            i = bisect_right(dates, day)
+            if not i or today - when[i - 1] > max_age:
+                break
+            values.append(points[i - 1].value)
+        else:
+            assets, cash, repo = values
+            out.append(Observation("net_liquidity", day, round(assets - cash - repo, 6), SOURCE))
     return out
 
 

@@ -17,7 +17,7 @@ import httpx
 from bot.core.clock import is_iso_date
 from bot.core.models import Auction, Observation, SourceBatch, SourceError
 from bot.core.offload import off_loop
-from bot.sources.http import get_json
+from bot.sources.http import get_parsed
 
 SOURCE = "treasury"
 
@@ -25,6 +25,14 @@ DEBT_PATH = "/v2/accounting/od/debt_to_penny"
 TRANSACTIONS_PATH = "/v1/accounting/dts/public_debt_transactions"
 AUCTIONS_PATH = "/v1/accounting/od/auctions_query"
 UPCOMING_PATH = "/v1/accounting/od/upcoming_auctions"
+DEBT_FIELDS = ("record_date", "tot_pub_debt_out_amt", "debt_held_public_amt")
+TRANSACTION_FIELDS = (
+    "record_date",
+    "transaction_type",
+    "security_market",
+    "security_type",
+    "transaction_today_amt",
+)
 
 # DTS security types that are coupons (everything marketable that is not a bill and not a subtotal).
 BILLS = "Bills"
@@ -32,6 +40,8 @@ _NULLS = ("", "null")
 _AMOUNT = re.compile(r"-?\d+(?:\.\d+)?")
 _MAX_PAGES = 20
 _PAGE_SIZE = 10000
+# Requests in flight at once across the four endpoints and their pages; Fiscal Data publishes no limit.
+CONCURRENCY = 4
 
 # Plausibility before storing: outside these a value is a broken feed, not news.
 PUBLIC_DEBT_BN = (5_000.0, 200_000.0)  # $5T..$200T
@@ -102,21 +112,48 @@ def _within(value: float, bounds: tuple[float, float], what: str) -> float:
     return value
 
 
+def _plain_amount(raw: object) -> float | None:
+    """_amount's fast path: a plain numeric string as a finite float, else None (then _amount decides
+    between missing and a problem, worded with where it was)."""
+    if type(raw) is str and _AMOUNT.fullmatch(raw):
+        value = float(raw)
+        if math.isfinite(value):
+            return value
+    return None
+
+
+def _plain_text(row: Mapping[str, object], field: str) -> str | None:
+    """_text's fast path: a string field stripped ("" for "null"); None when _text must decide."""
+    raw = row.get(field)
+    if type(raw) is str:
+        return "" if raw == "null" else raw.strip()
+    return None
+
+
 def parse_debt_to_penny(payload: object) -> list[Observation]:
     """Total public debt outstanding and debt held by the public per record date, dollars -> $bn."""
     out: list[Observation] = []
     seen: set[str] = set()
+    # Decades of rows: each check inlined, each problem worded by the helpers only when there is one.
     for index, row in enumerate(_rows(payload, "debt_to_penny")):
-        day = _date(row, "record_date", f"debt_to_penny data[{index}]")
-        assert day is not None
+        day = row.get("record_date")
+        if not isinstance(day, str) or not is_iso_date(day):
+            day = _date(row, "record_date", f"debt_to_penny data[{index}]")  # raises
+            assert day is not None
         if day in seen:
             raise _fail(f"debt_to_penny {day}: two rows for one date")
         seen.add(day)
-        total = _amount(row, "tot_pub_debt_out_amt", f"debt_to_penny {day}")
-        public = _amount(row, "debt_held_public_amt", f"debt_to_penny {day}")
+        total = _plain_amount(row.get("tot_pub_debt_out_amt"))
+        if total is None:
+            total = _amount(row, "tot_pub_debt_out_amt", f"debt_to_penny {day}")
+        public = _plain_amount(row.get("debt_held_public_amt"))
+        if public is None:
+            public = _amount(row, "debt_held_public_amt", f"debt_to_penny {day}")
         if total is None:
             continue
-        total_bn = _within(total / 1e9, PUBLIC_DEBT_BN, f"debt_to_penny {day}: tot_pub_debt_out_amt")
+        total_bn = total / 1e9
+        if not PUBLIC_DEBT_BN[0] <= total_bn <= PUBLIC_DEBT_BN[1]:
+            _within(total_bn, PUBLIC_DEBT_BN, f"debt_to_penny {day}: tot_pub_debt_out_amt")
         out.append(Observation("public_debt", day, round(total_bn, 3), SOURCE))
         if public is not None:
             if not 0 < public <= total:
@@ -130,21 +167,33 @@ def parse_public_debt_transactions(payload: object) -> list[Observation]:
     bills: dict[str, float] = {}
     coupons: dict[str, float] = {}
     rows = _rows(payload, "public_debt_transactions")
+    # Decades of rows: each check inlined, each problem worded by the helpers only when there is one.
     for index, row in enumerate(rows):
-        where = f"public_debt_transactions data[{index}]"
-        day = _date(row, "record_date", where)
-        assert day is not None
-        if _text(row, "security_market", where) != "Marketable":
+        day = row.get("record_date")
+        if not isinstance(day, str) or not is_iso_date(day):
+            day = _date(row, "record_date", f"public_debt_transactions data[{index}]")  # raises
+            assert day is not None
+        market = _plain_text(row, "security_market")
+        if market is None:
+            market = _text(row, "security_market", f"public_debt_transactions data[{index}]")
+        if market != "Marketable":
             continue
-        kind = _text(row, "security_type", where)
+        kind = _plain_text(row, "security_type")
+        if kind is None:
+            kind = _text(row, "security_type", f"public_debt_transactions data[{index}]")
         if not kind or "total" in kind.lower():
             continue  # subtotal rows would count everything twice
-        direction = _text(row, "transaction_type", where)
+        direction = _plain_text(row, "transaction_type")
+        if direction is None:
+            direction = _text(row, "transaction_type", f"public_debt_transactions data[{index}]")
         if direction not in ("Issues", "Redemptions"):
+            where = f"public_debt_transactions data[{index}]"
             raise _fail(f"{where}: unexpected transaction_type {direction[:40]!r}")
-        amount = _amount(row, "transaction_today_amt", f"public_debt_transactions {day} {kind}")
+        amount = _plain_amount(row.get("transaction_today_amt"))
         if amount is None:
-            continue
+            amount = _amount(row, "transaction_today_amt", f"public_debt_transactions {day} {kind}")
+            if amount is None:
+                continue
         signed = (amount if direction == "Issues" else -amount) / 1000  # $mn -> $bn
         target = bills if kind == BILLS else coupons
         target[day] = target.get(day, 0.0) + signed
@@ -225,6 +274,10 @@ def parse_upcoming(payload: object) -> list[Auction]:
     return sorted(found, key=lambda a: (a.auction_date, a.security_type, a.security_term))
 
 
+def _as_is(payload: object) -> object:
+    return payload
+
+
 def _total_pages(payload: object) -> int:
     meta = payload.get("meta") if isinstance(payload, dict) else None
     pages = meta.get("total-pages", 1) if isinstance(meta, dict) else 1
@@ -234,55 +287,64 @@ def _total_pages(payload: object) -> int:
 
 
 async def _all_rows(
-    client: httpx.AsyncClient, base_url: str, path: str, params: dict[str, str]
+    client: httpx.AsyncClient, base_url: str, path: str, params: dict[str, str], gate: asyncio.Semaphore
 ) -> dict[str, object]:
-    """Every page of one endpoint as one {"data": [...]} body."""
+    """Every page of one endpoint as one {"data": [...]} body; after the first page has told how many
+    there are, the rest are fetched in parallel (within the source's one budget, `gate`)."""
     url = f"{base_url.rstrip('/')}{path}"
-    rows: list[object] = []
-    page = pages = 1
-    while page <= pages:
-        payload = await get_json(
-            client, SOURCE, url, {**params, "page[size]": str(_PAGE_SIZE), "page[number]": str(page)}
-        )
-        chunk = _rows(payload, path.rsplit("/", 1)[-1])
-        if page == 1:
-            pages = _total_pages(payload)
-            if pages > _MAX_PAGES:
-                raise _fail(f"{path}: {pages} pages of {_PAGE_SIZE} rows is more than expected")
-        if not chunk:
-            break
-        rows.extend(chunk)
-        page += 1
+    name = path.rsplit("/", 1)[-1]
+
+    async def page(number: int) -> tuple[list[Mapping[str, object]], object]:
+        query = {**params, "page[size]": str(_PAGE_SIZE), "page[number]": str(number)}
+        # The gate is held for the request alone; the body is decoded on a worker thread after it.
+        payload = await get_parsed(client, SOURCE, url, query, _as_is, gate=gate)
+        return _rows(payload, name), payload
+
+    chunk, first = await page(1)
+    rows: list[object] = list(chunk)
+    pages = _total_pages(first)
+    if pages > _MAX_PAGES:
+        raise _fail(f"{path}: {pages} pages of {_PAGE_SIZE} rows is more than expected")
+    if rows and pages > 1:
+        try:
+            async with asyncio.TaskGroup() as group:
+                later = [group.create_task(page(number)) for number in range(2, pages + 1)]
+        except* SourceError as failed:
+            raise failed.exceptions[0] from None
+        for task in later:
+            chunk = task.result()[0]
+            if not chunk:  # nothing after an empty page
+                break
+            rows.extend(chunk)
     return {"data": rows}
 
 
 async def fetch(client: httpx.AsyncClient, base_url: str, start: date, end: date) -> SourceBatch:
     """The four endpoints concurrently; each failure is named on the batch and the rest is stored."""
     since = start.isoformat()
+    gate = asyncio.Semaphore(CONCURRENCY)
     dated = {"filter": f"record_date:gte:{since}", "sort": "-record_date"}
+    # Only the columns the parsers read: a backfill's daily tables shrink to a third or less.
+    debt = {"fields": ",".join(DEBT_FIELDS), **dated}
+    transactions = {"fields": ",".join(TRANSACTION_FIELDS), **dated}
     # Results are re-read a month back so late-filled result fields are caught.
     results_since = min(start, end - timedelta(days=400)).isoformat()
     parts = {
-        "debt_to_penny": _all_rows(client, base_url, DEBT_PATH, dated),
-        "public_debt_transactions": _all_rows(client, base_url, TRANSACTIONS_PATH, dated),
+        "debt_to_penny": _all_rows(client, base_url, DEBT_PATH, debt, gate),
+        "public_debt_transactions": _all_rows(client, base_url, TRANSACTIONS_PATH, transactions, gate),
         "auctions_query": _all_rows(
             client,
             base_url,
             AUCTIONS_PATH,
             {"filter": f"auction_date:gte:{results_since}", "sort": "-auction_date"},
+            gate,
         ),
-        "upcoming_auctions": _all_rows(client, base_url, UPCOMING_PATH, {"sort": "-record_date"}),
+        "upcoming_auctions": _all_rows(client, base_url, UPCOMING_PATH, {"sort": "-record_date"}, gate),
     }
     bodies = await asyncio.gather(*parts.values(), return_exceptions=True)
-    # Years of debt and auction rows: parsed off the event loop.
-    return await off_loop(_parse_parts, dict(zip(parts, bodies, strict=True)))
-
-
-def _parse_parts(bodies: dict[str, object]) -> SourceBatch:
-    """One batch from the four endpoints' bodies (or their failures); raises when every one failed."""
     batch = SourceBatch(SOURCE)
     failures: list[SourceError] = []
-    for name, body in bodies.items():
+    for name, body in zip(parts, bodies, strict=True):
         if isinstance(body, BaseException):
             if not isinstance(body, SourceError):
                 raise body
@@ -290,17 +352,18 @@ def _parse_parts(bodies: dict[str, object]) -> SourceBatch:
             failures.append(SourceError(SOURCE, problem, transient=body.transient))
             continue
         try:
+            # Decades of daily rows: parsed off the event loop.
             if name == "debt_to_penny":
-                batch.observations.extend(parse_debt_to_penny(body))
+                batch.observations.extend(await off_loop(parse_debt_to_penny, body))
             elif name == "public_debt_transactions":
-                batch.observations.extend(parse_public_debt_transactions(body))
+                batch.observations.extend(await off_loop(parse_public_debt_transactions, body))
             elif name == "auctions_query":
-                batch.auctions.extend(parse_auctions(body))
+                batch.auctions.extend(await off_loop(parse_auctions, body))
             else:
-                batch.auctions.extend(parse_upcoming(body))
+                batch.auctions.extend(await off_loop(parse_upcoming, body))
         except SourceError as exc:
             failures.append(exc)
-    if failures and len(failures) == len(bodies):
+    if failures and len(failures) == len(parts):
         problem = "; ".join(f.problem for f in failures)
         raise SourceError(SOURCE, problem, transient=all(f.transient for f in failures))
     batch.errors.extend(f.problem for f in failures)

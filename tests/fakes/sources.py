@@ -17,7 +17,7 @@ import threading
 import time
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from types import TracebackType
 from typing import Any, TypeVar
@@ -33,7 +33,7 @@ from tests.fakes.history import (
     Operation,
     real_cases_history,
 )
-from tests.fakes.treasury import as_rows
+from tests.fakes.treasury import debt_rows, transaction_rows, upcoming_rows
 
 SOURCES = ("nyfed", "fred", "fiscaldata", "treasury")
 FAULTS = (
@@ -156,6 +156,36 @@ class _FiscalIndex:
     rows: list[dict[str, str]]
     asc: list[str]
     desc: list[str]  # newest day first, source lines ascending within a day
+    desc_order: list[int]  # the row behind each item of desc
+    # asc and desc again for each `fields` projection asked for, built on first use
+    projections: dict[tuple[str, ...], tuple[list[str], list[str]]] = field(default_factory=dict)
+
+    def texts(self, fields: tuple[str, ...]) -> tuple[list[str], list[str]]:
+        if not fields:
+            return self.asc, self.desc
+        if fields not in self.projections:
+            asc = [_dumps({f: row[f] for f in fields}) for row in self.rows]
+            self.projections[fields] = (asc, [asc[i] for i in self.desc_order])
+        return self.projections[fields]
+
+
+@dataclass
+class _TableIndex:
+    rows: list[dict[str, str]]
+    texts: list[str]  # each row serialized
+    projections: dict[tuple[str, ...], list[str]] = field(default_factory=dict)
+
+    def projected(self, fields: tuple[str, ...]) -> list[str]:
+        """Each row serialized with only `fields`, in that order; the whole row when there are none."""
+        if not fields:
+            return self.texts
+        if fields not in self.projections:
+            self.projections[fields] = [_dumps({f: row[f] for f in fields}) for row in self.rows]
+        return self.projections[fields]
+
+
+def _table(rows: list[dict[str, str]]) -> _TableIndex:
+    return _TableIndex(rows, [_dumps(row) for row in rows])
 
 
 @dataclass
@@ -632,13 +662,13 @@ class FakeSources:
         rows = list(_dts_rows(self.history.values("tga")))
         dates = [row["record_date"] for row in rows]
         asc = [_dumps(row) for row in rows]
-        desc: list[str] = []
+        order: list[int] = []
         end = len(rows)
         while end:
             start = bisect.bisect_left(dates, dates[end - 1], 0, end)
-            desc.extend(asc[start:end])
+            order.extend(range(start, end))
             end = start
-        return _FiscalIndex(dates, rows, asc, desc)
+        return _FiscalIndex(dates, rows, asc, [asc[i] for i in order], order)
 
     async def _fiscal(self, request: web.Request) -> web.Response:
         index = self._fiscal_index()
@@ -651,7 +681,7 @@ class FakeSources:
         size = min(_positive_int(query.get("page[size]", "100")), 10000)
         number = _positive_int(query.get("page[number]", "1"))
         fields = [f for f in query.get("fields", "").split(",") if f in _FISCAL_FIELDS]
-        if others or fields:
+        if others:
             # Rare slow path: filter or project row dicts, then serialize.
             chosen = index.rows[lo:hi]
             if descending:
@@ -663,11 +693,12 @@ class FakeSources:
         else:
             total = hi - lo
             skip = (number - 1) * size
+            asc, desc = index.texts(tuple(fields))
             if descending:
-                n = len(index.desc)
-                items = index.desc[n - hi + skip : min(n - lo, n - hi + skip + size)]
+                n = len(desc)
+                items = desc[n - hi + skip : min(n - lo, n - hi + skip + size)]
             else:
-                items = index.asc[lo + skip : min(hi, lo + skip + size)]
+                items = asc[lo + skip : min(hi, lo + skip + size)]
         shown = fields or list(_FISCAL_FIELDS)
         pages = math.ceil(total / size)
         meta = {
@@ -684,25 +715,47 @@ class FakeSources:
 
     # -- Treasury Fiscal Data: debt, issuance, auctions (small tables: filtered and paged per request)
 
+    def _treasury_index(self, table: str) -> _TableIndex:
+        # The two long daily tables are built and serialized once per change; the auction tables are
+        # small and History.auctions is a plain list tests may edit, so those are read afresh.
+        if table == "debt_to_penny":
+            return self._cached("treasury:debt", ("public_debt",), lambda: _table(debt_rows(self.history)))
+        if table == "public_debt_transactions":
+            deps = ("net_bills", "net_coupons")
+            return self._cached("treasury:transactions", deps, lambda: _table(transaction_rows(self.history)))
+        if table == "auctions_query":
+            return _table(sorted(self.history.auctions, key=lambda r: r["auction_date"]))
+        return _table(upcoming_rows(self.history))
+
     async def _treasury(self, request: web.Request) -> web.Response:
-        table = _TREASURY_PATHS[request.path]
-        rows = as_rows(self.history)[table]
+        index = self._treasury_index(_TREASURY_PATHS[request.path])
+        rows = index.rows
         query = request.query
+        conditions: list[tuple[str, str, str]] = []
         for part in filter(None, query.get("filter", "").split(",")):
             pieces = part.split(":", 2)
             if len(pieces) != 3:
                 raise web.HTTPBadRequest(text=f"invalid filter {part!r}")
-            rows = [row for row in rows if _matches(row, *pieces)]
+            conditions.append((pieces[0], pieces[1], pieces[2]))
+        chosen = [i for i, row in enumerate(rows) if all(_matches(row, *cond) for cond in conditions)]
         sort = query.get("sort", "record_date")
-        rows = sorted(rows, key=lambda row: row.get(sort.lstrip("-"), ""), reverse=sort.startswith("-"))
+        key = sort.lstrip("-")
+        chosen.sort(key=lambda i: rows[i].get(key, ""), reverse=sort.startswith("-"))
         if self._empty(request):
-            rows = []
+            chosen = []
         size = min(_positive_int(query.get("page[size]", "100")), 10000)
         number = _positive_int(query.get("page[number]", "1"))
-        page = rows[(number - 1) * size : number * size]
-        pages = math.ceil(len(rows) / size)
-        meta = {"count": len(page), "total-count": len(rows), "total-pages": pages}
-        body = '{"data":[' + ",".join(_dumps(row) for row in page) + '],"meta":' + _dumps(meta) + ',"links":'
+        page = chosen[(number - 1) * size : number * size]
+        pages = math.ceil(len(chosen) / size)
+        meta = {"count": len(page), "total-count": len(chosen), "total-pages": pages}
+        fields = tuple(filter(None, query.get("fields", "").split(",")))
+        if rows and not set(fields) <= rows[0].keys():
+            # As the real API does: a field that does not exist is an error, never silently left out.
+            message = f"Invalid query parameter 'fields' with value '{','.join(fields)}'"
+            return web.json_response({"error": "Invalid Query Param", "message": message}, status=400)
+        texts = index.projected(fields)
+        items = ",".join(texts[i] for i in page)
+        body = '{"data":[' + items + '],"meta":' + _dumps(meta) + ',"links":'
         body += _dumps(_fiscal_links(number, size, pages)) + "}"
         return self._reply(request, "fiscal", body, "application/json")
 

@@ -7,7 +7,6 @@ business day, and History.auctions (auctions_query rows as the API sends them, a
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Any
 
 from tests.fakes.history import History, business_days
 
@@ -138,12 +137,3 @@ def upcoming_rows(history: History) -> list[Row]:
     keep = ("record_date", "security_type", "security_term", "reopening", "cusip", "offering_amt",
             "announcemt_date", "auction_date", "issue_date")  # fmt: skip
     return [{k: row[k] for k in keep} for row in history.auctions if row["bid_to_cover_ratio"] == "null"]
-
-
-def as_rows(history: History) -> dict[str, list[Any]]:
-    return {
-        "debt_to_penny": debt_rows(history),
-        "public_debt_transactions": transaction_rows(history),
-        "auctions_query": sorted(history.auctions, key=lambda r: r["auction_date"]),
-        "upcoming_auctions": upcoming_rows(history),
-    }
