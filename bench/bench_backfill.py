@@ -2,11 +2,12 @@
 
 Run: .venv/bin/python -m bench.bench_backfill [--repeat N] [--latency SECONDS]
 Prints: backfill rows/s with requests in parallel within each source's limit, side by side (alternating runs)
-with the windows fetched one after another as before (goal: >= 3x), with no added latency and with
-`--latency` per response (default 0.1 s, a typical round trip to the real services); the ratio
-of raw sqlite3 executemany time to storage upsert time on the same rows
+with the windows fetched one after another as before (goal: >= 3x at the realistic latency), with no added
+latency and with `--latency` per response (default 0.1 s, a typical round trip to the real services), each
+median beside its runs; the ratio of raw sqlite3 executemany time to storage upsert time on the same rows
 (goal >= 0.5, i.e. our upsert at most 2x the raw insert); and the median wall time of a poll cycle when
-nothing changed (goal < 300 ms).
+nothing changed (goal < 300 ms). The fakes run in spawned processes, one a real host, so the figures are
+the bot's and not theirs; the CPU they used is printed too.
 """
 
 from __future__ import annotations

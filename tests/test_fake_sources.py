@@ -282,9 +282,9 @@ async def test_fiscal_fields_project_every_table_and_an_unknown_field_is_refused
         assert [list(row) for row in projected["data"]] == [names] * len(whole["data"])
         assert projected["data"] == [{f: row[f] for f in names} for row in whole["data"]]
         assert projected["meta"]["total-pages"] == whole["meta"]["total-pages"]
-    debt = base + "/v2/accounting/od/debt_to_penny"
-    refused = await client.get(debt, params={"fields": "record_date,nope"})
-    assert refused.status_code == 400 and "fields" in refused.json()["message"]
+    for path in ("/v2/accounting/od/debt_to_penny", OCB):
+        refused = await client.get(base + path, params={"fields": "record_date,nope"})
+        assert refused.status_code == 400 and "fields" in refused.json()["message"]
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -43,6 +43,8 @@ _DATE_COLUMNS = ("observation_date", "DATE")
 _MISSING = ("", ".")
 # Stricter than float(), which would also take "nan", "inf", "1_000" and padded text.
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+# A CSV line as fredgraph.csv writes it: a date, a comma, a number or nothing (or "." in older files).
+_PLAIN_LINE = re.compile(r"(\d{4}-\d{2}-\d{2}),(" + _NUMBER.pattern + r"|\.|)", re.ASCII)
 # Series fetched at once. The JSON API allows about 120 requests a minute; a whole fetch is one request a
 # series (7, or 28 if every one of them used all its retries), so all of them can go at once.
 CONCURRENCY = len(FRED_SERIES)
@@ -71,6 +73,15 @@ def parse_csv(text: str, fred_id: str) -> list[tuple[str, float]]:
         raise SourceError(SOURCE, f"{fred_id}: unexpected CSV header {lines[0][:80]!r}")
     rows: list[tuple[str, float]] = []
     for number, line in enumerate(lines[1:], start=2):
+        # Decades of lines: one match reads a well-formed one; anything else goes the long way below.
+        plain = _PLAIN_LINE.fullmatch(line)
+        if plain is not None and is_iso_date(plain.group(1)):
+            if plain.group(2) in _MISSING:
+                continue
+            reading = float(plain.group(2))
+            if math.isfinite(reading):
+                rows.append((plain.group(1), reading))
+                continue
         if not line.strip():
             continue
         fields = [field.strip() for field in line.split(",")]

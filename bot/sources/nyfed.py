@@ -7,6 +7,7 @@ import math
 import re
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from datetime import date, timedelta
+from operator import attrgetter
 from typing import TYPE_CHECKING, Literal, TypeVar
 
 from bot.core.clock import is_iso_date
@@ -261,7 +262,7 @@ async def fetch_rates(
         return await get_parsed(client, SOURCE, url, search_params(low, high), parse, policy, gate)
 
     observations = await _each_window(date_windows(start, end, RATES_WINDOW_DAYS), window, limit)
-    return sorted(observations, key=lambda o: o.date)
+    return sorted(observations, key=attrgetter("date"))
 
 
 async def fetch_operations(
@@ -283,7 +284,7 @@ async def fetch_operations(
         return await get_parsed(client, SOURCE, url, params, parse_operations, policy, gate)
 
     operations = await _each_window(date_windows(start, end, OPERATIONS_WINDOW_DAYS), window, limit)
-    return sorted(operations, key=lambda op: op.operation_date)
+    return sorted(operations, key=attrgetter("operation_date"))
 
 
 async def fetch(

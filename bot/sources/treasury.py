@@ -11,6 +11,7 @@ import math
 import re
 from collections.abc import Mapping
 from datetime import date, timedelta
+from operator import attrgetter
 
 import httpx
 
@@ -40,6 +41,7 @@ _NULLS = ("", "null")
 _AMOUNT = re.compile(r"-?\d+(?:\.\d+)?")
 _MAX_PAGES = 20
 _PAGE_SIZE = 10000
+_BY_DATE = attrgetter("date", "series")
 # Requests in flight at once across the four endpoints and their pages; Fiscal Data publishes no limit.
 CONCURRENCY = 4
 
@@ -159,7 +161,7 @@ def parse_debt_to_penny(payload: object) -> list[Observation]:
             if not 0 < public <= total:
                 raise _fail(f"debt_to_penny {day}: debt held by the public {public:g} exceeds the total")
             out.append(Observation("debt_held_public", day, round(public / 1e9, 3), SOURCE))
-    return sorted(out, key=lambda o: (o.date, o.series))
+    return sorted(out, key=_BY_DATE)
 
 
 def parse_public_debt_transactions(payload: object) -> list[Observation]:
@@ -205,7 +207,7 @@ def parse_public_debt_transactions(payload: object) -> list[Observation]:
             out.append(Observation(series, day, round(value, 3), SOURCE))
     if rows and not out and any(_text(r, "security_market", "") == "Marketable" for r in rows):
         raise _fail("public_debt_transactions: no marketable Bills, Notes or Bonds rows")
-    return sorted(out, key=lambda o: (o.date, o.series))
+    return sorted(out, key=_BY_DATE)
 
 
 def _auction(row: Mapping[str, object], where: str, *, announced_only: bool) -> Auction:

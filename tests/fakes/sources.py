@@ -16,7 +16,7 @@ import socket
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from types import TracebackType
@@ -680,7 +680,9 @@ class FakeSources:
         descending = query.get("sort", "record_date").startswith("-")
         size = min(_positive_int(query.get("page[size]", "100")), 10000)
         number = _positive_int(query.get("page[number]", "1"))
-        fields = [f for f in query.get("fields", "").split(",") if f in _FISCAL_FIELDS]
+        fields = [f for f in query.get("fields", "").split(",") if f]
+        if not set(fields) <= _FISCAL_FIELDS.keys():
+            return _unknown_fields(fields)
         if others:
             # Rare slow path: filter or project row dicts, then serialize.
             chosen = index.rows[lo:hi]
@@ -750,9 +752,7 @@ class FakeSources:
         meta = {"count": len(page), "total-count": len(chosen), "total-pages": pages}
         fields = tuple(filter(None, query.get("fields", "").split(",")))
         if rows and not set(fields) <= rows[0].keys():
-            # As the real API does: a field that does not exist is an error, never silently left out.
-            message = f"Invalid query parameter 'fields' with value '{','.join(fields)}'"
-            return web.json_response({"error": "Invalid Query Param", "message": message}, status=400)
+            return _unknown_fields(fields)
         texts = index.projected(fields)
         items = ",".join(texts[i] for i in page)
         body = '{"data":[' + items + '],"meta":' + _dumps(meta) + ',"links":'
@@ -899,6 +899,12 @@ def _positive_int(raw: str, minimum: int = 1) -> int:
     if value < minimum:
         raise web.HTTPBadRequest(text="invalid number")
     return value
+
+
+def _unknown_fields(fields: Sequence[str]) -> web.Response:
+    """As the real API answers: a field that does not exist is an error, never silently left out."""
+    message = f"Invalid query parameter 'fields' with value '{','.join(fields)}'"
+    return web.json_response({"error": "Invalid Query Param", "message": message}, status=400)
 
 
 def _fred_error(status: int, message: str) -> web.Response:
