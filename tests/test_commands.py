@@ -1374,3 +1374,27 @@ def test_operators_see_the_outbox_in_status() -> None:
     assert texts(operator)[-1].splitlines()[-1] == "Outbox: empty."
     user = ask_db(db, "/status", SCENARIOS["june_2026"].now, is_operator=False)
     assert "Outbox" not in user.plain_text()
+
+
+@pytest.mark.parametrize(("lang", "label"), [("en", "Change 1y"), ("zh-TW", "近一年變化")])
+def test_reserves_a_year_on_names_its_yearly_change(lang: str, label: str) -> None:
+    """A year of weekly reserves: the 1y change is labelled from the catalog, never by its key."""
+    from datetime import UTC, timedelta
+
+    from bot.core.models import Observation
+    from storage.db import open_db
+    from storage.observations import upsert_observations
+
+    db = open_db(":memory:")
+    last = date(2025, 10, 29)  # a Wednesday, as H.4.1 dates reserves
+    weeks = [last - timedelta(weeks=n) for n in range(60)]
+    upsert_observations(
+        db,
+        [Observation("reserves", d.isoformat(), 3000.0 - n, "fred") for n, d in enumerate(weeks)],
+        fetched_at="2025-10-31T00:00:00Z",
+    )
+    reply = dispatch("/reserves", context(datetime(2025, 10, 31, 21, tzinfo=UTC), lang=lang), db)
+    assert reply is not None
+    names = [name for name, _ in reply.fields]
+    assert label in names, names
+    assert not any("ago." in name for name in names), names

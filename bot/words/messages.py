@@ -529,6 +529,7 @@ EN: dict[str, str] = {
     "source.fiscaldata": "Treasury Fiscal Data (DTS)",
     "ago.1w": "1w",
     "ago.1m": "1m",
+    "ago.1y": "1y",
     "sofr.volume_change": "Volume {ago}",
     "status.startup": "startup",
 }

@@ -521,6 +521,7 @@ ZH_TW: dict[str, str] = {
     "source.fiscaldata": "美國財政部每日報表（DTS）",
     "ago.1w": "近一週",
     "ago.1m": "近一月",
+    "ago.1y": "近一年",
     "sofr.volume_change": "成交量{ago}變化",
     "status.startup": "啟動時",
 }
