@@ -6,7 +6,9 @@ import asyncio
 import itertools
 import math
 import re
+from collections.abc import Callable, Coroutine
 from datetime import date
+from typing import Any
 
 import httpx
 
@@ -125,15 +127,48 @@ def _as_is(payload: object) -> object:
     return payload
 
 
-def total_pages(payload: object) -> int:
+def total_pages(payload: object, source: str = SOURCE) -> int:
     """The page count from meta["total-pages"]; 1 when the body does not say."""
     meta = payload.get("meta") if isinstance(payload, dict) else None
     if not isinstance(meta, dict) or "total-pages" not in meta:
         return 1
     pages = meta["total-pages"]
     if isinstance(pages, bool) or not isinstance(pages, int) or pages < 0:
-        raise SourceError(SOURCE, f"changed schema: meta total-pages is {str(pages)[:40]!r}")
+        raise SourceError(source, f"changed schema: meta total-pages is {str(pages)[:40]!r}")
     return pages
+
+
+Page = tuple[list[Any], object]  # a page's rows and its whole body
+
+
+async def every_page(
+    source: str,
+    page: Callable[[int], Coroutine[Any, Any, Page]],
+    *,
+    what: str,
+    page_size: int,
+    max_pages: int,
+) -> list[Any]:
+    """Every row of a paged Fiscal Data endpoint (DTS and the Treasury tables alike): the first page says
+    how many there are, the rest are fetched in parallel (`page` holds the source's request budget), in
+    page order; nothing after an empty page is kept. The first failing page fails the whole endpoint."""
+    chunk, first = await page(1)
+    rows: list[Any] = list(chunk)
+    pages = total_pages(first, source)
+    if pages > max_pages:
+        raise SourceError(source, f"{what}{pages} pages of {page_size} rows is more than expected")
+    if rows and pages > 1:
+        try:
+            async with asyncio.TaskGroup() as group:
+                later = [group.create_task(page(number)) for number in range(2, pages + 1)]
+        except* SourceError as failed:
+            raise failed.exceptions[0] from None
+        for task in later:
+            chunk = task.result()[0]
+            if not chunk:
+                break
+            rows.extend(chunk)
+    return rows
 
 
 async def fetch(client: httpx.AsyncClient, base_url: str, start: date, page_size: int = 10000) -> SourceBatch:
@@ -153,24 +188,11 @@ async def fetch(client: httpx.AsyncClient, base_url: str, start: date, page_size
         payload = await get_parsed(client, SOURCE, url, params, _as_is, gate=gate)
         return _data_rows(payload), payload
 
-    rows, first = await page_rows(1)
-    pages = total_pages(first)
-    if pages > _MAX_PAGES:
-        raise SourceError(SOURCE, f"{pages} pages of {page_size} rows is more than expected")
-    if rows and pages > 1:
-        # The page count is known from the first page: the rest are fetched in parallel, a few at a time.
-        gate = asyncio.Semaphore(CONCURRENCY)
-
-        async def later(number: int) -> list[object]:
-            return (await page_rows(number, gate))[0]
-
-        try:
-            async with asyncio.TaskGroup() as group:
-                tasks = [group.create_task(later(number)) for number in range(2, pages + 1)]
-        except* SourceError as failed:
-            raise failed.exceptions[0] from None
-        for task in tasks:
-            rows.extend(task.result())
+    # The page count is known from the first page: the rest are fetched in parallel, a few at a time.
+    gate = asyncio.Semaphore(CONCURRENCY)
+    rows = await every_page(
+        SOURCE, lambda n: page_rows(n, gate), what="", page_size=page_size, max_pages=_MAX_PAGES
+    )
     # Parsed as one body so that a day whose rows straddle a page break is still whole.
     observations = await off_loop(parse_operating_cash_balance, {"data": rows})  # off the loop
     return SourceBatch(SOURCE, [obs for obs in observations if obs.date >= since])

@@ -18,6 +18,7 @@ import httpx
 from bot.core.clock import is_iso_date
 from bot.core.models import Auction, Observation, SourceBatch, SourceError
 from bot.core.offload import off_loop
+from bot.sources.fiscaldata import every_page
 from bot.sources.http import get_parsed
 
 SOURCE = "treasury"
@@ -280,14 +281,6 @@ def _as_is(payload: object) -> object:
     return payload
 
 
-def _total_pages(payload: object) -> int:
-    meta = payload.get("meta") if isinstance(payload, dict) else None
-    pages = meta.get("total-pages", 1) if isinstance(meta, dict) else 1
-    if isinstance(pages, bool) or not isinstance(pages, int) or pages < 0:
-        raise _fail(f"changed schema: meta total-pages is {str(pages)[:40]!r}")
-    return pages
-
-
 async def _all_rows(
     client: httpx.AsyncClient, base_url: str, path: str, params: dict[str, str], gate: asyncio.Semaphore
 ) -> dict[str, object]:
@@ -302,22 +295,7 @@ async def _all_rows(
         payload = await get_parsed(client, SOURCE, url, query, _as_is, gate=gate)
         return _rows(payload, name), payload
 
-    chunk, first = await page(1)
-    rows: list[object] = list(chunk)
-    pages = _total_pages(first)
-    if pages > _MAX_PAGES:
-        raise _fail(f"{path}: {pages} pages of {_PAGE_SIZE} rows is more than expected")
-    if rows and pages > 1:
-        try:
-            async with asyncio.TaskGroup() as group:
-                later = [group.create_task(page(number)) for number in range(2, pages + 1)]
-        except* SourceError as failed:
-            raise failed.exceptions[0] from None
-        for task in later:
-            chunk = task.result()[0]
-            if not chunk:  # nothing after an empty page
-                break
-            rows.extend(chunk)
+    rows = await every_page(SOURCE, page, what=f"{path}: ", page_size=_PAGE_SIZE, max_pages=_MAX_PAGES)
     return {"data": rows}
 
 
