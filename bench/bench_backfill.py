@@ -73,7 +73,7 @@ def _one_window_at_a_time() -> Iterator[None]:
             payload = await get_json(client, treasury.SOURCE, url, query)
             chunk = treasury._rows(payload, path.rsplit("/", 1)[-1])
             if page == 1:
-                pages = treasury._total_pages(payload)
+                pages = fiscaldata.total_pages(payload, treasury.SOURCE)
             if not chunk:
                 break
             rows.extend(chunk)
