@@ -20,11 +20,12 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from bot.app import release_memory
+from bot.app import PollDriver, release_memory
 from bot.core.config import load_settings
 from bot.delivery.worker import DeliveryWorker, Limits, OutMessage, SendResult, SendStatus
 from bot.render.chart_process import render_png_async
-from bot.sources.http import make_client
+from bot.sources.history_process import HistoryProcess
+from bot.sources.http import RetryPolicy, make_client
 from bot.sources.poller import Poller
 from bot.words.payload import reply_to_json
 from bot.words.reply import Context, Reply, Text
@@ -93,14 +94,22 @@ async def main(years: int, chats: int) -> None:
         settings = load_settings({**fake.env(), "DATABASE_PATH": str(path)}, env_file=None)
         db = open_db(path)
         async with make_client() as client:
-            # What `plumbline run` does on an empty database: its first poll fetches the initial history
-            # (INITIAL_HISTORY_DAYS, five years) with the chats already connected.
-            first = Path(tmp) / "first.db"
-            first_settings = load_settings({**fake.env(), "DATABASE_PATH": str(first)}, env_file=None)
-            starter = Poller(first_settings, client, open_db(first), clock=lambda: NOW)
-            lag, wall, late = await _worst_stall(starter.poll)
-            results.append(("first poll of the running bot (empty database, 5 years)", lag, wall, late))
-            await starter.close()
+            # What `plumbline run` does on an empty database: its first poll tick fetches the initial
+            # history (INITIAL_HISTORY_DAYS, five years) with the chats already connected, in the history
+            # process (bot.sources.history_process). Beside it, the same poll in the bot's own process.
+            for row, in_child in (
+                ("first poll of the running bot (empty database, 5 years)", True),
+                ("(for comparison) the same, in the bot's own process", False),
+            ):
+                first = Path(tmp) / f"first-{in_child}.db"
+                first_settings = load_settings({**fake.env(), "DATABASE_PATH": str(first)}, env_file=None)
+                starter = Poller(first_settings, client, open_db(first), clock=lambda: NOW)
+                history = HistoryProcess(starter, RetryPolicy()) if in_child else None
+                driver = PollDriver(starter, fixed_interval=None, clock=lambda: NOW, history=history)
+                lag, wall, late = await _worst_stall(driver.tick)
+                results.append((row, lag, wall, late))
+                await driver.close()
+                await starter.close()
             # `plumbline backfill --since 2000` runs in a process of its own, with no chat on its loop;
             # shown for what it costs a loop all the same.
             poller = Poller(settings, client, open_db(path, migrate=False), clock=lambda: NOW)

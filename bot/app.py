@@ -33,6 +33,7 @@ from bot.delivery.worker import (
     telegram_limits,
 )
 from bot.render.chart_process import CHARTS
+from bot.sources.history_process import HistoryProcess
 from bot.sources.http import RetryPolicy, make_client, retry_policy
 from bot.sources.poller import Poller, PollerClosedError, PollResult
 from bot.sources.schedule import is_due
@@ -116,10 +117,19 @@ def webhook_channel(db: sqlite_utils.Database, now: datetime, lang: str = "en") 
 class PollDriver:
     """Decides each tick which sources are due, from the fetch log, so restarts keep the rhythm."""
 
-    def __init__(self, poller: Poller, *, fixed_interval: timedelta | None, clock: Clock = utcnow) -> None:
+    def __init__(
+        self,
+        poller: Poller,
+        *,
+        fixed_interval: timedelta | None,
+        clock: Clock = utcnow,
+        history: HistoryProcess | None = None,
+    ) -> None:
         self.poller = poller
         self.fixed_interval = fixed_interval
         self.clock = clock
+        # Where a source's initial history is loaded; None: in this process, like any poll.
+        self.history = history
         self.hooks: list[PollHook] = []
 
     def due(self) -> list[str]:
@@ -140,7 +150,7 @@ class PollDriver:
             names = self.due()
             if not names:
                 return None
-            result = await self.poller.poll(names)
+            result = await self.poll(names)
             for hook in self.hooks:
                 await hook(result)
             return result
@@ -154,6 +164,23 @@ class PollDriver:
         except Exception:
             log.exception("poll tick failed")
             return None
+
+    async def poll(self, names: list[str]) -> PollResult:
+        """Poll the named sources; those that need their initial history load it in the history process,
+        beside the others (see bot.sources.history_process)."""
+        history = self.history
+        bulk = [name for name in names if history is not None and self.poller.needs_history(name)]
+        if history is None or not bulk:
+            return await self.poller.poll(names)
+        rest = [name for name in names if name not in bulk]
+        result, loaded = await asyncio.gather(self.poller.poll(rest), history.load(bulk))
+        result.outcomes.update(loaded)
+        return result
+
+    async def close(self) -> None:
+        """Stop a history load in flight; call before closing the poller."""
+        if self.history is not None:
+            await self.history.close()
 
 
 class App:
@@ -214,7 +241,10 @@ class App:
         poller = Poller(self.settings, self.client, self.writer_db, clock=self.clock)
         interval = self.settings.poll_interval_seconds
         self.driver = PollDriver(
-            poller, fixed_interval=timedelta(seconds=interval) if interval else None, clock=self.clock
+            poller,
+            fixed_interval=timedelta(seconds=interval) if interval else None,
+            clock=self.clock,
+            history=HistoryProcess(poller, self.retry),
         )
         self.engine = AlertEngine(self.writer_db, clock=self.clock)
         self.driver.hooks.append(self._after_poll)
@@ -530,6 +560,7 @@ class App:
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         if self.driver is not None:
+            await self.driver.close()
             await self.driver.poller.close()
         if self.client is not None:
             await self.client.aclose()

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from bot.core.clock import is_iso_date, utcnow
 from bot.core.config import ConfigError, Settings, load_settings
 from bot.core.lang import SUPPORTED_LANGS, parse_lang
+from bot.core.lean import leave_out_numpy
 from bot.core.logs import setup_logging
 from bot.core.series import CATALOG
 from storage.errors import StorageError
@@ -273,15 +274,6 @@ async def serve_web(settings: Settings, host: str, port: int) -> int:
     finally:
         await server.stop()
         db.close()
-
-
-def leave_out_numpy() -> None:
-    """Keep numpy out of every command's process: only charts use it, and they are drawn in a process of
-    their own. sqlite-utils imports it when it is installed, just to store numpy scalars, which Plumbline
-    never passes; without it the bot starts with 10 MB less resident memory and 0.2 s less CPU, and a
-    one-shot command 70 ms sooner (measured)."""
-    if "numpy" not in sys.modules:
-        sys.modules["numpy"] = None  # type: ignore[assignment]  # `import numpy` now raises ImportError
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -17,6 +17,8 @@ import pytest
 
 from bot.core.config import load_settings
 from bot.frontends.console import run_console
+from storage.db import open_readonly
+from storage.fetchlog import last_fetches
 from tests.seed import SCENARIOS, seeded
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -209,6 +211,14 @@ class _Pty:
 
 
 @pytest.mark.slow
+def _failed_sources(path: Path) -> set[str]:
+    db = open_readonly(path)
+    try:
+        return {name for name, record in last_fetches(db).items() if record.outcome == "error"}
+    finally:
+        db.close()
+
+
 def test_console_on_a_terminal_edits_lines_says_offline_once_and_leaves_on_ctrl_c(tmp_path: Path) -> None:
     seeded("srf_feb_2026", tmp_path / "c.db").close()
     base = f"http://127.0.0.1:{_closed_port()}"
@@ -222,9 +232,12 @@ def test_console_on_a_terminal_edits_lines_says_offline_once_and_leaves_on_ctrl_
     try:
         term.read_until("plumbline> ")
         deadline = time.monotonic() + 30
-        while "poll failed" not in (tmp_path / "c.log").read_text():  # the first poll finds no network
+        # The first poll finds no network. Wait for the fetch log, not the log line: a source missing a
+        # series loads its history in the history process, whose line reaches c.log before its record.
+        while "nyfed" not in _failed_sources(tmp_path / "c.db"):
             assert time.monotonic() < deadline
             time.sleep(0.1)
+        assert "poll failed" in (tmp_path / "c.log").read_text()
         term.type("/help\r")
         mark = len(term.seen)
         term.read_until("working offline on stored data; NY Fed Markets API unreachable since", after=mark)

@@ -9,8 +9,7 @@ holds no matplotlib at all.
 
 The pipe is read and written from a worker thread with blocking calls, which release the GIL while they
 wait; the process belongs to no event loop, so one drawing process serves the front-ends, the delivery
-worker and the console alike. It is started with subprocess rather than multiprocessing's spawn, which
-would re-import the parent's main module in the child. This module imports neither matplotlib nor numpy.
+worker and the console alike. This module imports neither matplotlib nor numpy.
 """
 
 from __future__ import annotations
@@ -24,12 +23,11 @@ import os
 import pickle
 import select
 import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
 from typing import IO
 
+from bot.core.child import module_command
 from bot.render.chart_worker import ANSWER, ERROR, HEADER
 from bot.words.messages import t
 from bot.words.reply import ChartData, Reply, Text
@@ -38,7 +36,6 @@ log = logging.getLogger(__name__)
 
 IDLE_SECONDS = 600.0  # a chart every few minutes keeps the process warm; a quiet bot gives it back
 TIMEOUT_SECONDS = 60.0  # a chart that takes longer is a hung process: it is killed and replaced
-_SOURCE_ROOT = str(Path(__file__).resolve().parents[2])  # the folder holding `bot/`, for the child
 
 
 class ChartError(RuntimeError):
@@ -121,14 +118,8 @@ class ChartProcess:
             if self._proc.poll() is None:
                 return self._proc
             self._stop()  # it died between charts: close its pipes before starting the next
-        path = os.pathsep.join(p for p in (_SOURCE_ROOT, os.environ.get("PYTHONPATH", "")) if p)
-        self._proc = subprocess.Popen(
-            [sys.executable, "-m", "bot.render.chart_worker"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            env={**os.environ, "PYTHONPATH": path},
-            bufsize=0,
-        )
+        argv, env = module_command("bot.render.chart_worker")
+        self._proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, bufsize=0)
         self.started += 1
         log.info("charts: drawing process %d started", self._proc.pid)
         return self._proc

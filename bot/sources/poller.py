@@ -115,12 +115,18 @@ class Poller:
             return max(since, spec.earliest), end
         newest = newest_dates(self.db)
         stored = [newest[s] for s in spec.series if s in newest]
-        if len(stored) < len(spec.series):
+        if len(stored) < len(spec.series):  # the rule needs_history reads
             return max(today - timedelta(days=INITIAL_HISTORY_DAYS), spec.earliest), end
         # A future date stored before validation existed must not hold the window past today for good.
         anchor = min(date.fromisoformat(min(stored)), today)
         lookback = spec.deep_lookback_days if self._deep_due(spec) else spec.lookback_days
         return anchor - timedelta(days=lookback), end
+
+    def needs_history(self, name: str) -> bool:
+        """True when a poll of this source would fetch the initial history (INITIAL_HISTORY_DAYS): one of
+        its series has nothing stored yet (an empty database, or a series added since)."""
+        newest = newest_dates(self.db)
+        return any(series not in newest for series in self.sources[name].series)
 
     def _deep_due(self, spec: SourceSpec) -> bool:
         last = get_meta(self.db, _deep_key(spec.name))
