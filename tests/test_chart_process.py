@@ -17,6 +17,7 @@ import pytest
 from bot.render.chart_process import ChartError, ChartProcess
 from bot.render.charts import render_png
 from bot.words.reply import ChartData, ChartPanel, ChartSeries
+from tests.processes import alive
 from tests.seed import seeded
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,15 +47,6 @@ def charts() -> Iterator[ChartProcess]:
     process = ChartProcess(idle_seconds=60, timeout_seconds=30)
     yield process
     process.close()
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    with open(f"/proc/{pid}/stat") as f:  # a zombie is not alive
-        return f.read().split()[2] != "Z"
 
 
 async def test_a_chart_drawn_in_the_child_is_the_chart_drawn_in_process(charts: ChartProcess) -> None:
@@ -107,7 +99,7 @@ async def test_a_hung_process_is_killed_after_the_timeout_and_replaced() -> None
         os.kill(hung, signal.SIGSTOP)
         with pytest.raises(ChartError, match="no chart after 1 s"):
             await charts.render(MONTH_END)
-        assert not _alive(hung)
+        assert not alive(hung)
         # The replacement starts cold (matplotlib, fonts): over a second on this 2-core machine under load.
         charts.timeout_seconds = 30
         assert (await charts.render(MONTH_END)).startswith(b"\x89PNG")
@@ -125,7 +117,7 @@ async def test_an_idle_process_exits_and_the_next_chart_starts_another() -> None
         deadline = time.monotonic() + 10
         while charts.pid is not None and time.monotonic() < deadline:
             await asyncio.sleep(0.1)
-        assert charts.pid is None and not _alive(pid)
+        assert charts.pid is None and not alive(pid)
         assert (await charts.render(MONTH_END)).startswith(b"\x89PNG")
         assert charts.started == 2
     finally:
@@ -137,7 +129,7 @@ def test_close_stops_the_process(charts: ChartProcess) -> None:
     pid = charts.pid
     assert pid is not None
     charts.close()
-    assert charts.pid is None and not _alive(pid)
+    assert charts.pid is None and not alive(pid)
 
 
 _BOT_PROCESS = """

@@ -36,6 +36,7 @@ from storage.fetchlog import last_fetches
 from storage.observations import value_on
 from tests.fakes.history import real_cases_history
 from tests.fakes.sources import FakeSources
+from tests.processes import alive
 
 NOW = datetime(2026, 7, 1, 21, 0, tzinfo=UTC)
 FAST = RetryPolicy(attempts=2, base_delay=0.01, max_delay=0.02)
@@ -96,15 +97,6 @@ async def bot(fake: FakeSources, tmp_path: Path) -> AsyncIterator[_Bot]:
     running = _Bot(_settings(fake, tmp_path))
     yield running
     await running.close()
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    with open(f"/proc/{pid}/stat") as f:  # a zombie is not alive
-        return f.read().split()[2] != "Z"
 
 
 async def _history_pid(history: HistoryProcess, within: float = 30.0) -> int:
@@ -203,7 +195,7 @@ async def test_a_killed_history_process_fails_what_it_did_not_report_and_the_nex
         os.kill(pid, signal.SIGKILL)
         with caplog.at_level(logging.WARNING):
             result = await asyncio.wait_for(tick, 30)
-        assert not _alive(pid)
+        assert not alive(pid)
         why = "the history process was killed (SIGKILL)"
         assert {o.error for o in result.outcomes.values()} == {why}
         assert _fetch_outcomes(running.db) == dict.fromkeys(SOURCES, ("error", why))  # the backoff applies
@@ -227,7 +219,7 @@ async def test_a_hung_history_process_is_stopped_after_its_timeout(fake: FakeSou
         tick = asyncio.create_task(running.tick())
         pid = await _history_pid(running.history)
         result = await asyncio.wait_for(tick, 30)
-        assert not _alive(pid) and running.history.pid is None
+        assert not alive(pid) and running.history.pid is None
         assert result.outcomes["fred"].error == "the history load took over 3 s and was stopped"
         assert _fetch_outcomes(running.db)["fred"] == (
             "error",
@@ -249,7 +241,7 @@ async def test_stopping_the_bot_mid_load_stops_the_process_and_leaves_the_source
         t0 = time.monotonic()
         await running.driver.close()
         assert time.monotonic() - t0 < 3.0  # the end of its input stops it at once, not after the grace
-        assert not _alive(pid)
+        assert not alive(pid)
         result = await asyncio.wait_for(tick, 10)
         assert result.outcomes["fred"].error == "stopped with the bot"
         # No failure is recorded for what the bot itself stopped: fred is simply due at the next start.
@@ -351,3 +343,11 @@ def test_an_outcome_crosses_the_pipe_with_what_the_bot_needs() -> None:
     back = outcome_from_json(outcome_to_json(outcome))
     assert back == outcome
     assert outcome_to_json(SourceOutcome("fred", ok=True))["window"] is None
+
+
+async def test_a_load_asked_for_after_the_bot_stopped_starts_no_process(bot: _Bot) -> None:
+    await bot.driver.close()
+    outcomes = await bot.history.load(["nyfed"])
+    assert bot.history.started == 0
+    assert outcomes["nyfed"].error == "stopped with the bot"
+    assert last_fetches(bot.db) == {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 
 import pytest
 
@@ -53,7 +54,7 @@ async def test_starts_go_one_per_turn_in_order_and_spacing_apart(spacing: float)
     turns.stop()
     assert [n for n, _, _ in started] == list(range(20))  # first come, first started
     assert len({turn for _, turn, _ in started}) == 20  # never two starts in one turn
-    gaps = [b[2] - a[2] for a, b in zip(started, started[1:], strict=False)]
+    gaps = [b[2] - a[2] for a, b in itertools.pairwise(started)]
     assert min(gaps) >= spacing
 
 
@@ -72,6 +73,23 @@ async def test_a_request_cancelled_while_waiting_gives_its_turn_to_the_next() ->
     assert order == [0, 1, 3, 4]
     assert isinstance(results[2], asyncio.CancelledError)
     await asyncio.wait_for(pacer.turn(), 1)  # and the pacer still serves the next caller
+
+
+async def test_a_request_cancelled_after_its_turn_came_passes_the_turn_on() -> None:
+    pacer = Pacer(spacing=60.0)  # no timer fires within the test: only the release below
+    order: list[int] = []
+
+    async def request(n: int) -> None:
+        await pacer.turn()
+        order.append(n)
+
+    tasks = [asyncio.create_task(request(n)) for n in range(3)]
+    await asyncio.sleep(0)  # 0 started; 1 and 2 wait
+    pacer._release()  # what the timer does: 1's turn comes...
+    tasks[1].cancel()  # ...and 1 is cancelled before it could run
+    await asyncio.wait_for(tasks[2], 1)  # 2 goes now, not a minute later
+    assert order == [0, 2]
+    assert tasks[1].cancelled()
 
 
 async def test_the_source_client_paces_every_request_and_all_of_them_succeed() -> None:

@@ -105,9 +105,12 @@ class HistoryProcess:
         async with self._lock:
             started = self.poller.clock()
             t0 = time.perf_counter()
-            answer, code = await self._run(
-                HistoryRequest(self.poller.settings, self.retry, tuple(names), started)
-            )
+            if self._stopping:  # a tick that began as the bot stopped starts no process
+                answer, code = b"", None
+            else:
+                answer, code = await self._run(
+                    HistoryRequest(self.poller.settings, self.retry, tuple(names), started)
+                )
             outcomes = _outcomes(answer)
             missing = [name for name in names if name not in outcomes]
             if not missing:

@@ -45,37 +45,42 @@ class RetryPolicy:
 
 
 class Pacer:
-    """Request starts one at a time, at least `spacing` apart, each in a turn of the event loop of its own.
+    """Request starts one at a time, each at least `spacing` after the last and in a turn of the event loop
+    of its own.
 
     Starting a request costs httpx about a millisecond of CPU on the loop (building it, choosing a pooled
     connection, writing it). A poll starts some twenty at once, and in one turn of the loop they held it
     10-14 ms (bench/bench_loop.py). Paced, twenty requests go out within 30 ms instead of at once, which
-    no source notices. A start is released by a timer and runs on the next turn, so however late the
-    loop is, two starts never share a turn."""
+    no source notices. Each start arms the timer that releases the next, so however late the loop is,
+    two starts never share a turn and never come closer than `spacing`."""
 
     def __init__(self, spacing: float = PACE_SECONDS) -> None:
         self.spacing = spacing
         self._waiting: deque[asyncio.Future[None]] = deque()
-        self._timer: asyncio.TimerHandle | None = None
+        self._busy = False  # a start happened less than `spacing` ago, or one is released and due
 
     async def turn(self) -> None:
         """Wait for this request's turn: at once when no start happened within the last `spacing`."""
         loop = asyncio.get_running_loop()
-        if self._timer is None:
-            self._timer = loop.call_later(self.spacing, self._release)
-            return
-        slot: asyncio.Future[None] = loop.create_future()
-        self._waiting.append(slot)
-        await slot
+        if self._busy:
+            slot: asyncio.Future[None] = loop.create_future()
+            self._waiting.append(slot)
+            try:
+                await slot
+            except asyncio.CancelledError:
+                if slot.done() and not slot.cancelled():  # released, then cancelled: the next one goes
+                    self._release()
+                raise
+        self._busy = True
+        loop.call_later(self.spacing, self._release)
 
     def _release(self) -> None:
-        self._timer = None
         while self._waiting:
             slot = self._waiting.popleft()
             if not slot.done():  # a request cancelled while waiting gives its turn to the next
                 slot.set_result(None)
-                self._timer = asyncio.get_running_loop().call_later(self.spacing, self._release)
                 return
+        self._busy = False
 
 
 class SourceClient(httpx.AsyncClient):
