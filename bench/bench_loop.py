@@ -3,10 +3,12 @@
 Run: .venv/bin/python -m bench.bench_loop [--years 25] [--chats 2000]
 A probe task sleeps 5 ms over and over on the bot's loop and records how late each wake-up is, while the
 real components run on that loop: the poller against the fake sources (served from a process of their
-own, so their work is not counted as the bot's), a `/chart corridor max` and `/chart srf max` as the
-front-ends run them (DbLane, then the drawing process), and the delivery worker fanning an alert out to
-N chats through an instant sender. Goal: no stall over 20 ms in any of them. The first row is the probe
-with nothing running, this machine's noise floor.
+own, so their work is not counted as the bot's), first into an empty database as `plumbline run` polls
+it (the history process loading five years, and beside it the same poll in the bot's own process), a
+`/chart corridor max` and `/chart srf max` as the front-ends run them (DbLane, then the drawing
+process), and the delivery worker fanning an alert out to N chats through an instant sender. Goal: no
+stall over 20 ms in any of them. The first row is the probe with nothing running, this machine's noise
+floor.
 """
 
 from __future__ import annotations
