@@ -191,7 +191,10 @@ async def test_a_killed_history_process_fails_what_it_did_not_report_and_the_nex
         fake.set_fault("treasury", "timeout")  # the child waits on the Treasury until it is killed
         tick = asyncio.create_task(running.tick())
         pid = await _history_pid(running.history)
-        await asyncio.sleep(1.0)  # the other sources finish and commit meanwhile
+        deadline = time.monotonic() + 30
+        while set(_fetch_outcomes(running.db)) != {"nyfed", "fred", "fiscaldata"}:  # the others commit first
+            assert time.monotonic() < deadline, _fetch_outcomes(running.db)
+            await asyncio.sleep(0.05)
         os.kill(pid, signal.SIGKILL)
         with caplog.at_level(logging.WARNING):
             result = await asyncio.wait_for(tick, 30)
