@@ -168,12 +168,11 @@ class PollDriver:
     async def poll(self, names: list[str]) -> PollResult:
         """Poll the named sources; those that need their initial history load it in the history process,
         beside the others (see bot.sources.history_process)."""
-        history = self.history
-        bulk = [name for name in names if history is not None and self.poller.needs_history(name)]
-        if history is None or not bulk:
+        bulk = [name for name in names if self.history is not None and self.poller.needs_history(name)]
+        if self.history is None or not bulk:
             return await self.poller.poll(names)
         rest = [name for name in names if name not in bulk]
-        result, loaded = await asyncio.gather(self.poller.poll(rest), history.load(bulk))
+        result, loaded = await asyncio.gather(self.poller.poll(rest), self.history.load(bulk))
         result.outcomes.update(loaded)
         return result
 

@@ -151,11 +151,7 @@ class HistoryProcess:
             try:
                 answer = await asyncio.wait_for(proc.stdout.read(), self.timeout_seconds)
             except TimeoutError:
-                log.error(
-                    "history process %d: no answer after %.0f s; stopping it", proc.pid, self.timeout_seconds
-                )
-                await _stop(proc)
-                return b"", None
+                return b"", None  # hung: stopped below, and load() says so
             return answer, await proc.wait()
         finally:
             await _stop(proc)  # cancelled (the bot is stopping) or done: never leave it running

@@ -114,9 +114,9 @@ class Poller:
         if since is not None:
             return max(since, spec.earliest), end
         newest = newest_dates(self.db)
-        stored = [newest[s] for s in spec.series if s in newest]
-        if len(stored) < len(spec.series):  # the rule needs_history reads
+        if _lacks_history(spec, newest):
             return max(today - timedelta(days=INITIAL_HISTORY_DAYS), spec.earliest), end
+        stored = [newest[s] for s in spec.series]
         # A future date stored before validation existed must not hold the window past today for good.
         anchor = min(date.fromisoformat(min(stored)), today)
         lookback = spec.deep_lookback_days if self._deep_due(spec) else spec.lookback_days
@@ -125,8 +125,7 @@ class Poller:
     def needs_history(self, name: str) -> bool:
         """True when a poll of this source would fetch the initial history (INITIAL_HISTORY_DAYS): one of
         its series has nothing stored yet (an empty database, or a series added since)."""
-        newest = newest_dates(self.db)
-        return any(series not in newest for series in self.sources[name].series)
+        return _lacks_history(self.sources[name], newest_dates(self.db))
 
     def _deep_due(self, spec: SourceSpec) -> bool:
         last = get_meta(self.db, _deep_key(spec.name))
@@ -249,6 +248,11 @@ class Poller:
         sofr_volume, bgcr_volume = (history(db, name, since=first_changed) for name in DVP_INPUTS)
         derived = dvp_proxy(sofr_volume, bgcr_volume, since=first_changed)
         return upsert_observations(db, derived, fetched_at=iso_utc(self.clock()), untracked=UNTRACKED_SERIES)
+
+
+def _lacks_history(spec: SourceSpec, newest: dict[str, str]) -> bool:
+    """One of the source's series has nothing stored: its poll fetches the initial history."""
+    return any(series not in newest for series in spec.series)
 
 
 def _deep_key(source: str) -> str:
