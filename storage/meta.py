@@ -17,3 +17,8 @@ def set_meta(db: sqlite_utils.Database, key: str, value: str) -> None:
         "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         (key, value),
     )
+
+
+def delete_meta(db: sqlite_utils.Database, key: str) -> None:
+    """Forget key (nothing happens when it is not stored)."""
+    db.execute("DELETE FROM meta WHERE key = ?", (key,))

@@ -62,7 +62,7 @@ async def fake() -> AsyncIterator[FakeSources]:
         yield server
 
 
-def _settings(fake: FakeSources, tmp_path: Path, timeout: str = "2") -> Settings:
+def _settings(fake: FakeSources, tmp_path: Path, timeout: str = "15") -> Settings:
     env = {**fake.env(), "DATABASE_PATH": str(tmp_path / "p.db"), "HTTP_TIMEOUT_SECONDS": timeout}
     return load_settings(env, env_file=None)
 

@@ -25,6 +25,7 @@ from bot.words.reply import Context
 from handlers.table import dispatch
 from storage.db import open_db
 from storage.fetchlog import last_fetches
+from storage.meta import get_meta
 from storage.observations import latest, revisions, value_on
 from storage.operations import operations_between
 from tests.fakes.history import real_cases_history
@@ -265,3 +266,30 @@ async def test_a_backfill_pauses_the_collector_and_restores_it(fake: FakeSources
     assert during == [False, True]  # paused for the backfill only
     assert gc.isenabled()
     db.close()
+
+
+async def test_derived_series_a_killed_poll_never_derived_are_derived_by_the_next(
+    fake: FakeSources, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The inputs were committed, then the process died before its derive step (kill -9 of the bot, or
+    of the history process with it): net liquidity and the DVP proxy were missing for good."""
+    reference = open_db(tmp_path / "reference.db")
+    await poll_once(settings_for(fake, tmp_path, DATABASE_PATH=str(tmp_path / "reference.db")), reference)
+    derived = "SELECT series, date, value FROM observations WHERE series IN ('net_liquidity', 'dvp_volume')"
+    expected = set(reference.execute(derived).fetchall())
+    assert {row[0] for row in expected} == {"net_liquidity", "dvp_volume"}
+
+    settings = settings_for(fake, tmp_path)
+    db = open_db(settings.database_path)
+    with monkeypatch.context() as killed:
+        killed.setattr(Poller, "_derive_stale", lambda self, db: [])  # died before deriving anything
+        await poll_once(settings, db)
+    assert set(db.execute(derived).fetchall()) == set()
+    assert get_meta(db, "derived_stale_from.net_liquidity") is not None  # the mark survived
+
+    again = await poll_once(settings, db, since=None)  # a restart: nothing new at the sources
+    assert set(db.execute(derived).fetchall()) == expected
+    assert {c.series for c in again.derived} == {"net_liquidity", "dvp_volume"}
+    assert get_meta(db, "derived_stale_from.net_liquidity") is None
+    assert get_meta(db, "derived_stale_from.dvp_volume") is None
+    assert not (await poll_once(settings, db, since=None)).derived  # and nothing is derived twice

@@ -25,7 +25,7 @@ from bot.sources.registry import SOURCES, SourceSpec
 from bot.sources.validate import validate_batch
 from storage.auctions import upsert_auctions
 from storage.fetchlog import FetchRecord, record_fetch
-from storage.meta import get_meta, set_meta
+from storage.meta import delete_meta, get_meta, set_meta
 from storage.observations import Change, flag_source_revisions, history, newest_dates, upsert_observations
 from storage.operations import upsert_operations
 
@@ -102,9 +102,9 @@ class Poller:
         with collector_paused() if since is not None else contextlib.nullcontext():
             outcomes = await asyncio.gather(*(self._poll_source(spec, since) for spec in specs))
             result = PollResult(outcomes={o.source: o for o in outcomes})
-            if any(o.changes for o in outcomes):
-                # A backfill's 99,000 changes are looked through by the writer thread, not the loop.
-                result.derived = await self.write(self._derive, [o.changes for o in outcomes])
+            if any(o.ok or o.changes for o in outcomes):
+                # Whatever was marked stale, by this poll or by one killed before its derive step.
+                result.derived = await self.write(self._derive_stale)
         return result
 
     def window(self, spec: SourceSpec, since: date | None) -> tuple[date, date]:
@@ -211,31 +211,25 @@ class Poller:
                 upsert_auctions(db, batch.auctions, fetched_at=fetched_at)
             if batch.revised:
                 flag_source_revisions(db, batch.revised, fetched_at)
+            _mark_stale(db, changes)
         return changes, ops
 
-    def _derive(self, db: sqlite_utils.Database, changes: list[list[Change]]) -> list[Change]:
-        """Net liquidity and the DVP proxy, recomputed from the earliest date their inputs changed."""
-        touched: list[str] = []
-        repo: list[str] = []
-        for group in changes:  # one pass
-            for change in group:
-                if change.series in NET_LIQUIDITY_INPUTS:
-                    touched.append(change.date)
-                elif change.series in DVP_INPUTS:
-                    repo.append(change.date)
-        if not touched and not repo:
-            return []
-        return self._recompute_derived(db, min(touched, default=None), min(repo, default=None))
+    def _derive_stale(self, db: sqlite_utils.Database) -> list[Change]:
+        """Net liquidity and the DVP proxy, recomputed from the earliest date their inputs changed.
 
-    def _recompute_derived(
-        self, db: sqlite_utils.Database, net_liquidity_from: str | None, dvp_from: str | None
-    ) -> list[Change]:
+        Those dates are marked in the transaction that stored the inputs (see _mark_stale) and cleared in
+        the one that recomputes: a process killed in between (the history process with its bot, or the
+        bot itself) leaves the mark, and the next poll derives what it never did."""
         derived: list[Change] = []
         with db.atomic():
+            net_liquidity_from = get_meta(db, _STALE_NET_LIQUIDITY)
+            dvp_from = get_meta(db, _STALE_DVP)
             if net_liquidity_from is not None:
                 derived += self._recompute_net_liquidity(db, net_liquidity_from)
+                delete_meta(db, _STALE_NET_LIQUIDITY)
             if dvp_from is not None:
                 derived += self._recompute_dvp(db, dvp_from)
+                delete_meta(db, _STALE_DVP)
         return derived
 
     def _recompute_net_liquidity(self, db: sqlite_utils.Database, first_changed: str) -> list[Change]:
@@ -248,6 +242,27 @@ class Poller:
         sofr_volume, bgcr_volume = (history(db, name, since=first_changed) for name in DVP_INPUTS)
         derived = dvp_proxy(sofr_volume, bgcr_volume, since=first_changed)
         return upsert_observations(db, derived, fetched_at=iso_utc(self.clock()), untracked=UNTRACKED_SERIES)
+
+
+_STALE_NET_LIQUIDITY = "derived_stale_from.net_liquidity"
+_STALE_DVP = "derived_stale_from.dvp_volume"
+
+
+def _mark_stale(db: sqlite_utils.Database, changes: list[Change]) -> None:
+    """Note, with the inputs just stored, the earliest date each derived series must be recomputed from.
+    A backfill's 99,000 changes are looked through here, on the writer thread, not on the loop."""
+    touched: list[str] = []
+    repo: list[str] = []
+    for change in changes:  # one pass
+        if change.series in NET_LIQUIDITY_INPUTS:
+            touched.append(change.date)
+        elif change.series in DVP_INPUTS:
+            repo.append(change.date)
+    for key, dates in ((_STALE_NET_LIQUIDITY, touched), (_STALE_DVP, repo)):
+        if dates:
+            earliest = min(dates)
+            marked = get_meta(db, key)
+            set_meta(db, key, earliest if marked is None else min(marked, earliest))
 
 
 def _lacks_history(spec: SourceSpec, newest: dict[str, str]) -> bool:
