@@ -168,7 +168,7 @@ class PollDriver:
     async def poll(self, names: list[str]) -> PollResult:
         """Poll the named sources; those that need their initial history load it in the history process,
         beside the others (see bot.sources.history_process)."""
-        bulk = [name for name in names if self.history is not None and self.poller.needs_history(name)]
+        bulk = self.poller.needing_history(names) if self.history is not None else []
         if self.history is None or not bulk:
             return await self.poller.poll(names)
         rest = [name for name in names if name not in bulk]

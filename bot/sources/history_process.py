@@ -55,21 +55,20 @@ class HistoryRequest:
 
 
 def outcome_to_json(outcome: SourceOutcome) -> dict[str, Any]:
-    """What the bot needs of an outcome: the stored rows themselves stay in the database."""
+    """What the bot needs of an outcome: the stored rows stay in the database, and the process logs their
+    counts."""
     window = outcome.window
     return {
         "source": outcome.source,
         "ok": outcome.ok,
         "error": outcome.error,
-        "changes": len(outcome.changes),
-        "operations": len(outcome.operations),
         "duration_ms": outcome.duration_ms,
         "window": None if window is None else [window[0].isoformat(), window[1].isoformat()],
     }
 
 
 def outcome_from_json(item: dict[str, Any]) -> SourceOutcome:
-    """The bot's side of outcome_to_json: the process logged the counts; the lists stay empty here."""
+    """The bot's side of outcome_to_json: the change lists stay empty here."""
     window = item.get("window")
     return SourceOutcome(
         source=str(item["source"]),

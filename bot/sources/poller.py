@@ -122,10 +122,11 @@ class Poller:
         lookback = spec.deep_lookback_days if self._deep_due(spec) else spec.lookback_days
         return anchor - timedelta(days=lookback), end
 
-    def needs_history(self, name: str) -> bool:
-        """True when a poll of this source would fetch the initial history (INITIAL_HISTORY_DAYS): one of
-        its series has nothing stored yet (an empty database, or a series added since)."""
-        return _lacks_history(self.sources[name], newest_dates(self.db))
+    def needing_history(self, names: Iterable[str]) -> list[str]:
+        """The named sources whose poll would fetch the initial history (INITIAL_HISTORY_DAYS): one of their
+        series has nothing stored yet (an empty database, or a series added since). One indexed read."""
+        newest = newest_dates(self.db)
+        return [name for name in names if _lacks_history(self.sources[name], newest)]
 
     def _deep_due(self, spec: SourceSpec) -> bool:
         last = get_meta(self.db, _deep_key(spec.name))
