@@ -47,8 +47,9 @@ async def test_starts_go_one_per_turn_in_order_and_spacing_apart(spacing: float)
     started: list[tuple[int, int, float]] = []
 
     async def request(n: int) -> None:
-        await pacer.turn()
-        started.append((n, turns.count, loop.time()))
+        granted = await pacer.turn()
+        assert granted <= loop.time()
+        started.append((n, turns.count, granted))
 
     await asyncio.gather(*(request(n) for n in range(20)))
     turns.stop()

@@ -59,8 +59,10 @@ class Pacer:
         self._waiting: deque[asyncio.Future[None]] = deque()
         self._busy = False  # a start happened less than `spacing` ago, or one is released and due
 
-    async def turn(self) -> None:
-        """Wait for this request's turn: at once when no start happened within the last `spacing`."""
+    async def turn(self) -> float:
+        """Wait for this request's turn: at once when no start happened within the last `spacing`.
+
+        Returns the loop time the start was granted at, the time the next start is spaced from."""
         loop = asyncio.get_running_loop()
         if self._busy:
             slot: asyncio.Future[None] = loop.create_future()
@@ -72,7 +74,9 @@ class Pacer:
                     self._release()
                 raise
         self._busy = True
-        loop.call_later(self.spacing, self._release)
+        granted = loop.time()
+        loop.call_at(granted + self.spacing, self._release)
+        return granted
 
     def _release(self) -> None:
         while self._waiting:
