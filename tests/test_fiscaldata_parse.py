@@ -368,6 +368,10 @@ async def test_fetch_failing_second_page() -> None:
     ("body", "fragment"),
     [
         pytest.param("<!DOCTYPE html><html><body>Maintenance</body></html>", "HTML page", id="html"),
+        pytest.param(
+            "\r\n\n  <html><body>502 Bad Gateway</body></html>", "HTML page", id="html-after-blank-lines"
+        ),
+        pytest.param(" " * 5000 + "<html>", "invalid JSON", id="html-after-pages-of-blanks"),
         pytest.param('{"data": [{"record_date": "2026-06-23", "account_', "invalid JSON", id="truncated"),
     ],
 )

@@ -26,6 +26,7 @@ _MAX_RETRY_AFTER = 60.0
 # Bodies larger than this are decoded on a worker thread: a backfill window of several hundred KB took
 # tens of milliseconds to decode, a stall for every chat on the event loop.
 _DECODE_ON_LOOP_MAX = 64 * 1024
+_HTML_SNIFF = 1024  # a page's first characters are enough to tell HTML from JSON
 PACE_SECONDS = 0.0015  # between request starts: about what one start costs on the loop (see Pacer)
 
 
@@ -209,8 +210,7 @@ async def get_parsed(
 
 
 def decode_json(source: str, text: str) -> object:
-    stripped = text.lstrip()
-    if stripped.startswith("<"):
+    if text[:_HTML_SNIFF].lstrip().startswith("<"):
         raise SourceError(source, "expected JSON but got an HTML page")
     try:
         return json.loads(text)
